@@ -7,7 +7,7 @@ ICLR 2025 (arXiv 2412.01951). ``import sharpsim`` needs only numpy and scipy.
 __version__ = "0.1.0"
 
 # --- policies ---
-from .policies import Policy, TabularPolicy, all_sequences, decode_responses, encode_sequences
+from .policies import Policy, TabularPolicy, as_tabular, all_sequences, decode_responses, encode_sequences
 
 # --- oracle ---
 from .oracle import QueryBudgetExceeded, SampleEvaluateOracle

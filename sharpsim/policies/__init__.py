@@ -1,6 +1,6 @@
 """Policies: tabular, linear softmax and autoregressive (SPEC §1)."""
 
 from .base import Policy, all_sequences, decode_responses, encode_sequences
-from .tabular import TabularPolicy
+from .tabular import TabularPolicy, as_tabular
 
-__all__ = ["Policy", "TabularPolicy", "all_sequences", "decode_responses", "encode_sequences"]
+__all__ = ["Policy", "TabularPolicy", "as_tabular", "all_sequences", "decode_responses", "encode_sequences"]

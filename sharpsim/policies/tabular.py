@@ -145,3 +145,16 @@ class TabularPolicy:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(n_contexts={self.n_contexts}, n_responses={self.n_responses})"
+
+
+def as_tabular(policy, name: str = "policy") -> TabularPolicy:
+    """Return ``policy`` as a :class:`TabularPolicy` (exact computations need the full table).
+
+    Autoregressive policies are enumerated with their ``to_tabular()`` method,
+    which raises ``ValueError`` past its documented size limit.
+    """
+    if isinstance(policy, TabularPolicy):
+        return policy
+    if hasattr(policy, "to_tabular"):
+        return policy.to_tabular()
+    raise TypeError(f"{name} must be a TabularPolicy or have to_tabular(); got {type(policy).__name__}")

@@ -1,0 +1,1 @@
+"""Inference-time sharpening and decoding (SPEC §2, §6)."""
