@@ -8,6 +8,58 @@ __version__ = "0.1.0"
 
 # --- policies ---
 from .policies import Policy, TabularPolicy, as_tabular, all_sequences, decode_responses, encode_sequences
+from .policies import AutoregressivePolicy, JointAutoregressivePolicy, MarkovPolicy, MultiLayerLinearSoftmaxPolicy
+from .policies import LinearSoftmaxPolicy
+
+# --- model classes ---
+from .classes import FiniteClass, LinearSoftmaxClass, MarkovClass, ModelClass, PrefixTreeClass, TabularClass
 
 # --- oracle ---
 from .oracle import QueryBudgetExceeded, SampleEvaluateOracle
+
+# --- inference: decoding and power sampling ---
+from .inference import beam_search, greedy_decode, temperature_sample, token_temperature_law
+from .inference import PowerMCMCResult, power_law, power_sample_mcmc
+
+# --- measures ---
+from .measures import (
+    adaptive_coverage,
+    concentrability,
+    coverage,
+    is_sharpened,
+    kl_divergence,
+    log_mode_mass,
+    margin,
+    mode_mask,
+    mode_mass,
+    regularized_objective,
+    sharpening_error,
+    tilted,
+)
+
+# --- self-rewards and best-of-N ---
+from .rewards import LengthNormalizedReward, LogLikelihoodReward, MajorityVoteReward, TableReward, log_likelihood
+from .inference import (
+    AdaptiveBestOfNResult,
+    BestOfNResult,
+    adaptive_best_of_n,
+    adaptive_best_of_n_expected_samples,
+    adaptive_best_of_n_law,
+    best_of_n,
+    best_of_n_law,
+    bon_failure_probability,
+    bon_sufficient_n,
+)
+
+# --- algorithms ---
+from .algorithms import (
+    SharpeningResult,
+    adaptive_sft_sharpening,
+    bon_mode_mass,
+    dpo_sharpening,
+    expected_adaptive_sft_error,
+    expected_sft_error,
+    sft_error_plateau,
+    sft_sharpening,
+    xpo_sharpening,
+)

@@ -59,10 +59,10 @@ def check_real(
         raise ValueError(f"{name} must be finite; got {value}")
     if low is not None and (value < low or (low_open and value == low)):
         bracket = "(" if low_open else "["
-        raise ValueError(f"{name} must be in {bracket}{low}, {high if high is not None else 'inf'}; got {value}")
+        raise ValueError(f"{name} must be in {bracket}{low}, {high if high is not None else 'inf'}{')' if high is None or high_open else ']'}; got {value}")
     if high is not None and (value > high or (high_open and value == high)):
         bracket = ")" if high_open else "]"
-        raise ValueError(f"{name} must be in {low if low is not None else '-inf'}, {high}{bracket}; got {value}")
+        raise ValueError(f"{name} must be in {'(' if low is None or low_open else '['}{low if low is not None else '-inf'}, {high}{bracket}; got {value}")
     return value
 
 

@@ -1,6 +1,11 @@
 import os
 
-from hypothesis import HealthCheck, settings
+# One BLAS thread per process: the scipy solvers behind the model classes run
+# several times slower when their threads fight over CI's two cores.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+from hypothesis import HealthCheck, settings  # noqa: E402
 
 # Deadlines are meaningless on shared CI machines; examples are derandomised in CI
 # so a red run is reproducible.

@@ -19,6 +19,12 @@ from .._validation import (
     check_rng,
 )
 
+#: Pairs drawn per pass of the sampler: enough to amortise numpy's per-call cost, few enough
+#: for a pass's temporaries (about 100 bytes a pair) to stay in the L2 cache.
+SAMPLE_CHUNK = 1 << 14
+#: Table entries whose alias columns are built together (bounds the build's temporaries).
+_BUILD_ENTRIES = 1 << 16
+
 
 class TabularPolicy:
     """A policy given by a table of conditional probabilities ``π(y|x)``.
@@ -41,6 +47,9 @@ class TabularPolicy:
       >>> pi.sample([0, 1], 4, rng=0).shape
       (2, 4)
     """
+
+    #: Dimensions of one response: 0, an integer (autoregressive policies: 1, a token sequence ``[H]``).
+    response_ndim = 0
 
     def __init__(self, probs, *, atol: float = PROB_ATOL):
         probs = check_prob_rows(probs, "probs", atol=atol)
@@ -81,7 +90,7 @@ class TabularPolicy:
         self._log_probs = np.ascontiguousarray(log_probs, dtype=float)
         self._log_probs.setflags(write=False)
         self.n_contexts, self.n_responses = self._log_probs.shape
-        self._cdf = None
+        self._alias = None
 
     @property
     def log_probs(self) -> np.ndarray:
@@ -104,7 +113,27 @@ class TabularPolicy:
         return np.exp(self.log_prob(x, y))
 
     def sample(self, x, n: int, rng=None) -> np.ndarray:
-        """Draw ``n`` i.i.d. responses for each prompt in ``x``.
+        """Draw ``n`` i.i.d. responses for each prompt in ``x`` (the sampling half of Definition 3.2).
+
+        Exact up to double precision, by Walker's alias method (one table per
+        prompt, built once and cached; see :class:`_AliasTables`):
+
+        * a response with ``π(y|x) = 0`` is never drawn;
+        * a response with ``π(y|x) < 2**-b`` (``2**b`` the smallest power of two
+          ``>= n_responses``) is drawn with probability exactly ``π(y|x)``,
+          however small (``1e-300`` and subnormals included), unless it is
+          the prompt's first most likely response;
+        * any other response with absolute error at most ``|1 - Σ_y π(y|x)|``
+          (the row's rounding slack, ``<= atol``) plus ``2**(b-51)`` from the
+          table's prefix sums (about ``1e-16`` in practice).
+
+        The tables are built on first use and cached on the (immutable)
+        policy: ``16·n_contexts·2**b`` bytes, at most 32 bytes a table entry.
+
+        Randomness: one ``rng.random()`` per response, in order, plus extra
+        uniforms on a rare tie (probability ``2**(b-53)`` per draw). So the same
+        seed gives the same samples, and splitting the request into pieces
+        changes nothing unless a tie occurs.
 
         Args:
           x: int array ``[k]`` of prompt indices.
@@ -113,6 +142,11 @@ class TabularPolicy:
 
         Returns:
           int64 array ``[k, n]``.
+
+        Example:
+          >>> pi = TabularPolicy([[0.0, 1.0], [0.5, 0.5]])
+          >>> pi.sample([0, 0], 3, rng=0).tolist()
+          [[1, 1, 1], [1, 1, 1]]
         """
         x = check_index_array(x, "x", self.n_contexts)
         if x.ndim != 1:
@@ -122,26 +156,37 @@ class TabularPolicy:
         return self._sample_rows(np.repeat(x, n), rng).reshape(x.shape[0], n)
 
     def _sample_rows(self, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """One response per entry of ``rows`` (validated prompt indices), by inverse CDF."""
-        cdf = self._row_cdf()
-        u = 1.0 - rng.random(rows.shape[0])  # in (0, 1], so a zero-mass first response is never hit
-        out = np.empty(rows.shape[0], dtype=np.int64)
-        # One searchsorted per distinct prompt keeps the search exact in double precision.
-        order = np.argsort(rows, kind="stable")
-        sorted_rows = rows[order]
-        starts = np.flatnonzero(np.r_[True, sorted_rows[1:] != sorted_rows[:-1]])
-        stops = np.r_[starts[1:], sorted_rows.shape[0]]
-        for a, b in zip(starts, stops):
-            idx = order[a:b]
-            out[idx] = np.searchsorted(cdf[sorted_rows[a]], u[idx], side="left")
-        return out
+        """One response per entry of ``rows`` (validated prompt indices ``[m]``); int64 ``[m]``."""
+        return self._draw_rows(rows, rng, with_log_prob=False)[0]
 
-    def _row_cdf(self) -> np.ndarray:
-        if self._cdf is None:
-            cdf = np.cumsum(self.probs, axis=1)
-            cdf /= cdf[:, -1:]  # last entry exactly 1.0, so every u in (0, 1] lands in the row
-            self._cdf = cdf
-        return self._cdf
+    def _sample_rows_with_log_prob(self, rows: np.ndarray, rng: np.random.Generator):
+        """:meth:`_sample_rows` and ``log π(y|x)`` ``[m]`` in one pass (the oracle's fast path)."""
+        return self._draw_rows(rows, rng, with_log_prob=True)
+
+    def _draw_rows(self, rows: np.ndarray, rng: np.random.Generator, *, with_log_prob: bool):
+        tables = self._alias_tables()
+        flat_log_probs = self._log_probs.reshape(-1)
+        y = np.empty(rows.shape[0], dtype=np.int64)
+        log_prob = np.empty(rows.shape[0]) if with_log_prob else None
+        for start in range(0, rows.shape[0], SAMPLE_CHUNK):  # chunks of pairs keep temporaries in cache
+            stop = min(start + SAMPLE_CHUNK, rows.shape[0])
+            chunk_rows = rows[start:stop]
+            y[start:stop] = tables.draw(chunk_rows, rng)
+            if with_log_prob:
+                cell = chunk_rows * self.n_responses
+                cell += y[start:stop]
+                np.take(flat_log_probs, cell, out=log_prob[start:stop], mode="clip")  # in range: skip the check
+        return y, log_prob
+
+    def _alias_tables(self) -> "_AliasTables":
+        if getattr(self, "_alias", None) is None:
+            self._alias = _AliasTables(self.probs)
+        return self._alias
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.pop("_alias", None)  # a cache, rebuilt on demand: do not ship it to workers
+        return state
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(n_contexts={self.n_contexts}, n_responses={self.n_responses})"
@@ -158,3 +203,168 @@ def as_tabular(policy, name: str = "policy") -> TabularPolicy:
     if hasattr(policy, "to_tabular"):
         return policy.to_tabular()
     raise TypeError(f"{name} must be a TabularPolicy or have to_tabular(); got {type(policy).__name__}")
+
+
+class _AliasTables:
+    """Walker alias tables for every row of a probability table, built without a loop over rows.
+
+    Row ``r`` gets ``width = 2**bits >= n_responses`` columns; responses past
+    ``n_responses`` are padding of mass 0. Column ``c`` holds a threshold
+    ``q[r, c]`` in ``[0, 1]`` and an alias ``a[r, c]``. A draw picks a column
+    uniformly and returns it with probability ``q``, its alias otherwise, so
+    ``P(y) = (q[y] + Σ_{c : a[c] = y} (1 - q[c])) / width``.
+
+    Construction (the sweep, written with prefix sums). Scale ``w = width·p``;
+    responses with ``w < 1`` are light, the others heavy (and the row's argmax
+    always, so that a row summing to slightly under 1 still has one). Lights
+    keep ``q = w``; each pays its deficit ``1 - w`` to the heavy whose
+    cumulative-surplus interval ``[S_{j-1}, S_j)`` contains the cumulative
+    deficit ``D_{i-1}`` of the lights before it. Heavy ``j`` is thereby
+    overdrawn by ``D_{i*} - S_j`` (``i*`` the first light with ``D_{i*} >= S_j``),
+    which its own column gives up to the next heavy: ``q = 1 - (D_{i*} - S_j)``.
+    Summing a heavy's pieces telescopes to ``w_j``; the last heavy keeps its
+    whole column and absorbs the row's rounding slack ``width·|1 - Σ p|``. Both
+    searches are ranks in a merge of two sorted runs, one stable sort per row.
+
+    Why a zero-mass response is never drawn: it is light with ``q = 0`` and
+    every alias is heavy (``w >= 1``, or the row's argmax, of positive mass);
+    :meth:`draw` returns a column only when its uniform lies below ``q``.
+    Why a light response (other than a forced argmax) has exactly its
+    probability: it is nobody's alias, so ``P(y) = q/width = p`` with
+    ``q = width·p`` computed exactly (a power of two), and :meth:`draw`
+    compares its uniform with ``q`` exactly.
+
+    Memory: the tables take ``16·n_rows·width`` bytes; the build's temporaries
+    about 150 bytes an entry of a block of ``max(width, _BUILD_ENTRIES)`` entries.
+
+    Args:
+      probs: ``[n_rows, n_responses]`` non-negative rows summing to 1 (validated).
+    """
+
+    def __init__(self, probs: np.ndarray):
+        n_rows, n_responses = probs.shape
+        self.bits = (n_responses - 1).bit_length()
+        self.width = 1 << self.bits
+        #: Grid step of the within-column uniform: the 53 - bits low bits of a double uniform.
+        self.step = 2.0 ** (self.bits - 53)
+        # One 16-byte record per column, (threshold as float64 bits, alias): a draw reads one cache line.
+        self.records = np.empty((n_rows * self.width, 2), dtype=np.int64)
+        block = max(1, _BUILD_ENTRIES // self.width)
+        for start in range(0, n_rows, block):  # blocks of rows bound the build's memory
+            stop = min(start + block, n_rows)
+            threshold, alias = _alias_block(probs[start:stop], self.width)
+            cells = slice(start * self.width, stop * self.width)
+            self.records[cells].view(np.float64)[:, 0] = threshold
+            self.records[cells, 1] = alias
+
+    @property
+    def threshold(self) -> np.ndarray:
+        """Thresholds ``q`` ``[n_rows·width]`` (a view)."""
+        return self.records.view(np.float64)[:, 0]
+
+    @property
+    def alias(self) -> np.ndarray:
+        """Aliases ``a`` ``[n_rows·width]`` (a view)."""
+        return self.records[:, 1]
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the tables: ``16·n_rows·width`` bytes."""
+        return self.records.nbytes
+
+    def draw(self, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """One response index per entry of ``rows`` (in-range row indices); int64, same shape."""
+        u = rng.random(rows.shape[0])
+        u *= self.width  # exact: a power of two
+        col = u.astype(np.int64)  # floor: the top `bits` bits of the 53-bit uniform
+        frac = u - col  # exact: the other bits, uniform on step·{0, 1, ...}, independent of col
+        cell = rows * self.width
+        cell += col
+        record = np.take(self.records, cell, axis=0, mode="clip")  # in range: 'clip' only skips the check
+        q = record.view(np.float64)[:, 0]
+        own = frac + self.step <= q  # the whole grid cell of frac lies below q (frac + step is exact)
+        below = frac < q
+        y = np.where(own, col, record[:, 1])
+        if np.count_nonzero(below) != np.count_nonzero(own):
+            # frac's grid cell straddles q: the uniform's remaining (undrawn) bits decide, i.e.
+            # accept with probability (q - frac)/step, exact since q - frac <= step is exact.
+            tie = np.flatnonzero(below & ~own)
+            accept = tie[_exact_bernoulli((q[tie] - frac[tie]) / self.step, rng)]
+            y[accept] = col[accept]
+        return y
+
+
+def _alias_block(probs: np.ndarray, width: int):
+    """Thresholds and aliases ``[n_rows, width]`` for a block of rows ``probs [n_rows, n_responses]``."""
+    n_rows, n_responses = probs.shape
+    w = np.zeros((n_rows, width))
+    np.multiply(probs, width, out=w[:, :n_responses])  # exact: width is a power of two
+    heavy = w >= 1.0
+    heavy[np.arange(n_rows), np.argmax(w, axis=1)] = True
+    # Heavy-first order (each group by index) as flat indices into the block.
+    order = np.argsort(~heavy, axis=1, kind="stable")
+    order += np.arange(0, n_rows * width, width)[:, None]
+    w = w.reshape(-1)[order]
+    heavy = heavy.reshape(-1)[order]
+    n_heavy = np.count_nonzero(heavy, axis=1)[:, None]
+    surplus = np.cumsum(np.where(heavy, w - 1.0, 0.0), axis=1)  # S_j at heavy position j
+    deficit = np.cumsum(np.where(heavy, 0.0, 1.0 - w), axis=1)  # D_i at light position n_heavy + i
+    rank = _merge_ranks(heavy, surplus, deficit)
+    pos = np.arange(width)
+    # Light i = pos - n_heavy: #{j : S_j <= D_{i-1}} heavies are spent before it, so it takes the next.
+    payer = np.minimum(rank - (pos - n_heavy), n_heavy - 1)
+    # Heavy j with S_j > 0: rank - j = #{i : D_{i-1} < S_j} over i = 0..n_light (D_{-1} = 0 counts),
+    # so i* = rank - j - 1. Heavies with S_j = 0 (w = 1 exactly, nothing paid yet), without a light
+    # left to pay, or last (exactly nothing owed) keep their whole column.
+    i_star = rank - pos - 1
+    whole = (surplus == 0.0) | (i_star >= width - n_heavy) | (pos == n_heavy - 1)
+    row_start = np.arange(0, n_rows * width, width)[:, None]
+    overdraft = deficit.reshape(-1)[np.clip(n_heavy + i_star, 0, width - 1) + row_start] - surplus
+    # Exactly, 0 <= overdraft <= 1; the max only guards the last ulp of the prefix sums.
+    q = np.where(heavy, np.where(whole, 1.0, np.maximum(1.0 - overdraft, 0.0)), w)
+    alias_pos = np.where(heavy, np.where(whole, pos, pos + 1), payer)
+    threshold = np.empty(n_rows * width)
+    threshold[order] = q
+    alias = np.empty(n_rows * width, dtype=np.int64)
+    alias[order] = order.reshape(-1)[alias_pos + row_start] - row_start
+    return threshold, alias
+
+
+def _merge_ranks(heavy: np.ndarray, surplus: np.ndarray, deficit: np.ndarray) -> np.ndarray:
+    """Per row, the rank of each key in the merge of the heavies' ``S_j`` and the lights' ``D_{i-1}``.
+
+    Keys in heavy-first order: ``S_j`` at heavy positions, the exclusive prefix
+    ``D_{i-1}`` at light positions, then the total deficit. Both runs are sorted
+    and the heavies come first, so a stable sort merges them with ``S_j``
+    before an equal ``D_{i-1}``. Returns ranks ``[n_rows, width]``.
+    """
+    n_rows, width = heavy.shape
+    keys = np.empty((n_rows, width + 1))
+    keys[:, 0] = 0.0
+    keys[:, 1:] = deficit  # at light position k: D up to light k - 1 (heavies add 0); at the end: the total
+    np.copyto(keys[:, :width], surplus, where=heavy)
+    order = np.argsort(keys, axis=1, kind="stable")  # two sorted runs: timsort merges them in linear time
+    order += np.arange(0, n_rows * (width + 1), width + 1)[:, None]
+    rank = np.empty(order.shape, dtype=np.int64)
+    rank.reshape(-1)[order] = np.arange(width + 1)  # the inverse permutation, row by row
+    return rank[:, :width]
+
+
+def _exact_bernoulli(p: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Bool array, entry ``i`` True with probability exactly ``p[i]`` (doubles in ``[0, 1)``).
+
+    Compares a uniform real with ``p`` 53 bits at a time, drawing more bits
+    only on a tie (probability ``2**-53`` a round); a double ends after at most
+    1074 binary places, so at most 21 rounds are ever needed.
+    """
+    out = np.zeros(p.shape[0], dtype=bool)
+    rest = p.astype(float, copy=True)
+    pending = np.arange(p.shape[0])
+    while pending.size:
+        scaled = rest[pending] * 2.0**53  # exact
+        whole = np.floor(scaled)
+        bits = rng.random(pending.size) * 2.0**53  # exact: an integer in [0, 2**53)
+        out[pending[bits < whole]] = True
+        rest[pending] = scaled - whole  # exact: the fractional part
+        pending = pending[(bits == whole) & (scaled > whole)]
+    return out

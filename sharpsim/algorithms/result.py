@@ -1,0 +1,112 @@
+"""The result object shared by the training-time sharpening algorithms (SPEC §7).
+
+Every algorithm returns a :class:`SharpeningResult`: the fitted model, the true
+number of sample-and-evaluate queries ``m`` (read from the oracle, Definition
+3.2 / D.1), and the integer seed that replays the run. Helpers here turn the
+``rng`` argument into a (generator, seed) pair and validate model classes.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .._validation import check_rng
+
+
+@dataclass
+class SharpeningResult:
+    """What a training-time sharpening run produced.
+
+    Attributes:
+      policy: the fitted model ``π̂``.
+      queries: sample-and-evaluate queries ``m`` charged by the oracle.
+      seed: the integer seed actually used; ``rng=seed`` replays the run.
+      data: the data the learner saw (only with ``keep_data=True``, else ``None``).
+      diagnostics: algorithm-specific summaries (arrays are per iteration for XPO).
+      samples_per_prompt: responses drawn per prompt, int array ``[n]``
+        (SFT: constant ``N``; adaptive SFT: the stopping times ``N_μ(x_i)``).
+
+    Example:
+      >>> r = SharpeningResult(policy=None, queries=12, seed=3)
+      >>> r.queries, r.data is None
+      (12, True)
+    """
+
+    policy: Any
+    queries: int
+    seed: int
+    data: dict | None = None
+    diagnostics: dict = field(default_factory=dict)
+    samples_per_prompt: np.ndarray | None = None
+
+
+def resolve_seed(rng) -> tuple[np.random.Generator, int]:
+    """Return ``(generator, seed)`` such that ``numpy.random.default_rng(seed)`` replays the run.
+
+    ``None`` draws fresh entropy from ``SeedSequence``; an int is used as is; a
+    ``Generator`` is asked for a 63-bit seed (advancing it once), so that even
+    a run driven by a caller's generator can be replayed from ``result.seed``.
+
+    Example:
+      >>> gen, seed = resolve_seed(5)
+      >>> seed, bool(gen.integers(100) == np.random.default_rng(5).integers(100))
+      (5, True)
+    """
+    if rng is None:
+        seed = int(np.random.SeedSequence().entropy)
+    elif isinstance(rng, np.random.Generator):
+        seed = int(rng.integers(2**63 - 1))
+    else:
+        check_rng(rng)  # raises TypeError / ValueError naming rng
+        seed = int(rng)
+    return np.random.default_rng(seed), seed
+
+
+def check_model_class(model_class, base, method: str) -> None:
+    """Check that ``model_class`` has ``method`` and the base model's shape.
+
+    Raises ``TypeError`` when the solver is missing and ``ValueError`` when the
+    class declares ``n_contexts`` / ``n_responses`` different from ``base``.
+    """
+    if not callable(getattr(model_class, method, None)):
+        raise TypeError(
+            f"model_class must provide {method}(...); got {type(model_class).__name__} without it"
+        )
+    for attr in ("n_contexts", "n_responses"):
+        want, got = getattr(base, attr, None), getattr(model_class, attr, None)
+        if want is not None and got is not None and int(want) != int(got):
+            raise ValueError(f"model_class.{attr}={got} does not match base.{attr}={want}")
+
+
+def check_realizable(model_class, target, what: str) -> None:
+    """Raise ``ValueError`` when ``model_class`` says it cannot represent ``target``.
+
+    Uses ``model_class.contains(target)`` when the class provides it; classes
+    without a membership test are trusted (nothing to check against).
+    """
+    contains = getattr(model_class, "contains", None)
+    if callable(contains) and not contains(target):
+        raise ValueError(
+            f"model_class {type(model_class).__name__} cannot represent {what}, which the theorem "
+            "needs (realizability); pass check_realizable=False to run misspecified on purpose"
+        )
+
+
+class Progress:
+    """A one-line ``i/total`` counter on stderr, active only when asked and stderr is a TTY."""
+
+    def __init__(self, total: int, label: str, enabled: bool):
+        self.total, self.label = total, label
+        self.enabled = bool(enabled) and sys.stderr.isatty()
+        self._every = max(1, total // 100)
+
+    def update(self, done: int) -> None:
+        if self.enabled and (done % self._every == 0 or done == self.total):
+            sys.stderr.write(f"\r{self.label} {done}/{self.total}")
+            if done == self.total:
+                sys.stderr.write("\n")
+            sys.stderr.flush()

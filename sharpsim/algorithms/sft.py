@@ -1,0 +1,436 @@
+"""SFT-Sharpening and adaptive SFT-Sharpening (Section 2.1, Theorem 4.1, Appendix D).
+
+SFT-Sharpening draws ``n`` prompts ``x ~ μ`` through the sample-and-evaluate
+oracle, ``N`` responses each, keeps the best-of-N pick under the self-reward
+and fits the model class by maximum likelihood on the picks. The adaptive
+variant (Theorem D.1) replaces the fixed ``N`` by the stopping rule of
+Eq. (10) with ``μ_stop = ln(2/δ)``.
+
+For the tabular class the expected sharpening error of SFT is a finite
+binomial sum, computed exactly by :func:`expected_sft_error`; its ``n → ∞``
+limit is :func:`sft_error_plateau`.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+from scipy import stats
+from scipy.special import logsumexp, xlogy
+
+from .._validation import check_int, check_mu, check_real
+from ..inference.best_of_n import (
+    adaptive_best_of_n,
+    adaptive_best_of_n_expected_samples,
+    adaptive_best_of_n_law,
+    best_of_n,
+    best_of_n_law,
+)
+from ..measures import mode_mask
+from ..oracle import SampleEvaluateOracle
+from ..policies import as_tabular
+from ..rewards import LogLikelihoodReward
+from ..theory.bounds import adaptive_mu_stop
+from .result import SharpeningResult, check_model_class, resolve_seed
+from .result import check_realizable as _assert_realizable
+
+#: Largest number of (prompt, visit-count) cells evaluated at once by expected_sft_error.
+_CELLS_PER_CHUNK = 1 << 22
+#: Binomial tail mass below which visit counts are skipped (below double-precision resolution).
+_TAIL = 1e-300
+
+
+def sft_sharpening(
+    base,
+    n: int,
+    N: int,
+    model_class,
+    mu=None,
+    rng=None,
+    *,
+    reward=None,
+    bon_method: str = "law",
+    tie_break: str = "first",
+    keep_data: bool = False,
+    check_realizable: bool = False,
+) -> SharpeningResult:
+    """SFT-Sharpening: maximum likelihood on best-of-N picks (Section 2.1, Theorem 4.1).
+
+    ``π̂ = argmax_{π∈Π} Σ_i log π(y_i^BoN | x_i)`` with ``y_i^BoN`` the
+    self-reward maximiser among ``N`` responses ``y ~ π_base(·|x_i)``.
+
+    Args:
+      base: the base policy ``π_base`` (reached only through the oracle).
+      n: number of prompts ``x_i ~ μ`` (``>= 1``).
+      N: responses per prompt (``>= 1``).
+      model_class: a class with ``fit_mle(x, y, weights=None) -> policy``.
+      mu: prompt distribution ``[n_contexts]``; ``None`` is uniform.
+      rng: ``None``, an int seed or a ``numpy.random.Generator``.
+      reward: self-reward object (``None``: log-likelihood, Eq. (2)).
+      bon_method: ``"law"`` draws each pick from the exact BoN law (simulation
+        shortcut, charged ``N`` queries per prompt); ``"faithful"`` draws the
+        ``N`` responses. Both count ``m = n·N``.
+      tie_break: tie rule of the BoN pick (see ``best_of_n``).
+      keep_data: keep ``x``, the picks and their base log-likelihoods in ``.data``.
+      check_realizable: raise ``ValueError`` unless ``model_class.contains``
+        accepts the BoN law (Assumption 4.1). Off by default because SFT is
+        routinely run misspecified (e.g. a linear class on Example J.1).
+
+    Returns:
+      :class:`SharpeningResult` with ``queries == n·N`` and
+      ``samples_per_prompt`` ``[n]`` filled with ``N``; ``diagnostics`` holds
+      ``bon_log_prob_mean`` (average ``log π_base`` of the picks, Fig. 4).
+
+    Example:
+      >>> import sharpsim as ss
+      >>> base = ss.TabularPolicy([[0.5, 0.3, 0.2], [0.1, 0.6, 0.3]])
+      >>> res = ss.sft_sharpening(base, 50, 8, ss.TabularClass(2, 3), rng=0)
+      >>> res.queries, res.policy.probs.argmax(axis=1).tolist()
+      (400, [0, 1])
+    """
+    n = check_int(n, "n", minimum=1)
+    N = check_int(N, "N", minimum=1)
+    _check_choice(bon_method, "bon_method", ("law", "faithful"))
+    check_model_class(model_class, base, "fit_mle")
+    if check_realizable:
+        _check_bon_realizable(model_class, base, N, reward, tie_break)
+    gen, seed = resolve_seed(rng)
+    oracle = SampleEvaluateOracle(base, mu, rng=gen)
+    x = oracle.draw_prompts(n)
+    bon = best_of_n(oracle, x, N, reward=reward, method=bon_method, tie_break=tie_break)
+    policy = model_class.fit_mle(x, bon.responses)
+    return SharpeningResult(
+        policy=policy,
+        queries=oracle.queries,
+        seed=seed,
+        data=_data(keep_data, x, bon),
+        diagnostics={"bon_log_prob_mean": float(np.mean(bon.log_probs))},
+        samples_per_prompt=np.full(n, N, dtype=np.int64),
+    )
+
+
+def adaptive_sft_sharpening(
+    base,
+    n: int,
+    delta: float,
+    model_class,
+    mu=None,
+    rng=None,
+    *,
+    mu_stop: float | None = None,
+    max_samples: int | None = None,
+    keep_data: bool = False,
+    check_realizable: bool = False,
+) -> SharpeningResult:
+    """Adaptive SFT-Sharpening (Appendix D, Theorem D.1).
+
+    Each prompt draws responses until the stopping rule of Eq. (10),
+    ``1 / max_{j≤k} π_base(y_j|x) ≤ k / μ_stop``, fires, keeps the most likely
+    response drawn, and the class is fitted by maximum likelihood on the picks.
+    Theorem D.1 sets ``μ_stop = ln(2/δ)``; then ``E[m] ≤ n·(1 + μ_stop)·C̄_cov``
+    (Lemma I.1) and each pick misses ``y*(x)`` with probability ``≤ δ/2``.
+
+    Args:
+      base: the base policy ``π_base``.
+      n: number of prompts (``>= 1``).
+      delta: the sharpening level ``δ ∈ (0, 1)`` that fixes ``μ_stop``.
+      model_class: a class with ``fit_mle(x, y, weights=None)``.
+      mu, rng: prompt distribution and randomness, as everywhere.
+      mu_stop: override of ``ln(2/δ)`` (``> 0``).
+      max_samples: optional cap on the draws per prompt; a prompt reaching it
+        before the rule fires raises ``RuntimeError`` (never silent).
+      keep_data: keep the picks in ``.data``.
+      check_realizable: raise ``ValueError`` unless ``model_class.contains``
+        accepts the exact adaptive BoN law (Assumption D.1).
+
+    Returns:
+      :class:`SharpeningResult`; ``queries`` is the realised total ``m`` and
+      ``samples_per_prompt`` the stopping times ``N_μ(x_i)`` ``[n]``;
+      ``diagnostics`` holds ``mu_stop`` and ``mean_samples_per_prompt``.
+
+    Example:
+      >>> import sharpsim as ss
+      >>> base = ss.TabularPolicy([[0.9, 0.1], [0.2, 0.8]])
+      >>> res = ss.adaptive_sft_sharpening(base, 20, 0.1, ss.TabularClass(2, 2), rng=0)
+      >>> int(res.samples_per_prompt.sum()) == res.queries
+      True
+    """
+    n = check_int(n, "n", minimum=1)
+    delta = check_real(delta, "delta", low=0.0, high=1.0, low_open=True, high_open=True)
+    mu_stop = adaptive_mu_stop(delta) if mu_stop is None else check_real(
+        mu_stop, "mu_stop", low=0.0, low_open=True
+    )
+    check_model_class(model_class, base, "fit_mle")
+    if check_realizable:
+        law = adaptive_best_of_n_law(as_tabular(base, "base"), mu_stop)
+        _assert_realizable(model_class, law, "the adaptive best-of-N law (Assumption D.1)")
+    gen, seed = resolve_seed(rng)
+    oracle = SampleEvaluateOracle(base, mu, rng=gen)
+    x = oracle.draw_prompts(n)
+    ada = adaptive_best_of_n(oracle, x, mu_stop, max_samples=max_samples)
+    policy = model_class.fit_mle(x, ada.responses)
+    counts = np.asarray(ada.samples_per_prompt, dtype=np.int64)
+    return SharpeningResult(
+        policy=policy,
+        queries=oracle.queries,
+        seed=seed,
+        data=_data(keep_data, x, ada),
+        diagnostics={"mu_stop": mu_stop, "mean_samples_per_prompt": float(counts.mean())},
+        samples_per_prompt=counts,
+    )
+
+
+def expected_sft_error(
+    base,
+    n: int,
+    N: int,
+    delta: float,
+    mu=None,
+    gamma: float = 0.0,
+    unseen: str = "base",
+    reward=None,
+    tie_break: str = "first",
+) -> float:
+    """Exact expected sharpening error of SFT-Sharpening with the tabular class.
+
+    The tabular MLE at a visited prompt is the empirical law of its BoN picks,
+    so with ``V_x ~ Binomial(n, μ(x))`` visits and ``K | V_x = v ~ Binomial(v, q_x)``
+    picks inside ``y*_γ(x)``, where ``q_x = π^BoN_N(y*_γ(x)|x)``
+    (``= 1 − (1 − π_base(y*_γ(x)|x))^N`` for the log-likelihood reward,
+    Proposition C.1), the error at ``x`` is the event ``K/v < 1 − δ``:
+
+        E[err] = Σ_x μ(x) [ P(V_x=0)·e0(x) + Σ_{v≥1} P(V_x=v)·P(K ≤ ⌈(1−δ)v⌉ − 1) ].
+
+    The thresholds ``⌈(1−δ)v⌉`` are computed in exact rational arithmetic on
+    the binary value of ``δ``. Unvisited prompts follow the class's rule:
+    ``unseen="base"`` keeps ``π_base`` (``e0 = 1[π_base(y*_γ|x) < 1−δ]``),
+    ``"uniform"`` the uniform law (``e0 = 1[|y*_γ(x)|/|Y| < 1−δ]``, exact).
+    Cost at most ``O(|X|·n)`` (``O(|X|·√n)`` typically), vectorised and chunked.
+
+    Args:
+      base: tabular (or enumerable) base policy ``[n_contexts, n_responses]``.
+      n, N: prompts and responses per prompt (``>= 1``).
+      delta: sharpening level ``δ ∈ (0, 1)`` (Definition 3.1).
+      mu: prompt distribution; ``None`` is uniform.
+      gamma: approximate-mode level ``γ ∈ [0, 1)`` (Definition F.1).
+      unseen: ``"base"`` or ``"uniform"``, as in ``TabularClass``.
+      reward: self-reward (``None``: log-likelihood); other rewards use the
+        exact ``best_of_n_law``.
+      tie_break: tie rule passed to ``best_of_n_law`` for non-default rewards.
+
+    Returns:
+      ``E[P_{x~μ}[π̂(y*_γ(x)|x) < 1 − δ]]`` over the SFT data, a float in ``[0, 1]``.
+
+    Example:
+      >>> import sharpsim as ss
+      >>> base = ss.TabularPolicy([[0.5, 0.5], [0.9, 0.1]])
+      >>> round(ss.expected_sft_error(base, 1, 1, 0.5, unseen="uniform"), 6)   # ½·½·0.1
+      0.025
+    """
+    pi = as_tabular(base, "base")
+    n = check_int(n, "n", minimum=1)
+    mu, delta, mask, q = _prepare(pi, N, delta, mu, gamma, reward, tie_break)
+    return _expected_error(pi, n, mu, delta, mask, q, unseen)
+
+
+def expected_adaptive_sft_error(
+    base, n: int, delta: float, mu=None, gamma: float = 0.0, unseen: str = "base", mu_stop: float | None = None
+) -> tuple[float, float]:
+    """Exact expected error and expected queries of adaptive SFT with the tabular class (Theorem D.1).
+
+    The same binomial sum as :func:`expected_sft_error`, with
+    ``q_x = π^AdaBoN_μ(y*_γ(x)|x)`` from the exact adaptive law
+    (``adaptive_best_of_n_law``, log-likelihood reward) and
+    ``E[m] = n·Σ_x μ(x)·E[N_μ(x)]`` from ``adaptive_best_of_n_expected_samples``.
+
+    Args:
+      base, n, delta, mu, gamma, unseen: as in :func:`expected_sft_error`.
+      mu_stop: stopping parameter (``None``: ``ln(2/δ)`` as in Theorem D.1).
+
+    Returns:
+      ``(expected_error, expected_queries)``.
+
+    Example:
+      >>> import sharpsim as ss
+      >>> err, m = ss.expected_adaptive_sft_error(ss.TabularPolicy([[0.9, 0.1]]), 10, 0.5)
+      >>> round(err, 6), round(m, 4)   # E[N_μ] = 2 + Σ_{k=2}^{13} 0.1^k per prompt
+      (0.0, 20.1111)
+    """
+    pi = as_tabular(base, "base")
+    n = check_int(n, "n", minimum=1)
+    delta = check_real(delta, "delta", low=0.0, high=1.0, low_open=True, high_open=True)
+    gamma = check_real(gamma, "gamma", low=0.0, high=1.0, high_open=True)
+    mu = check_mu(mu, pi.n_contexts)
+    mu_stop = adaptive_mu_stop(delta) if mu_stop is None else check_real(mu_stop, "mu_stop", low=0.0, low_open=True)
+    mask = mode_mask(pi, gamma)
+    law = adaptive_best_of_n_law(pi, mu_stop)
+    q = np.exp(logsumexp(np.where(mask, law.log_probs, -np.inf), axis=1))
+    queries = n * float(mu @ adaptive_best_of_n_expected_samples(pi, mu_stop))
+    return _expected_error(pi, n, mu, delta, mask, q, unseen), queries
+
+
+def _expected_error(pi, n, mu, delta, mask, q, unseen) -> float:
+    """``Σ_x μ(x)[P(V_x=0)·e0(x) + Σ_{v≥1} P(V_x=v)·P(Bin(v, q_x) < ⌈(1−δ)v⌉)]``."""
+    _check_choice(unseen, "unseen", ("base", "uniform"))
+    k_min = _ceil_ratio(np.arange(n + 1), 1 - Fraction(delta))  # K < k_min(v)  <=>  K/v < 1 - δ
+    seen = _seen_error(n, mu, q, k_min)
+    unseen_err = _unseen_error(pi, mask, delta, unseen)
+    with np.errstate(divide="ignore"):
+        p_unseen = np.exp(n * np.log1p(-mu))  # (1 - μ(x))^n, exactly 0 when μ(x) = 1
+    return float(np.sum(mu * (seen + p_unseen * unseen_err)))
+
+
+def sft_error_plateau(
+    base, N: int, delta: float, mu=None, gamma: float = 0.0, reward=None, tie_break: str = "first"
+) -> float:
+    """The ``n → ∞`` limit of :func:`expected_sft_error` at fixed ``N``.
+
+    Every prompt with ``μ(x) > 0`` is visited infinitely often and ``K/v → q_x``
+    almost surely, so the error at ``x`` tends to ``1`` when ``q_x < 1 − δ`` and
+    to ``0`` when ``q_x > 1 − δ``. On the boundary ``q_x = 1 − δ`` (compared in
+    floating point) the central limit theorem gives ``P(K < v·q_x) → 1/2``:
+
+        plateau = Σ_x μ(x)·(1[q_x < 1−δ] + ½·1[q_x = 1−δ]),
+
+    the BoN law's own ``δ``-error, an irreducible floor of SFT at this ``N``.
+
+    Example:
+      >>> import sharpsim as ss
+      >>> base = ss.TabularPolicy([[0.5, 0.5], [0.9, 0.1]])
+      >>> ss.sft_error_plateau(base, 1, 0.05)   # q = 0.9 < 0.95 at the second prompt
+      0.5
+    """
+    pi = as_tabular(base, "base")
+    mu, delta, _, q = _prepare(pi, N, delta, mu, gamma, reward, tie_break)
+    level = 1.0 - delta
+    return float(np.sum(mu * ((q < level) + 0.5 * (q == level))))
+
+
+def bon_mode_mass(base, N: int, gamma: float = 0.0, reward=None, tie_break: str = "first") -> np.ndarray:
+    """``q_x = π^BoN_N(y*_γ(x)|x)`` for every prompt, float array ``[n_contexts]``.
+
+    For the log-likelihood reward a pick lands in ``y*_γ(x)`` iff some draw
+    does, so ``q_x = 1 − π_base(Y∖y*_γ(x)|x)^N`` (Proposition C.1), computed as
+    ``−expm1(N·log π_base(Y∖y*_γ|x))`` from the log-mass outside the mode set,
+    which stays accurate when ``q_x`` is close to 1. Other rewards sum the
+    exact ``best_of_n_law`` over ``y*_γ(x)``.
+
+    Example:
+      >>> import sharpsim as ss
+      >>> bon_mode_mass(ss.TabularPolicy([[0.5, 0.25, 0.25]]), 2).tolist()
+      [0.75]
+    """
+    pi = as_tabular(base, "base")
+    N = check_int(N, "N", minimum=1)
+    mask = mode_mask(pi, gamma)
+    return _bon_mode_mass(pi, N, mask, reward, tie_break)
+
+
+def _bon_mode_mass(pi, N: int, mask: np.ndarray, reward, tie_break: str) -> np.ndarray:
+    with np.errstate(divide="ignore"):
+        if reward is None or isinstance(reward, LogLikelihoodReward):
+            log_out = logsumexp(np.where(mask, -np.inf, pi.log_probs), axis=1)
+            return -np.expm1(N * log_out)
+        law = best_of_n_law(pi, N, reward=reward, tie_break=tie_break)
+        return np.exp(logsumexp(np.where(mask, law.log_probs, -np.inf), axis=1))
+
+
+def _prepare(pi, N, delta, mu, gamma, reward, tie_break):
+    N = check_int(N, "N", minimum=1)
+    delta = check_real(delta, "delta", low=0.0, high=1.0, low_open=True, high_open=True)
+    gamma = check_real(gamma, "gamma", low=0.0, high=1.0, high_open=True)
+    mu = check_mu(mu, pi.n_contexts)
+    mask = mode_mask(pi, gamma)
+    return mu, delta, mask, _bon_mode_mass(pi, N, mask, reward, tie_break)
+
+
+def _ceil_ratio(v: np.ndarray, frac: Fraction) -> np.ndarray:
+    """``⌈frac·v⌉`` exactly, for a non-negative int array ``v`` (Python integers inside)."""
+    num, den = frac.numerator, frac.denominator
+    out = -((-num * v.astype(object)) // den)
+    return out.astype(np.int64)
+
+
+def _seen_error(n: int, mu: np.ndarray, q: np.ndarray, k_min: np.ndarray) -> np.ndarray:
+    """``Σ_{v≥1} P(V_x = v)·P(Binomial(v, q_x) < k_min(v))`` per prompt, ``[X]``.
+
+    Only visit counts inside :func:`_visit_window` are evaluated: what is
+    skipped weighs less than ``2·_TAIL = 2e-300`` per prompt, below
+    double-precision resolution, and the cost drops from ``O(|X|·n)`` to
+    about ``O(|X|·√n)``.
+    """
+    lo, hi = _visit_window(n, mu)
+    out = np.zeros(mu.shape[0])
+    order = np.argsort(mu, kind="stable")  # neighbours in μ have overlapping windows
+    rows = max(1, _CELLS_PER_CHUNK // max(1, int(np.max(hi - lo + 1))))
+    for start in range(0, order.shape[0], rows):
+        idx = order[start : start + rows]
+        first, last = int(lo[idx].min()), int(hi[idx].max())
+        if last < first:
+            continue  # prompts with μ(x) = 0 are never visited
+        v = np.arange(first, last + 1)
+        p_visits = stats.binom.pmf(v[None, :], n, mu[idx, None])
+        p_fail = stats.binom.cdf(k_min[v][None, :] - 1, v[None, :], q[idx, None])
+        out[idx] = np.sum(p_visits * p_fail, axis=1)
+    return out
+
+
+def _visit_window(n: int, mu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``[lo_x, hi_x]`` such that ``P(V_x < lo_x)`` and ``P(V_x > hi_x)`` are each ``≤ _TAIL``.
+
+    Chernoff: ``P(V ≤ k) ≤ exp(−n·KL(k/n ‖ μ))`` for ``k ≤ nμ`` (and symmetrically
+    above), so every ``k/n`` beyond the points where ``n·KL(t ‖ μ) = log(1/_TAIL)``
+    carries a tail below ``_TAIL``. Those points are found by bisection, kept
+    on their conservative side. ``μ = 0`` gives an empty window (``lo > hi``).
+    """
+    budget = -np.log(_TAIL) / n
+    inner = np.clip(mu, 1e-300, 1 - 1e-16)
+
+    def kl(t):
+        return xlogy(t, t) - xlogy(t, inner) + xlogy(1 - t, 1 - t) - xlogy(1 - t, 1 - inner)
+
+    # lower end: KL is decreasing on [0, μ]; keep `low` on the side where KL ≥ budget
+    low, high = np.zeros_like(mu), inner.copy()
+    # upper end: KL is increasing on [μ, 1]; keep `top` on the side where KL ≥ budget
+    bottom, top = inner.copy(), np.ones_like(mu)
+    for _ in range(80):
+        mid = 0.5 * (low + high)
+        far = kl(mid) >= budget
+        low, high = np.where(far, mid, low), np.where(far, high, mid)
+        mid = 0.5 * (bottom + top)
+        far = kl(mid) >= budget
+        bottom, top = np.where(far, bottom, mid), np.where(far, mid, top)
+    lo = np.where(kl(np.zeros_like(mu)) >= budget, np.floor(n * low), 0).astype(np.int64)
+    hi = np.where(kl(np.ones_like(mu)) >= budget, np.ceil(n * top), n).astype(np.int64)
+    lo = np.where(mu == 1.0, n, np.maximum(lo, 1))
+    hi = np.where(mu == 0.0, 0, np.minimum(hi, n))
+    return lo, hi
+
+
+def _unseen_error(pi, mask: np.ndarray, delta: float, unseen: str) -> np.ndarray:
+    """Error indicator ``[X]`` of the class's fallback at prompts with no data."""
+    if unseen == "uniform":
+        one_minus = 1 - Fraction(delta)
+        sizes = mask.sum(axis=1).astype(object)
+        # |y*|/|Y| < a/b  <=>  |y*|·b < a·|Y|, in exact (Python) integers
+        return (sizes * one_minus.denominator < one_minus.numerator * pi.n_responses).astype(float)
+    # The same log-space comparison as sharpening_error: log π(y*_γ|x) < log(1 - δ).
+    log_mass = logsumexp(np.where(mask, pi.log_probs, -np.inf), axis=1)
+    return (log_mass < np.log1p(-delta)).astype(float)
+
+
+def _check_bon_realizable(model_class, base, N, reward, tie_break) -> None:
+    law = best_of_n_law(as_tabular(base, "base"), N, reward=reward, tie_break=tie_break)
+    _assert_realizable(model_class, law, f"the best-of-{N} law (Assumption 4.1)")
+
+
+def _check_choice(value, name: str, choices: tuple) -> None:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {choices}; got {value!r}")
+
+
+def _data(keep: bool, x, picks) -> dict | None:
+    if not keep:
+        return None
+    return {"x": x, "y": picks.responses, "log_prob": picks.log_probs}

@@ -1,0 +1,88 @@
+"""The report ``sharpsim verify`` prints: one row per checked statement."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass
+class CheckResult:
+    """One checked statement.
+
+    Attributes:
+      result: the paper's label (``"Prop. C.1"``).
+      checked: what was checked, in words.
+      measured: what the run measured (short text).
+      expected: what the paper says it should be (short text).
+      passed: whether ``measured`` agrees with ``expected``.
+      kind: ``"exact"`` (an identity or inequality computed exactly),
+        ``"statistical"`` (a Monte Carlo test at a stated level) or ``"rate"``
+        (a fitted slope or a bound comparison).
+      seconds: wall-clock time of the check.
+      numbers: the raw numbers behind ``measured`` (JSON-ready).
+    """
+
+    result: str
+    checked: str
+    measured: str
+    expected: str
+    passed: bool
+    kind: str = "exact"
+    seconds: float = 0.0
+    numbers: dict = field(default_factory=dict)
+
+
+@dataclass
+class VerifyReport:
+    """All rows of a ``verify`` run, with the settings that produced them.
+
+    Example:
+      >>> r = VerifyReport([CheckResult("Lemma X", "a", "1", "1", True)], quick=True, seed=0)
+      >>> r.passed, r.n_failed
+      (True, 0)
+    """
+
+    rows: list
+    quick: bool
+    seed: int
+
+    @property
+    def passed(self) -> bool:
+        return all(row.passed for row in self.rows)
+
+    @property
+    def n_failed(self) -> int:
+        return sum(not row.passed for row in self.rows)
+
+    def table(self, width: int = 44) -> str:
+        """A plain-text table: result, what was checked, measured, expected, PASS/FAIL."""
+        head = f"{'result':16s} {'checked':{width}s} {'measured':{width}s} {'expected':30s} verdict"
+        lines = [head, "-" * len(head)]
+        for row in self.rows:
+            lines.append(
+                f"{row.result:16s} {_clip(row.checked, width):{width}s} "
+                f"{_clip(row.measured, width):{width}s} {_clip(row.expected, 30):30s} "
+                f"{'PASS' if row.passed else 'FAIL'}"
+            )
+        verdict = "all checks passed" if self.passed else f"{self.n_failed} check(s) FAILED"
+        mode = "quick" if self.quick else "full"
+        lines.append(f"\n{len(self.rows)} checks ({mode} mode, seed {self.seed}): {verdict}")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict:
+        return {"quick": self.quick, "seed": self.seed, "passed": self.passed,
+                "rows": [asdict(row) for row in self.rows]}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, default=_jsonable)
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _jsonable(value):
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return str(value)

@@ -1,0 +1,54 @@
+"""The implementations ``verify`` checks, gathered so a test can swap one for a broken version."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from typing import Callable
+
+from ... import algorithms, inference, measures
+
+
+@dataclass(frozen=True)
+class Toolkit:
+    """Every function a check calls. ``Toolkit.default()`` holds sharpsim's own.
+
+    Replace one (``Toolkit.default().with_(best_of_n_law=broken)``) to see that
+    the checks catch it.
+    """
+
+    best_of_n_law: Callable
+    best_of_n: Callable
+    bon_failure_probability: Callable
+    adaptive_best_of_n_expected_samples: Callable
+    adaptive_best_of_n_law: Callable
+    greedy_decode: Callable
+    tilted: Callable
+    coverage: Callable
+    concentrability: Callable
+    margin: Callable
+    mode_mask: Callable
+    kl_divergence: Callable
+    regularized_objective: Callable
+    sharpening_error: Callable
+    expected_sft_error: Callable
+    expected_adaptive_sft_error: Callable
+    sft_sharpening: Callable
+    xpo_sharpening: Callable
+    dpo_sharpening: Callable
+
+    @classmethod
+    def default(cls) -> "Toolkit":
+        sources = (inference, measures, algorithms)
+        return cls(**{f.name: _find(f.name, sources) for f in fields(cls)})
+
+    def with_(self, **replacements) -> "Toolkit":
+        """A copy with some implementations replaced."""
+        return replace(self, **replacements)
+
+
+def _find(name: str, modules) -> Callable:
+    for module in modules:
+        if hasattr(module, name):
+            return getattr(module, name)
+    raise AttributeError(name)  # pragma: no cover - a programming error
+
