@@ -96,6 +96,8 @@ def check_prob_rows(probs, name: str, *, atol: float = PROB_ATOL, ndim: int = 2)
     sums = arr.sum(axis=-1)
     bad = np.abs(sums - 1.0) > atol
     if np.any(bad):
+        if bad.ndim == 0:
+            raise ValueError(f"{name} must sum to 1 (atol={atol}); it sums to {float(sums):.12g}")
         idx = np.unravel_index(np.argmax(bad), bad.shape)
         where = idx[0] if len(idx) == 1 else tuple(int(i) for i in idx)
         raise ValueError(

@@ -2,7 +2,8 @@
 
 Subcommands:
   demo       the README's worked example on an embedded toy world
-  reproduce  the main job: the demo plus every available check, results to JSON
+  verify     check every stated result of the paper numerically (exit 1 on any FAIL)
+  reproduce  the main job: the demo and the full theorem check, results written to --out
 """
 
 from __future__ import annotations
@@ -16,9 +17,23 @@ from pathlib import Path
 def _demo(args) -> int:
     from .demo import run_demo
 
-    report = run_demo(seed=args.seed)
-    print(report.text)
+    print(run_demo(seed=args.seed).text)
     return 0
+
+
+def _run_verify(quick: bool, seed: int, only=None):
+    from .theory.verify import run
+
+    return run(quick=quick, seed=seed, only=only, progress=True)
+
+
+def _verify(args) -> int:
+    report = _run_verify(args.quick, args.seed, args.only)
+    print(report.table())
+    if args.json:
+        Path(args.json).write_text(report.to_json())
+        print(f"wrote {args.json}")
+    return 0 if report.passed else 1
 
 
 def _reproduce(args) -> int:
@@ -27,10 +42,13 @@ def _reproduce(args) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     demo = run_demo(seed=args.seed)
-    print(demo.text)
+    print(demo.text, end="\n\n")
     (out / "demo.json").write_text(json.dumps(demo.numbers, indent=2))
-    print(f"\nwrote {out / 'demo.json'}")
-    return 0
+    report = _run_verify(args.quick, args.seed)
+    print(report.table())
+    (out / "verify.json").write_text(report.to_json())
+    print(f"\nwrote {out / 'demo.json'} and {out / 'verify.json'}")
+    return 0 if report.passed else 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,12 +57,22 @@ def build_parser() -> argparse.ArgumentParser:
         description="Simulate self-improvement by sharpening (Huang et al., ICLR 2025).",
     )
     sub = parser.add_subparsers(dest="command", required=True)
+
     demo = sub.add_parser("demo", help="the README's worked example")
     demo.add_argument("--seed", type=int, default=0)
     demo.set_defaults(func=_demo)
-    rep = sub.add_parser("reproduce", help="the main job: demo and checks, results to --out")
+
+    verify = sub.add_parser("verify", help="check the paper's results numerically")
+    verify.add_argument("--quick", action="store_true", help="the CI-sized run (under two minutes)")
+    verify.add_argument("--seed", type=int, default=0)
+    verify.add_argument("--only", nargs="+", metavar="CHECK", help="check function names to run")
+    verify.add_argument("--json", metavar="PATH", help="also write the report as JSON")
+    verify.set_defaults(func=_verify)
+
+    rep = sub.add_parser("reproduce", help="the main job: demo and theorem check, results to --out")
     rep.add_argument("--seed", type=int, default=0)
     rep.add_argument("--out", default="results", help="output folder (default: results/)")
+    rep.add_argument("--quick", action="store_true", help="run the quick theorem check")
     rep.set_defaults(func=_reproduce)
     return parser
 

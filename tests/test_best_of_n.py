@@ -10,11 +10,10 @@ from scipy.special import logsumexp
 
 import sharpsim as ss
 from sharpsim.inference.best_of_n import _stop_threshold
-from strategies import prob_tables, prob_tables_of_shape, reward_tables
+from strategies import prob_tables, reward_tables
 
 #: Significance level of every statistical test in this file (Bonferroni-split within a test).
 ALPHA = 1e-3
-Z = stats.norm.isf(ALPHA / 2)
 
 
 # --------------------------------------------------------------------------- references

@@ -362,7 +362,7 @@ def test_objective_minus_inf_reward_on_underflowed_mass():
     pi = ss.TabularPolicy.from_log_probs(np.array([[0.0, -1e5]]))
     base = ss.TabularPolicy([[0.5, 0.5]])
     assert ss.regularized_objective(pi, base, 1.0, [[0.0, -INF]]) == -INF
-    assert ss.regularized_objective(pi, base, 1.0, [[0.0, -1.0]]) == pytest.approx(math.log(2), rel=RTOL)
+    assert ss.regularized_objective(pi, base, 1.0, [[0.0, -1.0]]) == pytest.approx(-math.log(2), rel=RTOL)
 
 
 # ------------------------------------------------------------------ Lemma 4.1 and margin => sharpness
@@ -599,9 +599,9 @@ BAD_CALLS = [
     (lambda: ss.coverage(WORLD, p=-INF), ValueError, "p must be"),
     (lambda: ss.coverage(WORLD, mu=[1.0]), ValueError, "mu must have length"),
     (lambda: ss.coverage(WORLD, mu=[1.5, -0.5]), ValueError, "mu must be non-negative"),
-    (lambda: ss.coverage(WORLD, mu=[0.5, 0.6]), ValueError, "mu rows must sum to 1"),
+    (lambda: ss.coverage(WORLD, mu=[0.5, 0.6]), ValueError, "mu must sum to 1"),
     (lambda: ss.coverage(WORLD, gamma=1.5), ValueError, "gamma"),
-    (lambda: ss.adaptive_coverage(WORLD, mu=[0.2, 0.2]), ValueError, "mu rows must sum to 1"),
+    (lambda: ss.adaptive_coverage(WORLD, mu=[0.2, 0.2]), ValueError, "mu must sum to 1"),
     (lambda: ss.adaptive_coverage(None), TypeError, "pi"),
     (lambda: ss.margin(WORLD, assumption="4.3"), ValueError, "assumption"),
     (lambda: ss.margin(WORLD, gamma=1.0), ValueError, "gamma"),

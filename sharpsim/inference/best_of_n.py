@@ -33,7 +33,7 @@ from ..measures import mode_mask
 from ..oracle import SampleEvaluateOracle
 from ..policies.base import Policy, decode_responses, encode_sequences
 from ..policies.tabular import TabularPolicy, as_tabular
-from ..rewards import log_likelihood, resolve_reward, reward_table
+from ..rewards import resolve_reward, reward_table
 
 __all__ = [
     "BestOfNResult",
@@ -52,7 +52,7 @@ METHODS = ("faithful", "law")
 #: Default bound on the (prompt, response) pairs a sampler holds in memory at once.
 DEFAULT_CHUNK_SIZE = 1 << 20
 #: Exact laws process rows in blocks of about this many table entries.
-_BLOCK_ELEMENTS = 1 << 18
+_BLOCK_ELEMENTS = 1 << 16
 _NO_INDEX = np.iinfo(np.int64).max
 _LOG_HALF = math.log(0.5)
 
@@ -275,11 +275,15 @@ def _bon_log_law(log_probs: np.ndarray, rewards: np.ndarray, n: float, tie_break
 
 
 def _by_row_blocks(kernel, *tables) -> np.ndarray:
-    """Apply a row-wise kernel block by block so temporaries stay bounded."""
+    """Apply a row-wise kernel block by block so temporaries stay bounded; results fill one array."""
     n_rows, n_cols = tables[0].shape
     step = max(1, _BLOCK_ELEMENTS // n_cols)
-    starts = range(0, max(n_rows, 1), step)  # an empty table still goes through the kernel once
-    return np.concatenate([kernel(*(t[i : i + step] for t in tables)) for i in starts])
+    first = kernel(*(t[:step] for t in tables))  # an empty table still goes through the kernel once
+    out = np.empty((n_rows,) + first.shape[1:], dtype=first.dtype)
+    out[: first.shape[0]] = first
+    for i in range(step, n_rows, step):
+        out[i : i + step] = kernel(*(t[i : i + step] for t in tables))
+    return out
 
 
 # --------------------------------------------------------------------------- exact law

@@ -9,7 +9,7 @@ table and exits non-zero on any FAIL.
 
 Example:
   >>> from sharpsim.theory.verify import run
-  >>> report = run(quick=True, only=["Prop. C.1"])
+  >>> report = run(quick=True, only=["check_prop_c1"])
   >>> report.passed
   True
 """
@@ -37,11 +37,15 @@ def run(quick: bool = True, seed: int = 0, toolkit: Toolkit | None = None, only=
       quick: the small CI-sized version (under two minutes on 2 cores) or the full one.
       seed: root seed; each check gets its own stream from ``SeedSequence(seed).spawn``.
       toolkit: the implementations to check (default: sharpsim's own).
-      only: optional list of result labels (``"Lemma I.1"``) or check function names to run.
+      only: optional list of check function names to run (``"check_lemma_i1"``).
       progress: print each row to stderr as it finishes.
     """
     toolkit = Toolkit.default() if toolkit is None else toolkit
-    checks = [c for c in ALL_CHECKS if only is None or _selected(c, only)]
+    if only is not None:
+        unknown = set(only) - {c.__name__ for c in ALL_CHECKS}
+        if unknown:
+            raise ValueError(f"only names unknown checks {sorted(unknown)}; known: {[c.__name__ for c in ALL_CHECKS]}")
+    checks = [c for c in ALL_CHECKS if only is None or c.__name__ in only]
     streams = np.random.SeedSequence(seed).spawn(len(ALL_CHECKS))
     rows = []
     for check in checks:
@@ -56,11 +60,6 @@ def run(quick: bool = True, seed: int = 0, toolkit: Toolkit | None = None, only=
         if progress:
             print(f"[{'PASS' if row.passed else 'FAIL'}] {row.result} ({row.seconds:.1f}s)", file=sys.stderr)
     return VerifyReport(rows, quick=quick, seed=seed)
-
-
-def _selected(check, only) -> bool:
-    label = check.__doc__.split(":")[0].strip() if check.__doc__ else ""
-    return check.__name__ in only or any(label.startswith(o) for o in only)
 
 
 __all__ = ["CheckResult", "Toolkit", "VerifyReport", "run", "ALL_CHECKS"]

@@ -55,16 +55,16 @@ class VerifyReport:
     def n_failed(self) -> int:
         return sum(not row.passed for row in self.rows)
 
-    def table(self, width: int = 44) -> str:
+    def table(self, max_width: int = 64) -> str:
         """A plain-text table: result, what was checked, measured, expected, PASS/FAIL."""
-        head = f"{'result':16s} {'checked':{width}s} {'measured':{width}s} {'expected':30s} verdict"
-        lines = [head, "-" * len(head)]
-        for row in self.rows:
-            lines.append(
-                f"{row.result:16s} {_clip(row.checked, width):{width}s} "
-                f"{_clip(row.measured, width):{width}s} {_clip(row.expected, 30):30s} "
-                f"{'PASS' if row.passed else 'FAIL'}"
-            )
+        cells = [(r.result, r.checked, r.measured, r.expected, "PASS" if r.passed else "FAIL") for r in self.rows]
+        header = ("result", "checked", "measured", "expected", "verdict")
+        widths = [min(max_width, max(len(c[i]) for c in cells + [header])) for i in range(5)]
+
+        def line(values):
+            return "  ".join(f"{_clip(v, w):{w}s}" for v, w in zip(values, widths)).rstrip()
+
+        lines = [line(header), "  ".join("-" * w for w in widths)] + [line(c) for c in cells]
         verdict = "all checks passed" if self.passed else f"{self.n_failed} check(s) FAILED"
         mode = "quick" if self.quick else "full"
         lines.append(f"\n{len(self.rows)} checks ({mode} mode, seed {self.seed}): {verdict}")

@@ -31,6 +31,7 @@ class Toolkit:
     regularized_objective: Callable
     sharpening_error: Callable
     expected_sft_error: Callable
+    sft_error_plateau: Callable
     expected_adaptive_sft_error: Callable
     sft_sharpening: Callable
     xpo_sharpening: Callable
