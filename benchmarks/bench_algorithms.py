@@ -21,11 +21,11 @@ Quick mode shrinks every size and says so in ``sizes["note"]``.
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 
 import sharpsim as ss
+from _timing import best_time
 from sharpsim.theory import bounds
 from sharpsim.theory.instances import separation_instance
 
@@ -35,14 +35,6 @@ def _random_world(n_contexts: int, n_responses: int, seed: int, scale: float = 2
     return ss.TabularPolicy.from_logits(logits)
 
 
-def _timed(fn, repeats: int = 1):
-    """Best wall-clock time of ``repeats`` calls, and the last value."""
-    best, value = math.inf, None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        value = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, value
 
 
 def _sft_law_vs_faithful(quick: bool, N_scale: int = 1) -> dict:
@@ -51,8 +43,8 @@ def _sft_law_vs_faithful(quick: bool, N_scale: int = 1) -> dict:
     n_x = 100
     base = _random_world(n_x, n_y, seed=0)
     cls = ss.TabularClass(n_x, n_y)
-    t_law, law = _timed(lambda: ss.sft_sharpening(base, n, N, cls, rng=1, bon_method="law"), repeats=3)
-    t_faithful, faithful = _timed(lambda: ss.sft_sharpening(base, n, N, cls, rng=1, bon_method="faithful"), 2)
+    t_law, law = best_time(lambda: ss.sft_sharpening(base, n, N, cls, rng=1, bon_method="law"), repeats=3)
+    t_faithful, faithful = best_time(lambda: ss.sft_sharpening(base, n, N, cls, rng=1, bon_method="faithful"), 2)
     if law.queries != faithful.queries or law.queries != n * N:
         raise AssertionError("both BoN methods must charge n·N queries")
     note = "full size" if not quick else "quick: n=1e3, |Y|=1e3 (full: n=1e4, |Y|=1e4)"
@@ -72,7 +64,7 @@ def _exact_vs_monte_carlo(quick: bool) -> dict:
     base = _random_world(n_x, n_y, seed=3, scale=0.5)  # flat enough that the expected error is not tiny
     mu = np.random.default_rng(4).dirichlet(np.ones(n_x))
     cls = ss.TabularClass(n_x, n_y, unseen="base", base=base)
-    t_exact, exact = _timed(lambda: ss.expected_sft_error(base, n, N, delta, mu=mu), repeats=3)
+    t_exact, exact = best_time(lambda: ss.expected_sft_error(base, n, N, delta, mu=mu), repeats=3)
 
     def monte_carlo():
         gen = np.random.default_rng(5)
@@ -81,7 +73,7 @@ def _exact_vs_monte_carlo(quick: bool) -> dict:
             for _ in range(replicates)
         ])
 
-    t_mc, errors = _timed(monte_carlo)
+    t_mc, errors = best_time(monte_carlo)
     std_error = errors.std(ddof=1) / math.sqrt(replicates)
     if abs(errors.mean() - exact) > 4 * std_error + 1e-12:
         raise AssertionError(f"Monte Carlo mean {errors.mean()} is not within 4 SE of the exact {exact}")
@@ -108,7 +100,7 @@ def _xpo_iterations(quick: bool) -> dict:
     log_net = bounds.linear_softmax_log_covering_number(d, inst.claims["B"],
                                                         bounds.xpo_discretization(epsilon, delta, sec, T))
     alpha = bounds.xpo_alpha(T, sec, log_net, 0.1, plan.R_max, plan.beta * plan.R_max, plan.beta)
-    t_total, res = _timed(lambda: ss.xpo_sharpening(inst.base, T, plan.beta, alpha, inst.model_class, rng=0,
+    t_total, res = best_time(lambda: ss.xpo_sharpening(inst.base, T, plan.beta, alpha, inst.model_class, rng=0,
                                                     delta=delta))
     diag = res.diagnostics
     return {

@@ -25,12 +25,12 @@ Quick mode shrinks the sizes and says so in ``sizes["note"]``.
 
 from __future__ import annotations
 
-import time
 
 import numpy as np
 
 import sharpsim as ss
-from sharpsim.inference.best_of_n import _bon_log_law
+from _timing import best_time
+from sharpsim.inference.bon import _bon_log_law
 
 
 def _random_world(n_contexts: int, n_responses: int, seed: int) -> ss.TabularPolicy:
@@ -38,14 +38,6 @@ def _random_world(n_contexts: int, n_responses: int, seed: int) -> ss.TabularPol
     return ss.TabularPolicy.from_logits(logits)
 
 
-def _timed(fn, repeats: int = 1):
-    """Fastest of ``repeats`` runs (the machine may be shared) and the last value."""
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        value = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, value
 
 
 def _law_vs_faithful(quick: bool) -> dict:
@@ -53,8 +45,8 @@ def _law_vs_faithful(quick: bool) -> dict:
     k = 10**4 if quick else 10**5
     base = _random_world(n_x, n_y, seed=0)
     x = np.random.default_rng(1).integers(0, n_x, size=k)
-    t_faithful, faithful = _timed(lambda: ss.best_of_n(base, x, N, method="faithful", rng=2))
-    t_law, law = _timed(lambda: ss.best_of_n(base, x, N, method="law", rng=3), repeats=5)
+    t_faithful, faithful = best_time(lambda: ss.best_of_n(base, x, N, method="faithful", rng=2))
+    t_law, law = best_time(lambda: ss.best_of_n(base, x, N, method="law", rng=3), repeats=5)
     if faithful.queries != law.queries or law.queries != k * N:
         raise AssertionError("both methods must charge k·N queries")
     return {
@@ -83,8 +75,8 @@ def _vectorised_vs_loop(quick: bool, many_prompts: bool = False) -> dict:
     N = 64
     base = _random_world(n_x, n_y, seed=4)
     repeats = 3 if quick else 1
-    t_vec, law = _timed(lambda: ss.best_of_n_law(base, N), repeats)
-    t_loop, looped = _timed(lambda: _per_prompt_loop(base, N), repeats)
+    t_vec, law = best_time(lambda: ss.best_of_n_law(base, N), repeats)
+    t_loop, looped = best_time(lambda: _per_prompt_loop(base, N), repeats)
     if not np.array_equal(law.log_probs, looped.log_probs):
         raise AssertionError("vectorised and per-prompt laws differ")
     return {

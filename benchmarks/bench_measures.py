@@ -12,12 +12,12 @@ prompts hurts most.
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 from scipy.special import logsumexp
 
 import sharpsim as ss
+from _timing import best_time
 
 GAMMA = 0.1
 
@@ -45,24 +45,17 @@ def _loop_mode_mask(log_probs: np.ndarray, gamma: float) -> np.ndarray:
     return out
 
 
-def _best_time(fn, repeats: int) -> tuple[float, object]:
-    best, value = math.inf, None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        value = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, value
 
 
 def _case(name, pi, target, repeats, note):
     lp = pi.log_probs
     mu = np.random.default_rng(2).dirichlet(np.ones(pi.n_contexts))
-    t_vec, c_vec = _best_time(lambda: ss.coverage(pi, mu, gamma=GAMMA), repeats)
-    t_loop, c_loop = _best_time(lambda: _loop_coverage(lp, mu, GAMMA), repeats)
+    t_vec, c_vec = best_time(lambda: ss.coverage(pi, mu, gamma=GAMMA), repeats)
+    t_loop, c_loop = best_time(lambda: _loop_coverage(lp, mu, GAMMA), repeats)
     if not math.isclose(c_vec, c_loop, rel_tol=1e-9):
         raise AssertionError(f"{name}: vectorised {c_vec} != loop {c_loop}")
-    tm_vec, m_vec = _best_time(lambda: ss.mode_mask(pi, GAMMA), repeats)
-    tm_loop, m_loop = _best_time(lambda: _loop_mode_mask(lp, GAMMA), repeats)
+    tm_vec, m_vec = best_time(lambda: ss.mode_mask(pi, GAMMA), repeats)
+    tm_loop, m_loop = best_time(lambda: _loop_mode_mask(lp, GAMMA), repeats)
     if not np.array_equal(m_vec, m_loop):
         raise AssertionError(f"{name}: mode masks differ")
     sizes = {"n_contexts": pi.n_contexts, "n_responses": pi.n_responses, "note": note}

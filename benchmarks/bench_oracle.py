@@ -88,7 +88,7 @@ def _stream_case(pi: ss.TabularPolicy, m: int, build_seconds: float) -> dict:
     rng = np.random.default_rng(4)
     tracemalloc.start()
     start = time.perf_counter()
-    for chunk in oracle.stream(x, N, chunk_size=STREAM_CHUNK):
+    for _chunk in oracle.stream(x, N, chunk_size=STREAM_CHUNK):
         pass
     t_stream = time.perf_counter() - start
     peak = tracemalloc.get_traced_memory()[1]

@@ -11,12 +11,11 @@ both answers are checked to be identical before any number is reported.
 
 from __future__ import annotations
 
-import math
-import time
 
 import numpy as np
 
 import sharpsim as ss
+from _timing import best_time
 from sharpsim.policies.base import MAX_ENUMERATION
 
 VOCAB = 50
@@ -29,13 +28,6 @@ def _random_markov(n_contexts: int, vocab: int, horizon: int, seed: int = 0) -> 
     return ss.MarkovPolicy(initial, transition)
 
 
-def _best_time(fn, repeats: int) -> tuple[float, object]:
-    best, value = math.inf, None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        value = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, value
 
 
 def _largest_enumerable_horizon(vocab: int) -> int:
@@ -60,12 +52,12 @@ def run(quick: bool) -> list[dict]:
     x = np.arange(n_contexts)
     h_small = _largest_enumerable_horizon(VOCAB)
     small = _random_markov(n_contexts, VOCAB, h_small, seed=1)
-    t_viterbi, mode_v = _best_time(lambda: small.mode(x), repeats)
-    t_enum, mode_e = _best_time(lambda: ss.AutoregressivePolicy.mode(small, x), repeats)
+    t_viterbi, mode_v = best_time(lambda: small.mode(x), repeats)
+    t_enum, mode_e = best_time(lambda: ss.AutoregressivePolicy.mode(small, x), repeats)
     if not np.array_equal(mode_v, mode_e):
         raise AssertionError("Viterbi and enumeration modes differ")
     big = _random_markov(n_contexts, VOCAB, 50, seed=2)
-    t_big, mode_big = _best_time(lambda: big.mode(x), repeats)
+    t_big, mode_big = best_time(lambda: big.mode(x), repeats)
     if not np.all(np.isfinite(big.log_prob(x, mode_big))):
         raise AssertionError("Viterbi mode at H = 50 has probability 0")
     note = "quick: 2 prompts, 2 repeats" if quick else "8 prompts, best of 5"

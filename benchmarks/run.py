@@ -136,6 +136,7 @@ def main(argv=None) -> int:
     parser.add_argument("--output", type=Path, default=RESULTS, help=f"JSON file (default {RESULTS})")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(HERE.parent))  # the repository root, so `import sharpsim` needs no install
+    sys.path.insert(0, str(HERE))  # the shared benchmarks/_timing.py
     machine = machine_info()
     entries = {path.stem: run_one(path, args.quick) for path in discover(args.only)}
     print_table(entries)

@@ -63,3 +63,6 @@ from .algorithms import (
     sft_sharpening,
     xpo_sharpening,
 )
+
+# --- theory: bounds, named instances, verify (sharpsim.theory.verify) ---
+from . import theory

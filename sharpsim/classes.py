@@ -47,7 +47,6 @@ from .policies.autoregressive import JointAutoregressivePolicy, MarkovPolicy
 from .policies.base import MAX_ENUMERATION, encode_sequences
 from .policies.linear import (
     LinearSoftmaxPolicy,
-    THETA_NORM_RTOL,
     check_features,
     check_norm_bound,
     linear_log_probs,

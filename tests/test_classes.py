@@ -10,7 +10,6 @@ from scipy.special import logsumexp
 
 import sharpsim as ss
 from strategies import (
-    feature_tables,
     linear_softmax_policies,
     markov_policies,
     prob_tables,

@@ -20,7 +20,7 @@ from scipy import stats
 from scipy.special import logsumexp, xlogy
 
 from .._validation import check_int, check_mu, check_real
-from ..inference.best_of_n import (
+from ..inference.bon import (
     adaptive_best_of_n,
     adaptive_best_of_n_expected_samples,
     adaptive_best_of_n_law,

@@ -1,8 +1,12 @@
-"""Inference-time sharpening and decoding (SPEC §2, §6)."""
+"""Inference-time sharpening and decoding (SPEC §2, §6).
+
+Modules: ``decoding`` (greedy, beam, token temperature), ``bon`` (best-of-N and
+its exact law, adaptive best-of-N, Prop. C.1), ``power`` (sequence-level power sampling).
+"""
 
 from .decoding import beam_search, greedy_decode, temperature_sample, token_temperature_law
 from .power import PowerMCMCResult, power_law, power_sample_mcmc
-from .best_of_n import (
+from .bon import (
     AdaptiveBestOfNResult,
     BestOfNResult,
     adaptive_best_of_n,

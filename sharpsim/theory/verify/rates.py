@@ -16,7 +16,6 @@ from scipy import stats
 
 from ...classes import FiniteClass, LinearSoftmaxClass
 from ...inference import best_of_n_law
-from ...measures import coverage, margin
 from ..bounds import sft_error_bound, xpo_beta
 from ..instances import lower_bound_bayes_error, lower_bound_family, separation_instance
 from ..instances import simulate_lower_bound_error

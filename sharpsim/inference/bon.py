@@ -106,7 +106,7 @@ def _check_n(n, name: str) -> float:
     try:
         return float(n)
     except OverflowError:
-        raise ValueError(f"{name} must be at most {np.finfo(float).max:.3g}; got a {n.bit_length()}-bit integer")
+        raise ValueError(f"{name} must be at most {np.finfo(float).max:.3g}; got a {n.bit_length()}-bit integer") from None
 
 
 def _check_mu_stop(mu_stop) -> float:
