@@ -30,7 +30,7 @@ import numpy as np
 
 import sharpsim as ss
 from _timing import best_time
-from sharpsim.inference.bon import _bon_log_law
+from sharpsim.inference.bon_law import _bon_log_law
 
 
 def _random_world(n_contexts: int, n_responses: int, seed: int) -> ss.TabularPolicy:

@@ -9,7 +9,7 @@ from scipy import stats
 from scipy.special import logsumexp
 
 import sharpsim as ss
-from sharpsim.inference.bon import _stop_threshold
+from sharpsim.inference.adaptive_bon import _stop_threshold
 from strategies import prob_tables, reward_tables
 
 #: Significance level of every statistical test in this file (Bonferroni-split within a test).

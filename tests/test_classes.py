@@ -448,7 +448,7 @@ def test_tabular_iterative_regression_agrees_with_the_exact_solution(probs, seed
         return  # the box is active: there is no closed form to compare with
     iterative_cls = ss.TabularClass(*probs.shape)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("sharpsim.classes._EXACT_REGRESSION_ENTRIES", 0)
+        patch.setattr("sharpsim.classes.tabular._EXACT_REGRESSION_ENTRIES", 0)
         iterative = iterative_cls.fit_regression(x, y, y_ref, target, beta, base)
     assert iterative_cls.solver_info_ is not None
     # Ridge bias ≈ ridge/2 relative (1e-10) plus the solver's stopping tolerance on the logits.

@@ -20,13 +20,13 @@ from scipy import stats
 from scipy.special import logsumexp, xlogy
 
 from .._validation import check_int, check_mu, check_real
-from ..inference.bon import (
+from ..inference.adaptive_bon import (
     adaptive_best_of_n,
     adaptive_best_of_n_expected_samples,
     adaptive_best_of_n_law,
-    best_of_n,
-    best_of_n_law,
 )
+from ..inference.bon_law import best_of_n_law
+from ..inference.bon_sampling import best_of_n
 from ..measures import mode_mask
 from ..oracle import SampleEvaluateOracle
 from ..policies import as_tabular

@@ -1,19 +1,37 @@
 """Inference-time sharpening and decoding (SPEC §2, §6).
 
-Modules: ``decoding`` (greedy, beam, token temperature), ``bon`` (best-of-N and
-its exact law, adaptive best-of-N, Prop. C.1), ``power`` (sequence-level power sampling).
+Modules: ``decoding`` (greedy, beam, token temperature), ``bon_law`` (exact
+best-of-N law, Prop. C.1), ``bon_sampling`` (the best-of-N sampler),
+``adaptive_bon`` (adaptive best-of-N, Eq. 10, and its exact laws), ``power``
+(sequence-level power sampling).
 """
 
-from .decoding import beam_search, greedy_decode, temperature_sample, token_temperature_law
-from .power import PowerMCMCResult, power_law, power_sample_mcmc
-from .bon import (
+from .adaptive_bon import (
     AdaptiveBestOfNResult,
-    BestOfNResult,
     adaptive_best_of_n,
     adaptive_best_of_n_expected_samples,
     adaptive_best_of_n_law,
-    best_of_n,
-    best_of_n_law,
-    bon_failure_probability,
-    bon_sufficient_n,
 )
+from .bon_law import best_of_n_law, bon_failure_probability, bon_sufficient_n
+from .bon_sampling import BestOfNResult, best_of_n
+from .decoding import beam_search, greedy_decode, temperature_sample, token_temperature_law
+from .power import PowerMCMCResult, power_law, power_sample_mcmc
+
+__all__ = [
+    "AdaptiveBestOfNResult",
+    "BestOfNResult",
+    "PowerMCMCResult",
+    "adaptive_best_of_n",
+    "adaptive_best_of_n_expected_samples",
+    "adaptive_best_of_n_law",
+    "beam_search",
+    "best_of_n",
+    "best_of_n_law",
+    "bon_failure_probability",
+    "bon_sufficient_n",
+    "greedy_decode",
+    "power_law",
+    "power_sample_mcmc",
+    "temperature_sample",
+    "token_temperature_law",
+]

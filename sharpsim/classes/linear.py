@@ -1,0 +1,236 @@
+"""Linear softmax class ``Π_{φ,B} = {π_θ : ‖θ‖₂ ≤ B}`` (Definition J.3, Lemma J.4).
+
+Exact ball-constrained least squares for the DPO regression; SLSQP with
+analytic gradients for the MLE, logistic DPO and XPO.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import brentq, minimize
+
+from .._validation import check_int, check_real, check_rng
+from ..policies.linear import (
+    LinearSoftmaxPolicy,
+    check_features,
+    check_norm_bound,
+    linear_log_probs,
+)
+from ..policies.tabular import as_tabular
+from .base import ModelClass, _check_atol, _pair_value_and_coeffs, _Pairs
+
+__all__ = ["LinearSoftmaxClass"]
+
+
+class _LinearEngine:
+    """``log π_θ(y|x) = ⟨φ(x,y), θ⟩ − log Σ_y' exp⟨φ(x,y'), θ⟩`` and its gradient in ``θ``."""
+
+    def __init__(self, features: np.ndarray):
+        self.features = features
+        self.n_contexts = features.shape[0]
+
+    def log_softmax(self, theta: np.ndarray) -> np.ndarray:
+        return linear_log_probs(self.features, theta)
+
+    def grad(self, logp: np.ndarray, x: np.ndarray, y: np.ndarray, g: np.ndarray) -> np.ndarray:
+        """``Σ_i g_i (φ(x_i, y_i) − E_{π_θ(·|x_i)} φ)``, aggregated per prompt."""
+        mass = np.bincount(x, weights=g, minlength=self.n_contexts)
+        mean_features = np.einsum("xy,xyd->xd", np.exp(logp), self.features)
+        return g @ self.features[x, y] - mass @ mean_features
+
+
+def _uniform_in_ball(rng: np.random.Generator, dim: int, radius: float) -> np.ndarray:
+    direction = rng.standard_normal(dim)
+    direction /= max(np.linalg.norm(direction), np.finfo(float).tiny)
+    return radius * rng.random() ** (1.0 / dim) * direction
+
+
+def _ball_constrained_least_squares(A: np.ndarray, b: np.ndarray, radius: float) -> np.ndarray:
+    """``argmin ‖Aθ − b‖²`` over ``‖θ‖ ≤ radius``: the minimum-norm solution, exactly.
+
+    If the minimum-norm least-squares solution is in the ball it is returned;
+    otherwise the solution is ``θ(λ) = (AᵀA + λI)⁻¹Aᵀb`` with the unique
+    ``λ > 0`` giving ``‖θ(λ)‖ = radius`` (the secular equation, solved with
+    Brent's method on the SVD).
+    """
+    U, s, Vt = np.linalg.svd(A, full_matrices=False)
+    keep = s > s.max(initial=0.0) * max(A.shape) * np.finfo(float).eps
+    s, c, Vt = s[keep], (U.T @ b)[keep], Vt[keep]
+    if np.linalg.norm(c / s) <= radius:  # ‖θ_ls‖, as the rows of Vt are orthonormal
+        return Vt.T @ (c / s)
+
+    def excess(lam):
+        return np.linalg.norm(s * c / (s**2 + lam)) - radius
+
+    lam_hi = 2.0 * np.linalg.norm(s * c) / radius  # ‖θ(λ)‖ ≤ ‖Aᵀb‖/λ = radius/2 there
+    lam = brentq(excess, 0.0, lam_hi, xtol=1e-300, rtol=4 * np.finfo(float).eps, maxiter=500)
+    return Vt.T @ (s * c / (s**2 + lam))
+
+
+class LinearSoftmaxClass(ModelClass):
+    """Linear softmax models ``Π_{φ,B} = {π_θ : ‖θ‖₂ ≤ B}`` (Definition J.3).
+
+    - ``fit_mle``: the log-likelihood is concave in ``θ``; SLSQP with analytic
+      gradients and the constraint ``‖θ‖² ≤ B²`` (a convex problem, so the KKT
+      point found is the global maximiser).
+    - ``fit_regression``: ``Δ_{π_θ}(x, y, y') = β⟨φ(x,y) − φ(x,y'), θ⟩`` (the
+      normalisers cancel), so the DPO regression is linear least squares in
+      ``θ``, solved exactly: the minimum-norm solution when it satisfies the
+      bound (non-identified directions, orthogonal to every observed feature
+      difference, are 0), else the boundary solution of the secular equation.
+      With ``target = log π_base(y) − log π_base(y')`` and ``π_base = π_θ*``
+      this is the projection of ``(1 + 1/β)θ*`` on the span of the observed
+      feature differences (``π*_β`` itself when they span ``R^d``).
+    - ``fit_logistic_dpo``: convex; SLSQP from ``θ = 0``.
+    - ``fit_xpo``: non-convex (``α log π_θ(y'|x)`` is concave in ``θ``): SLSQP
+      from ``θ = 0``, the regression solution, ``init`` and ``n_restarts``
+      points uniform in the ball; the best objective is kept.
+
+    SLSQP's last iterate may overshoot the bound by its constraint tolerance
+    (``~1e-10``); it is then rescaled onto the sphere ``‖θ‖ = B``.
+
+    Args:
+      features: ``φ`` ``[n_contexts, n_responses, d]``, ``‖φ(x,y)‖₂ ≤ 1``.
+      B: the norm bound ``> 0``.
+      n_restarts: random XPO restarts (default 4).
+      random_state: seed of the XPO restarts.
+      maxiter: SLSQP iteration cap per start (default 1000).
+
+    Attributes:
+      features, B, dim, solver_info_ (scipy's result of the last iterative solve).
+
+    Example:
+      >>> import numpy as np, sharpsim as ss
+      >>> phi = np.eye(3)[None] * 0.5               # one prompt, three responses, d = 3
+      >>> cls = ss.LinearSoftmaxClass(phi, B=10.0)
+      >>> pi = cls.fit_mle([0, 0, 0, 0], [0, 0, 1, 2])
+      >>> pi.probs.round(4).tolist()
+      [[0.5, 0.25, 0.25]]
+    """
+
+    def __init__(self, features, B: float, *, n_restarts: int = 4, random_state=None, maxiter: int = 1000):
+        self.features = check_features(features)
+        self.B = check_norm_bound(B)
+        self.n_contexts, self.n_responses, self.dim = self.features.shape
+        self.n_restarts = check_int(n_restarts, "n_restarts", minimum=0)
+        check_rng(random_state)
+        self.random_state = random_state
+        self.maxiter = check_int(maxiter, "maxiter", minimum=1)
+        self.solver_info_ = None
+        self._engine = _LinearEngine(self.features)
+
+    def policy(self, theta) -> LinearSoftmaxPolicy:
+        """The member ``π_θ`` (raises ``ValueError`` if ``‖θ‖ > B``)."""
+        return LinearSoftmaxPolicy(self.features, theta, B=self.B)
+
+    def log_covering_number(self, eps: float) -> float:
+        """``log N(Π, ε) ≤ d·log(6B/ε)`` in the max log-ratio metric (Lemma J.4); 0 when ``ε ≥ 6B``."""
+        eps = check_real(eps, "eps", low=0.0, low_open=True)
+        return float(self.dim * max(np.log(6.0 * self.B / eps), 0.0))
+
+    # ---- solvers ----------------------------------------------------------
+
+    def _fit_mle(self, x, y, w):
+        def fun(theta):
+            logp = self._engine.log_softmax(theta)
+            return -float(w @ logp[x, y]), -self._engine.grad(logp, x, y, w)
+
+        return self.policy(self._slsqp(fun, [np.zeros(self.dim)], w.sum()))
+
+    def _regression_theta(self, pairs: _Pairs) -> np.ndarray:
+        diff = self.features[pairs.x, pairs.y] - self.features[pairs.x, pairs.y_ref]
+        root_w = np.sqrt(pairs.weights)
+        return _ball_constrained_least_squares(pairs.beta * root_w[:, None] * diff, root_w * pairs.offset, self.B)
+
+    def _fit_pairs(self, pairs: _Pairs, init):
+        self.solver_info_ = None
+        if pairs.loss == "squared" and pairs.alpha == 0:
+            return self.policy(self._feasible(self._regression_theta(pairs)))
+        x, y, yr = pairs.x, pairs.y, pairs.y_ref
+
+        def fun(theta):
+            logp = self._engine.log_softmax(theta)
+            value, g_y, g_r = _pair_value_and_coeffs(logp[x, y], logp[x, yr], pairs)
+            return value, self._engine.grad(logp, x, y, g_y) + self._engine.grad(logp, x, yr, g_r)
+
+        starts = [np.zeros(self.dim)]
+        if pairs.loss == "squared":  # XPO
+            starts.append(self._regression_theta(pairs))
+            if init is not None:
+                starts.append(self._start_from(init))
+            rng = check_rng(self.random_state)
+            starts += [_uniform_in_ball(rng, self.dim, self.B) for _ in range(self.n_restarts)]
+        return self.policy(self._slsqp(fun, starts, pairs.weights.sum()))
+
+    def _start_from(self, init) -> np.ndarray:
+        if not isinstance(init, LinearSoftmaxPolicy) or init.features.shape != self.features.shape:
+            raise TypeError("init must be a LinearSoftmaxPolicy with the class's features")
+        return self._feasible(np.array(init.theta))
+
+    def _feasible(self, theta: np.ndarray) -> np.ndarray:
+        norm = np.linalg.norm(theta)
+        # A solver's constraint slack (~1e-10 relative) is undone by rescaling onto the sphere.
+        return theta * (self.B / norm) if norm > self.B else theta
+
+    def _slsqp(self, fun, starts, total_weight: float) -> np.ndarray:
+        """Minimise ``fun`` (value, grad) over ``‖θ‖ ≤ B`` from each start; the best feasible point."""
+        scale = 1.0 / max(total_weight, np.finfo(float).tiny)
+        B2 = self.B**2
+
+        def scaled(theta):
+            value, grad = fun(theta)
+            return scale * value, scale * grad
+
+        constraint = {"type": "ineq", "fun": lambda t: (B2 - t @ t) / B2, "jac": lambda t: -2.0 * t / B2}
+        best, best_value = None, np.inf
+        for theta0 in starts:
+            res = minimize(scaled, self._feasible(np.asarray(theta0, dtype=float)), jac=True, method="SLSQP",
+                           constraints=[constraint], options={"maxiter": self.maxiter, "ftol": 1e-15})
+            theta = self._feasible(res.x)
+            value = scaled(theta)[0]
+            if best is None or value < best_value:
+                best, best_value, self.solver_info_ = theta, value, res
+        return best
+
+    def contains(self, policy, atol: float = 1e-8) -> bool:
+        """Whether ``policy = π_θ`` for some ``‖θ‖ ≤ B``, judged by a least-squares fit of logits.
+
+        Within each prompt ``log π(y|x) − ⟨φ(x,y), θ⟩`` must be constant; the
+        best ``θ`` of the ball in the row-centred least-squares sense is taken
+        (:meth:`logit_fit`) and ``policy`` is contained when every residual is
+        ``≤ atol``. Zero probabilities are never representable.
+
+        Example:
+          >>> import numpy as np, sharpsim as ss
+          >>> phi = np.eye(2)[None] * 0.5
+          >>> cls = ss.LinearSoftmaxClass(phi, B=4.0)
+          >>> cls.contains(cls.policy([1.0, -1.0])), cls.contains(ss.TabularPolicy([[0.999, 0.001]]))
+          (True, False)
+        """
+        atol = _check_atol(atol)
+        lp = as_tabular(policy, "policy").log_probs
+        if lp.shape != (self.n_contexts, self.n_responses) or not np.all(np.isfinite(lp)):
+            return False
+        return self.logit_fit(lp)[1] <= atol
+
+    def logit_fit(self, log_probs) -> tuple[np.ndarray, float]:
+        """The member closest to ``log_probs`` ``[X, Y]`` in centred logits, and its largest residual.
+
+        Solves ``min_{‖θ‖ ≤ B} Σ_{x,y} (⟨φ(x,y) − φ̄(x), θ⟩ − (log π(y|x) − mean_y log π(y|x)))²``
+        exactly (minimum-norm least squares, or the secular equation on the
+        sphere); ``π_θ`` is defined up to a per-prompt shift of the logits.
+
+        Returns:
+          ``(θ [d], max |residual|)``.
+        """
+        lp = np.asarray(log_probs, dtype=float)
+        if lp.shape != (self.n_contexts, self.n_responses) or not np.all(np.isfinite(lp)):
+            raise ValueError(f"log_probs must be finite with shape ({self.n_contexts}, {self.n_responses})")
+        target = (lp - lp.mean(axis=1, keepdims=True)).ravel()
+        design = (self.features - self.features.mean(axis=1, keepdims=True)).reshape(-1, self.dim)
+        theta = self._feasible(_ball_constrained_least_squares(design, target, self.B))
+        return theta, float(np.max(np.abs(design @ theta - target)))
+
+    def __repr__(self) -> str:
+        return (f"LinearSoftmaxClass(n_contexts={self.n_contexts}, n_responses={self.n_responses}, "
+                f"dim={self.dim}, B={self.B})")
