@@ -7,7 +7,7 @@ import sharpsim as ss
 from sharpsim.cli import main
 from sharpsim.theory.verify import ALL_CHECKS, Toolkit, VerifyReport, run
 
-EXACT = ["check_bon_law", "check_prop_c1", "check_lemma_4_1", "check_margin_sharpness",
+EXACT = ["check_bon_law", "check_prop_c1", "check_lemma_4_1", "check_margin_sharpness", "check_prop_e1",
          "check_j_beta_identity", "check_tilted_limit", "check_lemma_i1", "check_prop_3_1"]
 
 

@@ -1,7 +1,7 @@
 """``sharpsim verify``: every stated result of the paper, checked numerically.
 
 Exact statements (Prop. 3.1, Prop. C.1, Lemma 4.1, Lemma I.1, margin ⇒
-sharpness, the J_β identity, the BoN law, Prop. E.2) are checked exactly on
+sharpness, the J_β identity, the BoN law, Prop. E.1, Prop. E.2) are checked exactly on
 seeded random worlds and named instances; rates (Thm 4.1′, Thm D.1, Thm 3.1′,
 Example J.1) are checked by exact sample-size searches and fitted log-log
 slopes. ``run()`` returns a :class:`VerifyReport`; the command prints its

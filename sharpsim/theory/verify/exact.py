@@ -12,8 +12,8 @@ import numpy as np
 from scipy import stats
 from scipy.special import logsumexp
 
-from ...policies import encode_sequences
-from ..instances import greedy_failure_example, nonclosure_instance, nonclosure_max_mode_mass
+from ...policies import all_sequences, encode_sequences
+from ..instances import greedy_failure_example, maxcut_instance, nonclosure_instance, nonclosure_max_mode_mass
 from .report import CheckResult
 from .worlds import planted_mode_joint, random_tabular_worlds, unique_mode_world
 
@@ -243,6 +243,37 @@ def check_prop_e2(tk, rng, quick: bool) -> CheckResult:
     )
 
 
+def _random_graph(rng, n_vertices: int) -> np.ndarray:
+    upper = np.triu(rng.random((n_vertices, n_vertices)) < 0.5, k=1)
+    upper[0, 1] = True  # at least one edge
+    return (upper | upper.T).astype(int)
+
+
+def check_prop_e1(tk, rng, quick: bool) -> CheckResult:
+    """Prop. E.1: the sequence mode of the MAX-CUT model is exactly the maximum cuts; greedy can miss it."""
+    graphs = [_random_graph(rng, int(rng.integers(4, 7))) for _ in range(4 if quick else 12)]
+    exact = 0
+    for adjacency in graphs:
+        n, n_edges = adjacency.shape[0], int(adjacency.sum()) // 2
+        table = maxcut_instance(adjacency, coupling=1.0 / n_edges).base.to_tabular()
+        spins = all_sequences(2, n)
+        cuts = np.einsum("ki,ij,kj->k", spins, adjacency, 1 - spins)  # edges with endpoints on both sides
+        best = spins[cuts == cuts.max()]
+        expected = np.zeros(table.n_responses, dtype=bool)
+        expected[encode_sequences(np.c_[best, np.ones((best.shape[0], 2), dtype=np.int64)], 2)] = True
+        exact += int(np.array_equal(tk.mode_mask(table)[0], expected))
+    cycle = np.roll(np.eye(5, dtype=int), 1, axis=1) + np.roll(np.eye(5, dtype=int), -1, axis=1)
+    inst = maxcut_instance(cycle)
+    greedy = tk.greedy_decode(inst.base, np.array([0]))[0]
+    greedy_misses = not bool(tk.mode_mask(inst.base.to_tabular())[0][encode_sequences(greedy, 2)])
+    return CheckResult(
+        "Prop. E.1", f"MAX-CUT model on {len(graphs)} random graphs; greedy on C5",
+        f"{exact}/{len(graphs)} mode sets = max cuts; greedy misses: {greedy_misses}",
+        f"{len(graphs)}/{len(graphs)}; True", exact == len(graphs) and greedy_misses,
+        numbers={"graphs": len(graphs), "exact": exact, "greedy_misses_on_c5": greedy_misses},
+    )
+
+
 EXACT_CHECKS = (
     check_bon_law,
     check_bon_sampler,
@@ -253,5 +284,6 @@ EXACT_CHECKS = (
     check_j_beta_identity,
     check_tilted_limit,
     check_lemma_i1,
+    check_prop_e1,
     check_prop_e2,
 )
