@@ -1,120 +1,17 @@
-"""Theory as code: the paper's bounds as functions (SPEC §8).
+"""Theory as code (SPEC §8, §9).
 
-``sharpsim.theory.bounds`` holds one function per guarantee of Huang et al.
-(ICLR 2025), with every constant the paper hides exposed as a keyword.
+- ``sharpsim.theory.bounds``: one function per guarantee of Huang et al.
+  (ICLR 2025), every constant the paper hides exposed as a keyword.
+- ``sharpsim.theory.instances``: the paper's constructions (the lower-bound
+  family, Example J.1, Prop. E.1, Prop. E.2, ...) with their claimed quantities.
+- ``sharpsim.theory.verify``: ``run()`` / ``sharpsim verify``, every stated
+  result checked numerically.
+
+The public names of ``bounds`` and ``instances`` are also available here.
 """
 
-from .bounds import (
-    AdaptiveSFTSampleSize,
-    DPOSampleSize,
-    LinearSoftmaxXPOPlan,
-    SFTParameters,
-    SFTSampleSize,
-    adaptive_bon_expected_samples_bound,
-    adaptive_bon_miss_probability_bound,
-    adaptive_lower_bound_samples,
-    adaptive_mu_stop,
-    adaptive_sft_error_bound,
-    adaptive_sft_expected_samples,
-    adaptive_sft_sample_complexity,
-    bon_failure_probability,
-    bon_samples_needed,
-    dpo_beta,
-    dpo_error_bound,
-    dpo_sample_complexity,
-    linear_softmax_log_covering_number,
-    linear_softmax_sec_bound,
-    lower_bound_samples,
-    lower_bound_samples_p,
-    mle_hellinger_bound,
-    sft_error_bound,
-    sft_parameters,
-    sft_sample_complexity,
-    xpo_alpha,
-    xpo_beta,
-    xpo_discretization,
-    xpo_iterations,
-    xpo_linear_softmax_norm_limit,
-    xpo_linear_softmax_plan,
-    xpo_regret_bound,
-    xpo_sample_complexity,
-)
+from . import bounds, instances
+from .bounds import *  # noqa: F401,F403  (the names listed in bounds.__all__)
+from .instances import *  # noqa: F401,F403  (the names listed in instances.__all__)
 
-__all__ = [
-    "AdaptiveSFTSampleSize",
-    "DPOSampleSize",
-    "LinearSoftmaxXPOPlan",
-    "SFTParameters",
-    "SFTSampleSize",
-    "adaptive_bon_expected_samples_bound",
-    "adaptive_bon_miss_probability_bound",
-    "adaptive_lower_bound_samples",
-    "adaptive_mu_stop",
-    "adaptive_sft_error_bound",
-    "adaptive_sft_expected_samples",
-    "adaptive_sft_sample_complexity",
-    "bon_failure_probability",
-    "bon_samples_needed",
-    "dpo_beta",
-    "dpo_error_bound",
-    "dpo_sample_complexity",
-    "linear_softmax_log_covering_number",
-    "linear_softmax_sec_bound",
-    "lower_bound_samples",
-    "lower_bound_samples_p",
-    "mle_hellinger_bound",
-    "sft_error_bound",
-    "sft_parameters",
-    "sft_sample_complexity",
-    "xpo_alpha",
-    "xpo_beta",
-    "xpo_discretization",
-    "xpo_iterations",
-    "xpo_linear_softmax_norm_limit",
-    "xpo_linear_softmax_plan",
-    "xpo_regret_bound",
-    "xpo_sample_complexity",
-]
-
-# --- named instances (sharpsim/theory/instances/) ---
-from .instances import (
-    Instance,
-    bayes_optimal_learner,
-    greedy_failure_example,
-    hidden_knowledge_task,
-    lower_bound_bayes_error,
-    lower_bound_coverage,
-    lower_bound_family,
-    lower_bound_family_parameters,
-    lower_bound_posterior,
-    lower_bound_prompt_error,
-    maxcut_instance,
-    nonclosure_instance,
-    nonclosure_max_mode_mass,
-    nonclosure_policy,
-    power_sampling_pivot_example,
-    separation_instance,
-    simulate_lower_bound_error,
-    sphere_packing,
-)
-
-__all__ += [
-    "Instance",
-    "bayes_optimal_learner",
-    "greedy_failure_example",
-    "hidden_knowledge_task",
-    "lower_bound_bayes_error",
-    "lower_bound_coverage",
-    "lower_bound_family",
-    "lower_bound_family_parameters",
-    "lower_bound_posterior",
-    "lower_bound_prompt_error",
-    "maxcut_instance",
-    "nonclosure_instance",
-    "nonclosure_max_mode_mass",
-    "nonclosure_policy",
-    "power_sampling_pivot_example",
-    "separation_instance",
-    "simulate_lower_bound_error",
-    "sphere_packing",
-]
+__all__ = ["bounds", "instances", *bounds.__all__, *instances.__all__]
