@@ -193,7 +193,7 @@ def test_unseen_rules_differ_only_on_unvisited_prompts():
 def test_tiny_masses_and_huge_N_do_not_give_nan():
     base = ss.TabularPolicy([[1e-200, 1 - 1e-200], [1e-300, 1.0 - 1e-300]])
     for N in (1, 10**6, 10**12):
-        value = ss.expected_sft_error(base, 50, N, 0.1)
+        value = ss.expected_sft_error(base, 50, N, 0.1, unseen="base")
         assert np.isfinite(value) and value == 0.0  # the modes have mass ~1 already
     flat = ss.TabularPolicy(np.full((1, 10**4), 1e-4))
     assert ss.expected_sft_error(flat, 10, 10**6, 0.1, unseen="uniform") == 0.0  # every response is a mode

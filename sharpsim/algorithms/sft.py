@@ -188,7 +188,7 @@ def expected_sft_error(
     delta: float,
     mu=None,
     gamma: float = 0.0,
-    unseen: str = "base",
+    unseen: str = "uniform",
     reward=None,
     tie_break: str = "first",
 ) -> float:
@@ -214,7 +214,7 @@ def expected_sft_error(
       delta: sharpening level ``δ ∈ (0, 1)`` (Definition 3.1).
       mu: prompt distribution; ``None`` is uniform.
       gamma: approximate-mode level ``γ ∈ [0, 1)`` (Definition F.1).
-      unseen: ``"base"`` or ``"uniform"``, as in ``TabularClass``.
+      unseen: ``"uniform"`` (default, as ``TabularClass``) or ``"base"``.
       reward: self-reward (``None``: log-likelihood); other rewards use the
         exact ``best_of_n_law``.
       tie_break: tie rule passed to ``best_of_n_law`` for non-default rewards.
@@ -235,7 +235,7 @@ def expected_sft_error(
 
 
 def expected_adaptive_sft_error(
-    base, n: int, delta: float, mu=None, gamma: float = 0.0, unseen: str = "base", mu_stop: float | None = None
+    base, n: int, delta: float, mu=None, gamma: float = 0.0, unseen: str = "uniform", mu_stop: float | None = None
 ) -> tuple[float, float]:
     """Exact expected error and expected queries of adaptive SFT with the tabular class (Theorem D.1).
 
