@@ -27,6 +27,7 @@ import numpy as np
 from scipy.special import logsumexp
 
 from ._validation import check_mu, check_real
+from .policies.base import tie_threshold
 from .policies.tabular import TabularPolicy, as_tabular
 
 __all__ = [
@@ -135,10 +136,12 @@ def mode_mask(pi, gamma=0.0) -> np.ndarray:
 
     With ``γ = 0`` this is the argmax set ``y*(x)`` of Section 2, ties allowed.
     The comparison is made on the stored log-probabilities,
-    ``log π(y|x) ≥ max_y' log π(y'|x) + log(1-γ)``: at ``γ = 0`` two responses
-    tie exactly when their stored log-probabilities are equal (no tolerance),
-    and for ``γ > 0`` a response lying exactly on the boundary is decided by
-    the rounded values. Zero-probability responses are never in the set.
+    ``log π(y|x) ≥ t - TIE_RTOL·max(1, |t|)`` with ``t = max_y' log π(y'|x) + log(1-γ)``
+    and ``TIE_RTOL = 1e-10`` (:data:`sharpsim.policies.base.TIE_RTOL`, shared
+    with ``AutoregressivePolicy.mode`` and the decoders): mathematically equal
+    probabilities computed along different paths (an enumerated autoregressive
+    model's products of conditionals) differ by a few ulps and must tie.
+    Zero-probability responses are never in the set.
 
     Args:
       pi: a policy ``[n_contexts, n_responses]`` (tabular, or with ``to_tabular()``).
@@ -162,7 +165,7 @@ def mode_mask(pi, gamma=0.0) -> np.ndarray:
 
 def _mode_mask(log_probs: np.ndarray, gamma: float) -> np.ndarray:
     top = np.max(log_probs, axis=1, keepdims=True)  # finite: every row has mass
-    return log_probs >= top + math.log1p(-gamma)
+    return log_probs >= tie_threshold(top + math.log1p(-gamma))
 
 
 def log_mode_mass(pi, gamma=0.0) -> np.ndarray:
@@ -188,7 +191,7 @@ def log_mode_mass(pi, gamma=0.0) -> np.ndarray:
 
 def _log_mode_mass_rows(log_probs: np.ndarray, gamma: float) -> np.ndarray:
     top = np.max(log_probs, axis=1)
-    mask = log_probs >= top[:, None] + math.log1p(-gamma)
+    mask = _mode_mask(log_probs, gamma)
     rows = np.flatnonzero(mask) // mask.shape[1]  # much faster than np.nonzero on 2-d masks
     # Every member is within a factor (1-γ) of the row max, so exp(lp - top) lies in
     # [1-γ, 1]: summing only the members is exact enough without a log-sum-exp.
@@ -376,7 +379,8 @@ def concentrability(pi, ref, mu=None, power=1.0) -> float:
 
 
 def _log_concentrability_rows(log_p: np.ndarray, log_ref: np.ndarray, power: float) -> np.ndarray:
-    terms = log_p + power * _log_ratio(log_p, log_ref)
+    with np.errstate(over="ignore"):  # an astronomical power: ±inf is the right limit of each term
+        terms = log_p + power * _log_ratio(log_p, log_ref)
     unbounded = np.any(terms == np.inf, axis=1)
     out = logsumexp(np.where(terms == np.inf, -np.inf, terms), axis=1)
     out[unbounded] = np.inf
@@ -489,6 +493,9 @@ def tilted(pi, beta, reward=None) -> TabularPolicy:
 
 
 def _tilted_rows(log_probs: np.ndarray, rewards: np.ndarray, beta: float) -> np.ndarray:
+    if beta > 1.0:
+        # β·log π could overflow for huge β; r/β cannot, and the same shift-and-normalise follows.
+        return _tilted_rows(log_probs + rewards / beta, np.zeros(log_probs.shape), 1.0)
     # u = β·(log π + r/β); off the support log π = -inf gives -inf whatever r (r ≠ +inf).
     u = beta * log_probs + rewards
     top = np.max(u, axis=1, keepdims=True)

@@ -114,6 +114,16 @@ class SampleEvaluateOracle:
 
         Used directly only by exact-law shortcuts that draw from a
         distribution equal to what ``count`` faithful queries would produce.
+
+        Args:
+          count: number of queries, integer ``>= 0``.
+          kind: ``"sampled"`` (responses drawn from ``π_base``) or ``"evaluated"``.
+
+        Example:
+          >>> import sharpsim as ss
+          >>> oracle = ss.SampleEvaluateOracle(ss.TabularPolicy([[1.0]]), budget=5)
+          >>> oracle.charge(3); oracle.queries, oracle.remaining
+          (3, 2)
         """
         count = check_int(count, "count", minimum=0)
         if kind not in ("sampled", "evaluated"):
@@ -261,7 +271,7 @@ class SampleEvaluateOracle:
         pair_ndim = y.ndim - self._response_ndim
         if pair_ndim < 1 or y.shape[0] != x.shape[0]:
             raise ValueError(
-                f"y must have shape [k={x.shape[0]}, ...]"
+                f"y must have shape [k={x.shape[0]}, ..."
                 + (", H]" if self._response_ndim else "]")
                 + f" (response_ndim={self._response_ndim}); got {y.shape}"
             )

@@ -28,7 +28,7 @@ import numbers
 
 import numpy as np
 
-from ._validation import check_int
+from ._validation import check_index_array, check_int
 from .policies.base import all_sequences, encode_sequences
 from .policies.tabular import as_tabular
 
@@ -221,7 +221,7 @@ class MajorityVoteReward:
             if y.ndim != 2 or not np.issubdtype(y.dtype, np.integer):
                 raise ValueError(f"y must be integer responses [k, N] for an answer array; got {y.shape}")
             n_x, n_y = self._array.shape
-            if y.size and (x.max() >= n_x or y.max() >= n_y or y.min() < 0):
+            if y.size and (x.max() >= n_x or x.min() < 0 or y.max() >= n_y or y.min() < 0):
                 raise ValueError(f"answers has shape {self._array.shape}; responses or prompts fall outside it")
             return self._array[x[:, None], y]
         return self._apply_map(y, y.shape[:2])
@@ -240,7 +240,7 @@ class MajorityVoteReward:
     def table(self, base) -> np.ndarray:
         """Population reward: mass of each response's answer, float ``[n_contexts, n_responses]``."""
         tab = as_tabular(base, "base")
-        ids = self._table_ids(base, tab.n_contexts, tab.n_responses)
+        ids = _compact_ids(self._table_ids(base, tab.n_contexts, tab.n_responses))
         n_answers = int(ids.max()) + 1
         flat = np.arange(tab.n_contexts)[:, None] * n_answers + ids
         mass = np.bincount(flat.ravel(), weights=tab.probs.ravel(), minlength=tab.n_contexts * n_answers)
@@ -267,6 +267,7 @@ class MajorityVoteReward:
         k, n = ids.shape
         if n == 0:
             return np.zeros((k, 0))
+        ids = _compact_ids(ids)
         n_answers = int(ids.max()) + 1
         flat = np.arange(k)[:, None] * n_answers + ids
         counts = np.bincount(flat.ravel(), minlength=k * n_answers)
@@ -275,6 +276,11 @@ class MajorityVoteReward:
     def __repr__(self) -> str:
         kind = "callable" if self._map is not None else f"array{self._array.shape}"
         return f"MajorityVoteReward(answers={kind})"
+
+
+def _compact_ids(ids: np.ndarray) -> np.ndarray:
+    """Answer ids relabelled ``0..n_distinct-1`` (same shape, same partition): ids are only labels."""
+    return np.unique(ids, return_inverse=True)[1].reshape(ids.shape)
 
 
 class TableReward:
@@ -325,9 +331,14 @@ class TableReward:
         if y.ndim == 3:
             if self.vocab_size is None:
                 raise ValueError("vocab_size is needed to score token sequences with a TableReward")
-            y = encode_sequences(y, self.vocab_size)
+            if self.values.shape[1] != self.vocab_size ** y.shape[2]:
+                raise ValueError(
+                    f"values has {self.values.shape[1]} columns but sequences of length H={y.shape[2]} need "
+                    f"vocab_size**H = {self.vocab_size}**{y.shape[2]}"
+                )
+            y = encode_sequences(check_index_array(y, "y", self.vocab_size), self.vocab_size)
         n_x, n_y = self.values.shape
-        if y.size and (x.max() >= n_x or y.max() >= n_y or y.min() < 0):
+        if y.size and (x.max() >= n_x or x.min() < 0 or y.max() >= n_y or y.min() < 0):
             raise ValueError(f"values has shape {self.values.shape}; responses or prompts fall outside it")
         return self.values[x[:, None], y]
 

@@ -434,3 +434,29 @@ def test_to_tabular_refuses_past_the_enumeration_limit():
     with pytest.raises(ValueError, match="more than max_responses"):
         ss.AutoregressivePolicy.mode(big, [0])
     assert big.mode([0]).shape == (1, 5)  # Viterbi needs no enumeration
+
+
+def test_sequence_encoding_rejects_tokens_indices_and_sizes_out_of_range():
+    # These used to return another sequence's index / tokens, or wrap around int64, silently.
+    with pytest.raises(ValueError, match=r"seqs entries must be in \[0, 2\)"):
+        ss.encode_sequences([[3, 0]], 2)
+    with pytest.raises(ValueError, match=r"seqs entries must be in \[0, 2\)"):
+        ss.encode_sequences([[-1, 0]], 2)
+    with pytest.raises(ValueError, match="int64"):
+        ss.encode_sequences([[1] * 64], 2)
+    with pytest.raises(ValueError, match=r"index entries must be in \[0, 4\)"):
+        ss.decode_responses([5], 2, 2)
+    with pytest.raises(ValueError, match="vocab_size must be >= 1"):
+        ss.encode_sequences([[0]], 0)
+    assert ss.encode_sequences([[1] * 62], 2).tolist() == [2**62 - 1]
+    assert ss.decode_responses([2**62 - 1], 2, 62).tolist() == [[1] * 62]
+
+
+def test_multilayer_overflowing_logits_are_refused():
+    # ⟨φ_h, θ_h⟩ overflowing to inf used to give a RuntimeWarning and NaN log-probabilities.
+    def features(h, x, seqs):
+        return np.stack([seqs[..., -1] == 0, seqs[..., -1] == 1], axis=-1) * 1e200
+
+    policy = ss.MultiLayerLinearSoftmaxPolicy(features, [[1e200, 1e200]], 2, 1)
+    with pytest.raises(ValueError, match="overflow"):
+        policy.to_tabular()

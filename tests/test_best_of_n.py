@@ -501,3 +501,26 @@ def test_proposition_c1_bad_inputs():
             ss.bon_sufficient_n(pi, rho)
     with pytest.raises(TypeError, match="rho must be a real number"):
         ss.bon_sufficient_n(pi, "0.1")
+
+
+@pytest.mark.parametrize("tie_break", ["first", "index"])
+def test_faithful_majority_vote_with_huge_sparse_answer_ids(tie_break):
+    # Answer ids are labels: 10**12-sized ids used to allocate a 10**12-column answer store.
+    pi = ss.TabularPolicy([[0.3, 0.3, 0.2, 0.2], [0.1, 0.2, 0.3, 0.4]])
+    x = np.repeat([0, 1], 50)
+    dense = ss.MajorityVoteReward(lambda r: np.asarray(r) // 2)
+    sparse = ss.MajorityVoteReward(lambda r: (3 - np.asarray(r) // 2) * 10**12)
+    for chunk in (1000, 100):  # one chunk; then 1 draw per chunk, answers first seen in later chunks
+        a = ss.best_of_n(pi, x, 5, reward=dense, tie_break=tie_break, rng=1, chunk_size=chunk)
+        b = ss.best_of_n(pi, x, 5, reward=sparse, tie_break=tie_break, rng=1, chunk_size=chunk)
+        np.testing.assert_array_equal(a.responses, b.responses)
+        np.testing.assert_array_equal(a.log_probs, b.log_probs)
+
+
+def test_adaptive_exact_laws_with_astronomical_stopping_times():
+    # c(p) = ⌈μ/p⌉ ≈ 1e306 for p = 1e-300: c·log S used to overflow with a RuntimeWarning.
+    pi = ss.TabularPolicy([[0.5, 0.5 - 1e-300, 1e-300]])
+    expected = ss.adaptive_best_of_n_expected_samples(pi, 1e6)
+    np.testing.assert_allclose(expected, [2e6], rtol=1e-9)  # c_top = 2e6 and later draws never matter
+    law = ss.adaptive_best_of_n_law(pi, 1e6)
+    np.testing.assert_allclose(law.probs, [[0.5, 0.5, 0.0]], atol=1e-12)

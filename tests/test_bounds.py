@@ -487,3 +487,11 @@ def test_every_public_function_has_a_bad_input_case():
     functions = {name for name in tb.__all__ if callable(getattr(tb, name)) and name[0].islower()}
     covered = {func.__name__ for func, *_ in BAD_INPUTS}
     assert functions <= covered, functions - covered
+
+
+def test_lower_bound_survives_a_subnormal_prefactor():
+    """``constant·C·log|Π|`` may underflow to 0 while the bound is a positive float: assemble it in logs."""
+    tiny = 5e-324  # the smallest subnormal: 0.5 * tiny rounds to 0
+    value = tb.lower_bound_samples(0.1, 1.0, tiny, constant=0.5)
+    expected = math.exp(math.log(0.5) + math.log(tiny) - 2.0 * math.log(0.1) - math.log(1.0 - math.log(0.1)))
+    assert value == pytest.approx(expected, rel=1e-9, abs=0.0)

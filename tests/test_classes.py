@@ -715,3 +715,36 @@ def test_bad_sequence_inputs():
     lin = ss.LinearSoftmaxClass(np.eye(2)[None] * 0.5, B=1.0)
     with pytest.raises(TypeError, match="init must be a LinearSoftmaxPolicy"):
         lin.fit_xpo([0], [0], [1], [0.0], 1.0, 0.1, ss.TabularPolicy([[0.5, 0.5]]), init=BASE)
+
+
+@pytest.mark.parametrize("beta", [1e-150, 1e-200, 1e-290])
+def test_linear_regression_tiny_beta_no_overflow(beta):
+    """Tiny β (SPEC §5): the DPO regression's boundary solution is scale-free in β, computed without overflow."""
+    import warnings
+
+    phi = np.eye(3)[None] * 0.5
+    cls = ss.LinearSoftmaxClass(phi, B=10.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        theta = cls.fit_regression([0, 0], [0, 1], [1, 2], [1.0, 1.0], beta, cls.policy([0.0, 0.0, 0.0])).theta
+    # Least squares wants θ_0 − θ_1 = θ_1 − θ_2 = 2/β → ∞: the solution is the sphere point along (1, 0, −1).
+    np.testing.assert_allclose(theta, 10.0 * np.array([1.0, 0.0, -1.0]) / math.sqrt(2.0), atol=1e-9)
+
+
+def test_huge_weights_do_not_overflow_the_fits():
+    """Every fit is invariant to rescaling the weights; weights near the float maximum must not overflow."""
+    import warnings
+
+    a, b = ss.TabularPolicy([[0.5, 0.25, 0.25]]), ss.TabularPolicy([[0.2, 0.4, 0.4]])
+    big = [1e308, 1e308]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert ss.FiniteClass([a, b]).fit_mle([0, 0], [1, 2], weights=big) is b
+        # Residuals 1.5 (a) and 2.89 (b): both weighted squares overflow unless the weights are rescaled.
+        assert ss.FiniteClass([b, a]).fit_regression([0, 0], [0, 0], [1, 1], [1.5, 1.5], 1.0, a, weights=big) is a
+        np.testing.assert_allclose(ss.TabularClass(1, 3).fit_mle([0, 0], [1, 2], weights=big).probs, [[0, 0.5, 0.5]])
+        markov = ss.MarkovClass(1, 2, 2).fit_mle([0, 0], [[0, 1], [1, 1]], weights=big)
+        np.testing.assert_allclose(markov.initial, [[0.5, 0.5]])
+        lin = ss.LinearSoftmaxClass(np.eye(3)[None] * 0.5, B=10.0)
+        np.testing.assert_allclose(lin.fit_mle([0, 0], [1, 2], weights=big).probs,
+                                   lin.fit_mle([0, 0], [1, 2]).probs, atol=1e-6)

@@ -163,3 +163,12 @@ def test_decoding_bad_inputs():
     big = ss.MarkovPolicy(np.full((1, 50), 0.02), np.full((1, 4, 50, 50), 0.02))
     with pytest.raises(ValueError, match="more than max_responses=2000000"):
         ss.token_temperature_law(big, 0.5)
+
+
+def test_beam_search_full_width_follows_the_mode_tie_rule_on_rounding_ties():
+    # Six sequences of mass 3/19 whose conditionals round differently: beam search with
+    # width V**(H-1) must not prune the lexicographically first near-tie at the last step.
+    joint = np.array([[3, 3, 0, 3, 3, 3, 0, 1, 3]]) / 19
+    policy = ss.JointAutoregressivePolicy(joint, 3, 2)
+    assert policy.mode([0]).tolist() == [[0, 0]]
+    assert ss.beam_search(policy, [0], 3).tolist() == [[0, 0]]

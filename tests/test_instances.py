@@ -553,3 +553,46 @@ def test_instances_are_frozen():
     assert inst.reference.startswith("Theorem 3.1")
     assert "lower_bound_family" in repr(inst)
     assert set(inst_mod.__all__) <= set(dir(inst_mod))
+
+
+# --------------------------------------------------------------------------- review: edge inputs
+
+
+@pytest.mark.parametrize("bonus", [800.0, -800.0])
+def test_hidden_knowledge_mean_log_probs_survive_extreme_bonus(bonus):
+    """Fig. 6's conditional means stay exact when one side's mass underflows (log-space weights)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        task = hidden_knowledge_task(3, 2, bonus=bonus, horizon=2, rng=0, autoregressive=False)
+    lp, ok = task.base.log_probs, task.details["is_correct"]
+    for key, side in (("mean_log_prob_correct", ok), ("mean_log_prob_incorrect", ~ok)):
+        w = np.exp(lp[side] - np.max(lp[side]))  # the conditional law, normalised in log space
+        assert task.claims[key] == pytest.approx(float(w @ lp[side] / w.sum()), rel=1e-12)
+    gap = task.claims["mean_log_prob_correct"] - task.claims["mean_log_prob_incorrect"]
+    assert np.sign(bonus) * gap > 700  # the tilt dominates the O(1) noise
+
+
+def test_lower_bound_posterior_rejects_a_response_seen_with_both_likelihoods():
+    """One (x, y) observed once as the mode and once as a non-mode comes from no model of the family."""
+    lo, hi = math.log(1 / 6), math.log(1 / 2)
+    with pytest.raises(ValueError, match="both"):
+        lower_bound_posterior(1, 4, [1, 1], [2, 2], [hi, lo])
+
+
+def test_lower_bound_bayes_error_huge_N_does_not_wrap():
+    """``m = n·N`` past the int64 range: only unvisited hard prompts keep an error, ``Δ·(1-Δ/d)^n·(1-1/M)``."""
+    expected = 0.5 * 0.5**10 * 0.75
+    for N in (10**6, 10**18, 2**62):
+        assert lower_bound_bayes_error(1, 4, 0.5, 10, N) == pytest.approx(expected, rel=1e-12)
+    np.testing.assert_allclose(lower_bound_bayes_error(1, 4, 0.5, [10, 10], [10**18, 10**6]), [expected] * 2,
+                               rtol=1e-12)
+
+
+def test_lower_bound_coverage_large_p_stays_finite():
+    """``((1-Δ) + (M(1-γ))^p Δ)^(1/p)`` is about ``M(1-γ)Δ^(1/p)`` for large ``p``; (M(1-γ))^p alone overflows."""
+    p = 1000.0
+    expected = math.exp(np.logaddexp(math.log(0.9), p * math.log(5.0) + math.log(0.1)) / p)
+    assert inst_mod.lower_bound_coverage(10, 0.1, p=p) == pytest.approx(expected, rel=1e-12)
+    assert lower_bound_family(1, 10, 0.1, p=p, index=[1]).claims["coverage"] == pytest.approx(expected, rel=1e-12)

@@ -87,3 +87,9 @@ def test_from_log_probs_gives_a_plain_tabular_policy():
 def test_bad_inputs(features, theta, B, error, match):
     with pytest.raises(error, match=match):
         ss.LinearSoftmaxPolicy(features, theta, B=B)
+
+
+def test_overflowing_logits_are_refused():
+    # ⟨φ, θ⟩ overflowing to inf used to give a RuntimeWarning and a table of NaN.
+    with pytest.raises(ValueError, match="theta.*overflow"):
+        ss.LinearSoftmaxPolicy(np.array([[[0.7, 0.7], [0.0, 0.0]]]), [1.7e308, 1.7e308])

@@ -654,3 +654,27 @@ def test_markov_policy_is_enumerated():
     assert ss.margin(ar, MU) == ss.margin(tab, MU)
     np.testing.assert_array_equal(ss.tilted(ar, 0.2).log_probs, ss.tilted(tab, 0.2).log_probs)
     assert ss.sharpening_error(ss.tilted(ar, 1e-6), ar, 0.01, MU) == 0.0
+
+
+def test_tilted_astronomical_beta_keeps_the_base_without_overflow():
+    # β·log π used to overflow to -inf (a RuntimeWarning, and the response lost its mass).
+    pi = ss.TabularPolicy([[0.9, 0.1], [1 - 1e-300, 1e-300]])
+    out = ss.tilted(pi, 1e308)
+    np.testing.assert_allclose(out.log_probs, pi.log_probs, rtol=1e-12, atol=1e-15)
+
+
+def test_concentrability_astronomical_power_overflows_to_inf_without_warning():
+    # power·log(π/π') used to overflow with a RuntimeWarning; the true value exceeds any double.
+    pi = ss.TabularPolicy([[0.5, 0.5]])
+    ref = ss.TabularPolicy([[1 - 1e-300, 1e-300]])
+    assert ss.concentrability(pi, ref, power=1e306) == np.inf
+    assert ss.concentrability(ref, ref, power=1e306) == 1.0
+
+
+def test_mode_mask_ties_survive_rounding_of_autoregressive_products():
+    """Mathematically tied sequences of an enumerated AR model differ by ulps; they must still tie."""
+    joint = np.array([3, 3, 0, 3, 3, 3, 0, 1, 3]) / 19
+    policy = ss.JointAutoregressivePolicy(joint[None, :], 3, 2)
+    assert ss.mode_mask(policy).sum() == 6
+    assert ss.coverage(policy) == pytest.approx(19 / 18, rel=1e-12)
+    assert ss.mode_mask(policy)[0, ss.encode_sequences(policy.mode([0]), 3)[0]]

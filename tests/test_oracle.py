@@ -287,3 +287,13 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match="kind must be"):
         oracle.charge(1, kind="free")
     assert oracle.queries == 0
+
+
+def test_evaluate_shape_error_states_the_expected_shape():
+    """The message spells the expected shape once: ``[k, ...]`` (integers) or ``[k, ..., H]`` (sequences)."""
+    tab = ss.SampleEvaluateOracle(ss.TabularPolicy([[0.5, 0.5]]))
+    with pytest.raises(ValueError, match=r"y must have shape \[k=1, \.\.\.\] \(response_ndim=0\); got \(\)"):
+        tab.evaluate([0], 1)
+    seq = ss.SampleEvaluateOracle(ss.JointAutoregressivePolicy([[0.0, 0.4, 0.35, 0.25]], 2, 2))
+    with pytest.raises(ValueError, match=r"y must have shape \[k=1, \.\.\., H\] \(response_ndim=1\); got \(2,\)"):
+        seq.evaluate([0], [0, 1])

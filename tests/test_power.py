@@ -214,3 +214,17 @@ def test_power_bad_inputs():
     big = ss.MarkovPolicy(np.full((1, 50), 0.02), np.full((1, 4, 50, 50), 0.02))
     with pytest.raises(ValueError, match="more than max_responses"):
         ss.power_law(big, 2.0)
+
+
+def test_power_mcmc_astronomical_alpha_has_no_overflow():
+    # (α - 1)·log(π(y')/π(y)) used to overflow with a RuntimeWarning; ±inf is the right limit.
+    policy = ss.JointAutoregressivePolicy([[0.01, 0.9, 0.04, 0.05]], 2, 2)
+    res = ss.power_sample_mcmc(policy, [0], 1e308, 30, n_chains=8, rng=0)
+    assert res.samples.shape == (1, 8, 2)
+    assert np.all(np.isfinite(policy.log_prob(0, res.samples[0])))
+
+
+def test_power_mcmc_with_no_prompts():
+    policy = ss.JointAutoregressivePolicy([[0.0, 0.4, 0.35, 0.25]], 2, 2)
+    res = ss.power_sample_mcmc(policy, np.zeros(0, np.int64), 2.0, 3, n_chains=2, rng=0)
+    assert res.samples.shape == (0, 2, 2) and res.acceptance_by_prompt.shape == (0,)

@@ -173,3 +173,28 @@ def test_score_argument_shapes(reward):
         reward.score([0], [[0, 1, 1]], [[-1.0, -1.0]])
     with pytest.raises(TypeError, match="x must be a 1-d integer array"):
         reward.score([0.0], [[0, 1]], [[-1.0, -1.0]])
+
+
+def test_table_and_majority_rewards_reject_negative_prompts_and_foreign_tokens():
+    # A negative prompt index used to wrap around to the last row silently.
+    with pytest.raises(ValueError, match="outside"):
+        ss.TableReward([[1.0, 2.0], [3.0, 4.0]]).score([-1], [[0]], [[0.0]])
+    with pytest.raises(ValueError, match="outside"):
+        ss.MajorityVoteReward([[0, 1], [1, 1]]).score([-1], [[0]], [[0.0]])
+    # Sequences: a token >= vocab_size, or a horizon that does not match the table, used to
+    # be looked up as some other sequence's mixed-radix index.
+    reward = ss.TableReward(np.arange(4.0)[None], vocab_size=2)
+    with pytest.raises(ValueError, match="y entries must be in"):
+        reward.score([0], [[[0, 3]]], [[0.0]])
+    with pytest.raises(ValueError, match=r"vocab_size\*\*H"):
+        reward.score([0], [[[1]]], [[0.0]])
+
+
+def test_majority_vote_with_huge_sparse_answer_ids():
+    # Ids are only labels: 10**12·y used to allocate a 10**12-long count array (MemoryError).
+    pi = ss.TabularPolicy([[0.5, 0.3, 0.2], [0.1, 0.1, 0.8]])
+    dense = ss.MajorityVoteReward(lambda r: np.asarray(r) % 2)
+    sparse = ss.MajorityVoteReward(lambda r: (np.asarray(r) % 2) * 10**12 + 7)
+    np.testing.assert_array_equal(sparse.table(pi), dense.table(pi))
+    y = np.array([[0, 1, 2, 2], [1, 1, 0, 2]])
+    np.testing.assert_array_equal(sparse.score([0, 1], y, np.zeros((2, 4))), dense.score([0, 1], y, np.zeros((2, 4))))

@@ -361,3 +361,23 @@ def test_unrealizable_class_is_refused_when_asked():
         ss.adaptive_sft_sharpening(base, 5, 0.2, only_base, check_realizable=True)
     law_class = ss.FiniteClass([ss.best_of_n_law(base, 4)])
     assert ss.sft_sharpening(base, 5, 4, law_class, check_realizable=True, rng=0).queries == 20
+
+
+def test_expected_sft_error_thresholds_only_inside_the_visit_window(monkeypatch):
+    """The docstring's O(|X|·√n) cost: exact thresholds ⌈(1−δ)v⌉ are computed only for visit counts in the
+    Chernoff window, never for all ``v = 0..n`` (n = 10^8 would build a 10^8-entry Python-int array)."""
+    from sharpsim.algorithms import sft as sft_mod
+
+    sizes = []
+    real = sft_mod._ceil_ratio
+    monkeypatch.setattr(sft_mod, "_ceil_ratio", lambda v, frac: sizes.append(v.size) or real(v, frac))
+    base = ss.TabularPolicy([[0.5, 0.5], [0.9, 0.1]])
+    n = 10**8
+    value = ss.expected_sft_error(base, n, 1, 0.15)  # q = (1, 0.9) > 1 − δ = 0.85: no error at this n
+    assert value == pytest.approx(0.0, abs=1e-12)
+    assert max(sizes) < 10**6, sizes
+    # Same value as the all-v computation at a size where both are cheap.
+    small = ss.expected_sft_error(base, 400, 1, 0.125)  # 1 − δ = 7/8 exactly, so float ceilings are exact
+    lo = stats.binom.cdf(np.ceil(0.875 * np.arange(1, 401)) - 1, np.arange(1, 401), 0.9)
+    ref = 0.5 * (stats.binom.pmf(np.arange(1, 401), 400, 0.5) @ lo) + 0.5 * 0.5**400 * 1.0
+    assert small == pytest.approx(ref, rel=1e-9)

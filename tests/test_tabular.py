@@ -90,3 +90,12 @@ def test_seed_reproducibility():
     a = pi.sample(np.arange(4), 10, rng=7)
     b = pi.sample(np.arange(4), 10, rng=np.random.default_rng(7))
     np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("atol", [float("nan"), float("inf"), -1e-3])
+def test_row_sum_tolerance_must_be_finite_and_non_negative(atol):
+    # atol=nan used to accept any row sum (every |sum - 1| > nan is False): an unnormalised policy.
+    with pytest.raises(ValueError, match="atol must"):
+        ss.TabularPolicy([[0.3, 0.3]], atol=atol)
+    with pytest.raises(ValueError, match="atol must"):
+        ss.TabularPolicy.from_log_probs([[-5.0, -5.0]], atol=atol)

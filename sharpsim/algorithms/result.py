@@ -71,6 +71,13 @@ def check_model_class(model_class, base, method: str) -> None:
 
     Raises ``TypeError`` when the solver is missing and ``ValueError`` when the
     class declares ``n_contexts`` / ``n_responses`` different from ``base``.
+
+    Example:
+      >>> import sharpsim as ss
+      >>> check_model_class(ss.TabularClass(1, 2), ss.TabularPolicy([[0.5, 0.5]]), "fit_mle")  # passes
+      >>> check_model_class(ss.TabularClass(2, 2), ss.TabularPolicy([[0.5, 0.5]]), "fit_mle")
+      Traceback (most recent call last):
+      ValueError: model_class.n_contexts=2 does not match base.n_contexts=1
     """
     if not callable(getattr(model_class, method, None)):
         raise TypeError(
@@ -87,6 +94,13 @@ def check_realizable(model_class, target, what: str) -> None:
 
     Uses ``model_class.contains(target)`` when the class provides it; classes
     without a membership test are trusted (nothing to check against).
+
+    Example:
+      >>> import sharpsim as ss
+      >>> cls = ss.FiniteClass([ss.TabularPolicy([[0.5, 0.5]])])
+      >>> check_realizable(cls, ss.TabularPolicy([[0.9, 0.1]]), "the target")
+      Traceback (most recent call last):
+      ValueError: model_class FiniteClass cannot represent the target, which the theorem needs (realizability); pass check_realizable=False to run misspecified on purpose
     """
     contains = getattr(model_class, "contains", None)
     if callable(contains) and not contains(target):

@@ -273,8 +273,7 @@ def expected_adaptive_sft_error(
 def _expected_error(pi, n, mu, delta, mask, q, unseen) -> float:
     """``Σ_x μ(x)[P(V_x=0)·e0(x) + Σ_{v≥1} P(V_x=v)·P(Bin(v, q_x) < ⌈(1−δ)v⌉)]``."""
     _check_choice(unseen, "unseen", ("base", "uniform"))
-    k_min = _ceil_ratio(np.arange(n + 1), 1 - Fraction(delta))  # K < k_min(v)  <=>  K/v < 1 - δ
-    seen = _seen_error(n, mu, q, k_min)
+    seen = _seen_error(n, mu, q, 1 - Fraction(delta))
     unseen_err = _unseen_error(pi, mask, delta, unseen)
     with np.errstate(divide="ignore"):
         p_unseen = np.exp(n * np.log1p(-mu))  # (1 - μ(x))^n, exactly 0 when μ(x) = 1
@@ -352,8 +351,11 @@ def _ceil_ratio(v: np.ndarray, frac: Fraction) -> np.ndarray:
     return out.astype(np.int64)
 
 
-def _seen_error(n: int, mu: np.ndarray, q: np.ndarray, k_min: np.ndarray) -> np.ndarray:
-    """``Σ_{v≥1} P(V_x = v)·P(Binomial(v, q_x) < k_min(v))`` per prompt, ``[X]``.
+def _seen_error(n: int, mu: np.ndarray, q: np.ndarray, level: Fraction) -> np.ndarray:
+    """``Σ_{v≥1} P(V_x = v)·P(Binomial(v, q_x) < k_min(v))`` per prompt, ``[X]``, ``k_min(v) = ⌈level·v⌉``.
+
+    ``K < k_min(v)  <=>  K/v < level = 1 − δ``; the thresholds are exact and
+    computed only for the visit counts evaluated.
 
     Only visit counts inside :func:`_visit_window` are evaluated: what is
     skipped weighs less than ``2·_TAIL = 2e-300`` per prompt, below
@@ -371,7 +373,7 @@ def _seen_error(n: int, mu: np.ndarray, q: np.ndarray, k_min: np.ndarray) -> np.
             continue  # prompts with μ(x) = 0 are never visited
         v = np.arange(first, last + 1)
         p_visits = stats.binom.pmf(v[None, :], n, mu[idx, None])
-        p_fail = stats.binom.cdf(k_min[v][None, :] - 1, v[None, :], q[idx, None])
+        p_fail = stats.binom.cdf(_ceil_ratio(v, level)[None, :] - 1, v[None, :], q[idx, None])
         out[idx] = np.sum(p_visits * p_fail, axis=1)
     return out
 

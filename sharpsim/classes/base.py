@@ -33,6 +33,7 @@ law comparison used by ``contains``.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -71,6 +72,20 @@ def _check_weights(weights, n: int) -> np.ndarray:
         i = int(np.argmin(arr))
         raise ValueError(f"weights must be non-negative; weights[{i}] = {arr[i]}")
     return arr
+
+
+#: Weights above this are divided by their maximum before a fit, so that ``Σ w·log π`` stays finite.
+_WEIGHT_RESCALE = 1e100
+
+
+def _fit_weights(weights: np.ndarray) -> np.ndarray:
+    """``weights / max(weights)`` when they are huge (every fit is invariant to a positive rescaling)."""
+    top = np.max(weights, initial=0.0)
+    return weights / top if top > _WEIGHT_RESCALE else weights
+
+
+def _rescaled(pairs: _Pairs) -> _Pairs:
+    return dataclasses.replace(pairs, weights=_fit_weights(pairs.weights))
 
 
 def _check_vector(values, name: str, n: int) -> np.ndarray:
@@ -163,9 +178,14 @@ class ModelClass:
 
         Returns:
           A policy of the class.
+
+        Example:
+          >>> import sharpsim as ss
+          >>> ss.TabularClass(1, 3).fit_mle([0, 0, 0, 0], [0, 0, 1, 2]).probs.tolist()
+          [[0.5, 0.25, 0.25]]
         """
         x, y, w = self._check_sample(x, y, weights)
-        return self._fit_mle(x, y, w)
+        return self._fit_mle(x, y, _fit_weights(w))
 
     def fit_regression(self, x, y, y_ref, target, beta, base, weights=None):
         """DPO regression, Eq. (4) / Eq. (8): ``argmin Σ_i w_i (Δ_π(x_i, y_i, y'_i) − target_i)²``.
@@ -179,9 +199,19 @@ class ModelClass:
 
         Returns:
           A policy of the class.
+
+        Example:
+          With ``r = log π_base`` and ``β = 1`` the fit matches ``π*_β ∝ π_base²`` on
+          the compared pair: ``π̂(0)/π̂(1) = (0.5/0.25)² = 4``.
+
+          >>> import numpy as np, sharpsim as ss
+          >>> base = ss.TabularPolicy([[0.5, 0.25, 0.25]])
+          >>> pi = ss.TabularClass(1, 3).fit_regression([0], [0], [1], [np.log(2.0)], 1.0, base)
+          >>> round(float(pi.probs[0, 0] / pi.probs[0, 1]), 6)
+          4.0
         """
         pairs = self._check_pairs(x, y, y_ref, target, beta, 0.0, base, weights, "squared")
-        return self._fit_pairs(pairs, None)
+        return self._fit_pairs(_rescaled(pairs), None)
 
     def fit_xpo(self, x, y, y_ref, target, beta, alpha, base, weights=None, *, init=None):
         """XPO step (Algorithm 1): ``argmin α Σ_i w_i log π(y'_i|x_i) + Σ_i w_i (Δ_π − target_i)²``.
@@ -198,10 +228,19 @@ class ModelClass:
 
         Returns:
           A policy of the class.
+
+        Example:
+          ``alpha = 0`` is the DPO regression (:meth:`fit_regression`).
+
+          >>> import numpy as np, sharpsim as ss
+          >>> base, cls = ss.TabularPolicy([[0.5, 0.25, 0.25]]), ss.TabularClass(1, 3)
+          >>> xpo = cls.fit_xpo([0], [0], [1], [np.log(2.0)], 1.0, 0.0, base)
+          >>> bool(np.allclose(xpo.probs, cls.fit_regression([0], [0], [1], [np.log(2.0)], 1.0, base).probs))
+          True
         """
         alpha = check_real(alpha, "alpha", low=0.0)
         pairs = self._check_pairs(x, y, y_ref, target, beta, alpha, base, weights, "squared")
-        return self._fit_pairs(pairs, init)
+        return self._fit_pairs(_rescaled(pairs), init)
 
     def fit_logistic_dpo(self, x, y_win, y_lose, beta, base, weights=None):
         """Logistic (Bradley–Terry) DPO: ``argmin Σ_i w_i log(1 + exp(−Δ_π(x_i, y_win_i, y_lose_i)))``.
@@ -212,10 +251,20 @@ class ModelClass:
 
         Returns:
           A policy of the class.
+
+        Example:
+          Response 0 beats 1 in two of three comparisons, so at ``β = 1`` the
+          implicit reward gap ``log 2`` adds to the base's: ``π̂(0)/π̂(1) = 2·2 = 4``.
+
+          >>> import sharpsim as ss
+          >>> base = ss.TabularPolicy([[0.5, 0.25, 0.25]])
+          >>> pi = ss.TabularClass(1, 3).fit_logistic_dpo([0, 0, 0], [0, 0, 1], [1, 1, 0], 1.0, base)
+          >>> round(float(pi.probs[0, 0] / pi.probs[0, 1]), 4)
+          4.0
         """
         pairs = self._check_pairs(x, y_win, y_lose, None, beta, 0.0, base, weights, "logistic",
                                   names=("y_win", "y_lose"))
-        return self._fit_pairs(pairs, None)
+        return self._fit_pairs(_rescaled(pairs), None)
 
     def objective(self, policy, x, y, y_ref, target, beta, base, weights=None, *, alpha=0.0):
         """The regression (``alpha = 0``) or XPO objective of ``policy`` on the data (a float).

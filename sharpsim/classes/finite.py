@@ -29,7 +29,8 @@ class FiniteClass(ModelClass):
     Attributes:
       policies (tuple), size (``K``), log_size (``log K``), last_scores_
       (float array ``[K]``: each member's log-likelihood after ``fit_mle``,
-      its objective after a pair fit).
+      its objective after a pair fit; weights above ``1e100`` are first divided
+      by their maximum, which leaves the argmax / argmin unchanged).
 
     Example:
       >>> import sharpsim as ss
@@ -67,7 +68,14 @@ class FiniteClass(ModelClass):
         self.last_scores_ = None
 
     def log_covering_number(self, eps: float) -> float:
-        """``log N(Π, ε) ≤ log|Π|`` for every ``ε ≥ 0`` (the class is its own net, Definition J.2)."""
+        """``log N(Π, ε) ≤ log|Π|`` for every ``ε ≥ 0`` (the class is its own net, Definition J.2).
+
+        Example:
+          >>> import sharpsim as ss
+          >>> cls = ss.FiniteClass([ss.TabularPolicy([[0.5, 0.5]]), ss.TabularPolicy([[0.9, 0.1]])])
+          >>> round(cls.log_covering_number(0.1), 4)   # log 2
+          0.6931
+        """
         check_real(eps, "eps", low=0.0)
         return self.log_size
 

@@ -45,6 +45,12 @@ def _uniform_in_ball(rng: np.random.Generator, dim: int, radius: float) -> np.nd
     return radius * rng.random() ** (1.0 / dim) * direction
 
 
+def _norm(v: np.ndarray) -> float:
+    """``‖v‖₂`` without overflow of the squares (entries up to the float maximum)."""
+    top = np.max(np.abs(v), initial=0.0)
+    return float(top * np.linalg.norm(v / top)) if 0.0 < top < np.inf else float(top)
+
+
 def _ball_constrained_least_squares(A: np.ndarray, b: np.ndarray, radius: float) -> np.ndarray:
     """``argmin ‖Aθ − b‖²`` over ``‖θ‖ ≤ radius``: the minimum-norm solution, exactly.
 
@@ -53,16 +59,19 @@ def _ball_constrained_least_squares(A: np.ndarray, b: np.ndarray, radius: float)
     ``λ > 0`` giving ``‖θ(λ)‖ = radius`` (the secular equation, solved with
     Brent's method on the SVD).
     """
+    scale = np.max(np.abs(A), initial=0.0)
+    if scale > 0.0:  # (A, b) and (A, b)/scale have the same minimiser; tiny A (tiny β) no longer underflows s²
+        A, b = A / scale, b / scale
     U, s, Vt = np.linalg.svd(A, full_matrices=False)
     keep = s > s.max(initial=0.0) * max(A.shape) * np.finfo(float).eps
     s, c, Vt = s[keep], (U.T @ b)[keep], Vt[keep]
-    if np.linalg.norm(c / s) <= radius:  # ‖θ_ls‖, as the rows of Vt are orthonormal
+    if _norm(c / s) <= radius:  # ‖θ_ls‖, as the rows of Vt are orthonormal
         return Vt.T @ (c / s)
 
     def excess(lam):
-        return np.linalg.norm(s * c / (s**2 + lam)) - radius
+        return _norm(s * c / (s**2 + lam)) - radius
 
-    lam_hi = 2.0 * np.linalg.norm(s * c) / radius  # ‖θ(λ)‖ ≤ ‖Aᵀb‖/λ = radius/2 there
+    lam_hi = 2.0 * _norm(s * c) / radius  # ‖θ(λ)‖ ≤ ‖Aᵀb‖/λ = radius/2 there
     lam = brentq(excess, 0.0, lam_hi, xtol=1e-300, rtol=4 * np.finfo(float).eps, maxiter=500)
     return Vt.T @ (s * c / (s**2 + lam))
 
@@ -120,11 +129,23 @@ class LinearSoftmaxClass(ModelClass):
         self._engine = _LinearEngine(self.features)
 
     def policy(self, theta) -> LinearSoftmaxPolicy:
-        """The member ``π_θ`` (raises ``ValueError`` if ``‖θ‖ > B``)."""
+        """The member ``π_θ`` (raises ``ValueError`` if ``‖θ‖ > B``); ``theta`` is ``[d]``.
+
+        Example:
+          >>> import numpy as np, sharpsim as ss
+          >>> ss.LinearSoftmaxClass(np.eye(2)[None] * 0.5, B=4.0).policy([1.0, -1.0]).probs.round(4).tolist()
+          [[0.7311, 0.2689]]
+        """
         return LinearSoftmaxPolicy(self.features, theta, B=self.B)
 
     def log_covering_number(self, eps: float) -> float:
-        """``log N(Π, ε) ≤ d·log(6B/ε)`` in the max log-ratio metric (Lemma J.4); 0 when ``ε ≥ 6B``."""
+        """``log N(Π, ε) ≤ d·log(6B/ε)`` in the max log-ratio metric (Lemma J.4); 0 when ``ε ≥ 6B``.
+
+        Example:
+          >>> import numpy as np, sharpsim as ss
+          >>> round(ss.LinearSoftmaxClass(np.eye(2)[None] * 0.5, B=4.0).log_covering_number(0.1), 4)  # 2·log 240
+          10.9613
+        """
         eps = check_real(eps, "eps", low=0.0, low_open=True)
         return float(self.dim * max(np.log(6.0 * self.B / eps), 0.0))
 
@@ -222,6 +243,12 @@ class LinearSoftmaxClass(ModelClass):
 
         Returns:
           ``(θ [d], max |residual|)``.
+
+        Example:
+          >>> import numpy as np, sharpsim as ss
+          >>> theta, residual = ss.LinearSoftmaxClass(np.eye(2)[None] * 0.5, B=4.0).logit_fit(np.log([[0.75, 0.25]]))
+          >>> theta.round(4).tolist(), bool(residual < 1e-12)   # ±log 3: logits ±0.5·log 3
+          ([1.0986, -1.0986], True)
         """
         lp = np.asarray(log_probs, dtype=float)
         if lp.shape != (self.n_contexts, self.n_responses) or not np.all(np.isfinite(lp)):

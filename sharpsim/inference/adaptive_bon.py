@@ -233,7 +233,7 @@ def _adaptive_log_blocks(sorted_lp: np.ndarray, mu: float):
     log_cdf, log_above = _log_cdf_parts(sorted_lp)
     c_here, c_next = c[:, :-1], c[:, 1:]
     log_s = log_cdf[:, :-1]
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", over="ignore"):  # c·log S may overflow to -inf: S^c underflows to 0
         gap = np.where(c_here == c_next, 0.0, c_here - c_next)
         # Σ_{k=a+1}^{b} S^{k-1} = S^a (1 - S^{b-a}) / (1 - S), with 1 - S the exact suffix mass.
         head = np.where(log_s > -np.inf, c_next * log_s, -np.inf)

@@ -92,6 +92,7 @@ def _bon_group_stream(oracle, x, N: int, reward, tie_break: str, chunk_size: int
     rows = np.arange(k)
     per_chunk = max(1, chunk_size // max(k, 1))
     store = None
+    columns = _AnswerColumns()
     for done in range(0, N, per_chunk):
         y, lp = oracle.sample(x, min(per_chunk, N - done))
         ids = reward.answer_ids(x, y)
@@ -101,9 +102,33 @@ def _bon_group_stream(oracle, x, N: int, reward, tie_break: str, chunk_size: int
             key = _response_index(oracle.base, y)
         else:
             key = done + np.broadcast_to(np.arange(lp.shape[1]), lp.shape)
-        store = _AnswerStore.grow(store, k, int(ids.max()) + 1 if ids.size else 1, y, lp)
-        store.add(rows, ids, key, y, lp)
+        cols = columns.of(ids)
+        store = _AnswerStore.grow(store, k, max(columns.n, 1), y, lp)
+        store.add(rows, cols, key, y, lp)
     return store.pick(rows)
+
+
+class _AnswerColumns:
+    """Dense store columns ``0, 1, ...`` for answer ids in order of first appearance (ids are labels:
+    a huge id must not become a huge column)."""
+
+    def __init__(self):
+        self.ids = np.zeros(0, np.int64)  # sorted
+        self.cols = np.zeros(0, np.int64)  # column of each id in self.ids
+        self.n = 0
+
+    def of(self, ids: np.ndarray) -> np.ndarray:
+        distinct, inverse = np.unique(ids, return_inverse=True)
+        pos = np.minimum(np.searchsorted(self.ids, distinct), max(self.ids.size - 1, 0))
+        known = self.ids[pos] == distinct if self.ids.size else np.zeros(distinct.size, bool)
+        cols = np.where(known, self.cols[pos] if self.ids.size else 0, 0)
+        fresh = np.flatnonzero(~known)
+        cols[fresh] = self.n + np.arange(fresh.size)
+        self.n += fresh.size
+        order = np.argsort(np.concatenate([self.ids, distinct[fresh]]), kind="stable")
+        self.ids = np.concatenate([self.ids, distinct[fresh]])[order]
+        self.cols = np.concatenate([self.cols, cols[fresh]])[order]
+        return cols[inverse].reshape(ids.shape)
 
 
 @dataclass

@@ -99,15 +99,20 @@ def beam_search(policy, x, width: int) -> np.ndarray:
     scores = np.zeros((k, 1))
     if k == 0:
         return np.zeros((0, policy.horizon), dtype=np.int64)
-    for _ in range(policy.horizon):
+    for h in range(policy.horizon):
         # Candidates are laid out (beam, token); beams are kept in lexicographic
         # order, so this flat order is lexicographic and a stable sort breaks ties by it.
         candidates = (scores[..., None] + policy._next_log_probs(x[:, None], beams)).reshape(k, -1)
-        keep = np.sort(np.argsort(-candidates, axis=1, kind="stable")[:, :width], axis=1)
+        if h == policy.horizon - 1:
+            # Final pick among all complete candidates (pruning first could drop a near-tie
+            # that the mode's tie rule prefers).
+            keep = first_near_max(candidates)[:, None]
+        else:
+            keep = np.sort(np.argsort(-candidates, axis=1, kind="stable")[:, :width], axis=1)
         parent, token = np.divmod(keep, vocab)
         beams = np.concatenate([np.take_along_axis(beams, parent[..., None], axis=1), token[..., None]], axis=-1)
         scores = np.take_along_axis(candidates, keep, axis=1)
-    return beams[np.arange(k), first_near_max(scores)]
+    return beams[:, 0]
 
 
 def temperature_sample(policy, x, n: int, temperature: float, rng=None) -> np.ndarray:

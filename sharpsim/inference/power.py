@@ -114,7 +114,8 @@ def power_sample_mcmc(policy, x, alpha: float, n_steps: int, n_chains: int = 1, 
         log_q = policy._sequence_log_probs(prompts, proposal)
         # Target p ∝ π^α; proposal density π(y'_{t:} | y_{<t}) = π(y')/π(y_{<t}).
         # p(y')q(y|y') / (p(y)q(y'|y)) = (π(y')/π(y))^α · (π(y)/π(y')) = (π(y')/π(y))^(α-1).
-        log_ratio = (alpha - 1.0) * (log_q - log_p)
+        with np.errstate(over="ignore"):  # a huge α gives ±inf: always accept / reject, the right limit
+            log_ratio = (alpha - 1.0) * (log_q - log_p)
         accept = np.log1p(-rng.random(prompts.shape[0])) <= log_ratio  # log U, U ~ Unif(0, 1]
         state[accept], log_p[accept] = proposal[accept], log_q[accept]
         accepted += accept
@@ -139,4 +140,4 @@ def _initial_states(policy, prompts, init, k: int, n_chains: int, rng) -> np.nda
 def _mcmc_result(state, accepted, k: int, n_chains: int, n_steps: int, alpha: float) -> PowerMCMCResult:
     per_prompt = accepted.reshape(k, n_chains).sum(axis=1) / (n_steps * n_chains)
     overall = float(accepted.sum() / max(accepted.shape[0] * n_steps, 1))
-    return PowerMCMCResult(state.reshape(k, n_chains, -1), overall, per_prompt, n_steps, alpha)
+    return PowerMCMCResult(state.reshape(k, n_chains, state.shape[-1]), overall, per_prompt, n_steps, alpha)

@@ -21,31 +21,14 @@ from scipy.special import logsumexp
 
 from .._validation import check_index_array, check_int, check_prob_rows, check_real
 from .._validation import check_rng
-from .base import MAX_ENUMERATION, all_sequences, decode_responses, encode_sequences
+from .base import MAX_ENUMERATION, TIE_RTOL, _encode_unchecked, all_sequences, decode_responses, tie_threshold
 from .tabular import TabularPolicy
-
-#: Two log-probabilities count as tied when they differ by at most
-#: ``TIE_RTOL * max(1, |best|)``: mathematically equal products summed in a
-#: different order differ by a few ulps, and every mode / decoding rule here
-#: must treat them as equal so that its tie rule (lowest index) is reproducible.
-TIE_RTOL = 1e-10
 
 #: Next-token rows drawn from must sum to 1 within this (checks user subclasses).
 NEXT_TOKEN_ATOL = 1e-6
 
 #: Float entries per block when enumerating ``V**H`` sequences (bounds memory).
 _BLOCK_ELEMENTS = 1 << 22
-
-
-def tie_threshold(best) -> np.ndarray:
-    """Smallest log-probability that counts as tied with ``best`` (see :data:`TIE_RTOL`).
-
-    Example:
-      >>> float(tie_threshold(-2.0)) == -2.0 - 2e-10
-      True
-    """
-    best = np.asarray(best, dtype=float)
-    return best - TIE_RTOL * np.maximum(1.0, np.abs(best))
 
 
 def first_at_least(scores: np.ndarray, threshold) -> np.ndarray:
@@ -466,7 +449,7 @@ class JointAutoregressivePolicy(AutoregressivePolicy):
         return self._next_log_probs(*self._check_prefix(x, prefix))
 
     def _next_log_probs(self, x, prefix):
-        return self._conditionals[prefix.shape[-1]][x, encode_sequences(prefix, self.vocab_size)]
+        return self._conditionals[prefix.shape[-1]][x, _encode_unchecked(prefix, self.vocab_size)]
 
 
 def _joint_log_probs(joint) -> np.ndarray:
@@ -549,7 +532,10 @@ class MultiLayerLinearSoftmaxPolicy(AutoregressivePolicy):
             raise ValueError(f"features(h, x, seqs) must return shape {batch + (vocab, self.dim)}; got {phi.shape}")
         if not np.all(np.isfinite(phi)):
             raise ValueError(f"features(h={h}, x, seqs) returned non-finite values")
-        logits = phi @ self.theta[h]
+        with np.errstate(over="ignore", invalid="ignore"):
+            logits = phi @ self.theta[h]
+        if not np.all(np.isfinite(logits)):
+            raise ValueError(f"the logits ⟨φ_h, θ_h⟩ at position h={h} overflow double precision (theta or features too large)")
         return logits - logsumexp(logits, axis=-1, keepdims=True)
 
 

@@ -13,8 +13,27 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from .._validation import check_index_array, check_int
+
+#: Two log-probabilities count as tied when they differ by at most
+#: ``TIE_RTOL * max(1, |best|)``: mathematically equal products summed in a
+#: different order differ by a few ulps, and every mode set and decoding rule in sharpsim
+#: must treat them as equal so that its tie rule (lowest index) is reproducible.
+TIE_RTOL = 1e-10
+
 #: Largest number of responses ``V**H`` that ``to_tabular`` / enumeration accepts.
 MAX_ENUMERATION = 2_000_000
+
+
+def tie_threshold(best) -> np.ndarray:
+    """Smallest log-probability that counts as tied with ``best`` (see :data:`TIE_RTOL`).
+
+    Example:
+      >>> float(tie_threshold(-2.0)) == -2.0 - 2e-10
+      True
+    """
+    best = np.asarray(best, dtype=float)
+    return best - TIE_RTOL * np.maximum(1.0, np.abs(best))
 
 
 @runtime_checkable
@@ -40,28 +59,62 @@ def encode_sequences(seqs, vocab_size: int) -> np.ndarray:
     Returns:
       int64 array ``[...]`` with values in ``[0, V**H)``.
 
+    Raises:
+      ValueError: a token outside ``[0, V)``, or ``V**H > 2**63`` (no int64 index).
+
     Example:
       >>> encode_sequences([[1, 0], [1, 1]], 2).tolist()
       [2, 3]
     """
-    seqs = np.asarray(seqs, dtype=np.int64)
-    horizon = seqs.shape[-1]
-    weights = vocab_size ** np.arange(horizon - 1, -1, -1, dtype=np.int64)
+    vocab_size = check_int(vocab_size, "vocab_size", minimum=1)
+    seqs = check_index_array(seqs, "seqs", vocab_size)
+    if seqs.ndim < 1:
+        raise ValueError("seqs must have shape [..., H]; got a scalar")
+    _check_index_range(vocab_size, seqs.shape[-1])
+    return _encode_unchecked(seqs, vocab_size)
+
+
+def _encode_unchecked(seqs: np.ndarray, vocab_size: int) -> np.ndarray:
+    """:func:`encode_sequences` for validated int64 tokens ``[..., H]`` (internal hot paths)."""
+    weights = vocab_size ** np.arange(seqs.shape[-1] - 1, -1, -1, dtype=np.int64)
     return seqs @ weights
 
 
 def decode_responses(index, vocab_size: int, horizon: int) -> np.ndarray:
     """Inverse of :func:`encode_sequences`: ``[...]`` indices -> ``[..., H]`` tokens.
 
+    Args:
+      index: int array ``[...]`` with entries in ``[0, V**H)``.
+      vocab_size: ``V``.
+      horizon: ``H``.
+
+    Returns:
+      int64 array ``[..., H]``.
+
     Example:
       >>> decode_responses([2, 3], 2, 2).tolist()
       [[1, 0], [1, 1]]
     """
-    index = np.asarray(index, dtype=np.int64)
+    vocab_size = check_int(vocab_size, "vocab_size", minimum=1)
+    horizon = check_int(horizon, "horizon", minimum=0)
+    _check_index_range(vocab_size, horizon)
+    index = check_index_array(index, "index", vocab_size**horizon)
     weights = vocab_size ** np.arange(horizon - 1, -1, -1, dtype=np.int64)
     return (index[..., None] // weights) % vocab_size
 
 
+def _check_index_range(vocab_size: int, horizon: int) -> None:
+    if vocab_size**horizon - 1 > np.iinfo(np.int64).max:
+        raise ValueError(
+            f"V**H = {vocab_size}**{horizon} sequences do not have int64 indices (at most 2**63 sequences)"
+        )
+
+
 def all_sequences(vocab_size: int, horizon: int) -> np.ndarray:
-    """Every sequence of ``V^H`` in index order, shape ``[V**H, H]``."""
+    """Every sequence of ``V^H`` in index order, shape ``[V**H, H]`` (first token most significant).
+
+    Example:
+      >>> all_sequences(2, 2).tolist()
+      [[0, 0], [0, 1], [1, 0], [1, 1]]
+    """
     return decode_responses(np.arange(vocab_size**horizon), vocab_size, horizon)

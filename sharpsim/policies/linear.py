@@ -72,8 +72,14 @@ def check_norm_bound(B, name: str = "B") -> float:
 
 
 def linear_log_probs(features: np.ndarray, theta: np.ndarray) -> np.ndarray:
-    """``log π_θ(y|x)`` for validated ``features [X, Y, d]`` and ``theta [d]``; shape ``[X, Y]``."""
-    logits = features @ theta
+    """``log π_θ(y|x)`` for validated ``features [X, Y, d]`` and ``theta [d]``; shape ``[X, Y]``.
+
+    ``ValueError`` when a logit ``⟨φ(x,y), θ⟩`` overflows double precision.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        logits = features @ theta
+    if not np.all(np.isfinite(logits)):
+        raise ValueError("theta is too large: the logits ⟨φ(x,y), θ⟩ overflow double precision")
     return logits - logsumexp(logits, axis=1, keepdims=True)
 
 

@@ -16,6 +16,7 @@ from .._validation import (
     check_int,
     check_log_prob_rows,
     check_prob_rows,
+    check_real,
     check_rng,
 )
 
@@ -52,7 +53,7 @@ class TabularPolicy:
     response_ndim = 0
 
     def __init__(self, probs, *, atol: float = PROB_ATOL):
-        probs = check_prob_rows(probs, "probs", atol=atol)
+        probs = check_prob_rows(probs, "probs", atol=check_real(atol, "atol", low=0.0))
         with np.errstate(divide="ignore"):
             log_probs = np.log(probs)
         self._set_log_probs(log_probs)
@@ -80,8 +81,15 @@ class TabularPolicy:
 
     @classmethod
     def from_log_probs(cls, log_probs, *, atol: float = PROB_ATOL) -> "TabularPolicy":
-        """Policy from log-probabilities whose rows log-sum-exp to 0 (within ``atol``)."""
-        arr = check_log_prob_rows(log_probs, "log_probs", atol=atol)
+        """Policy from log-probabilities ``[n_contexts, n_responses]`` whose rows log-sum-exp to 0 (within ``atol``).
+
+        ``-inf`` marks probability 0. Never renormalised: a row off by more than ``atol`` is a ``ValueError``.
+
+        Example:
+          >>> TabularPolicy.from_log_probs([[0.0, -np.inf]]).probs.tolist()
+          [[1.0, 0.0]]
+        """
+        arr = check_log_prob_rows(log_probs, "log_probs", atol=check_real(atol, "atol", low=0.0))
         obj = cls.__new__(cls)
         TabularPolicy._set_log_probs(obj, arr)
         return obj
@@ -197,6 +205,19 @@ def as_tabular(policy, name: str = "policy") -> TabularPolicy:
 
     Autoregressive policies are enumerated with their ``to_tabular()`` method,
     which raises ``ValueError`` past its documented size limit.
+
+    Args:
+      policy: a :class:`TabularPolicy` (returned as is) or anything with ``to_tabular()``.
+      name: the argument name used in the ``TypeError`` for anything else.
+
+    Returns:
+      :class:`TabularPolicy` ``[n_contexts, n_responses]``.
+
+    Example:
+      >>> import sharpsim as ss
+      >>> ar = ss.JointAutoregressivePolicy([[0.0, 0.4, 0.35, 0.25]], 2, 2)
+      >>> as_tabular(ar).probs.round(2).tolist()
+      [[0.0, 0.4, 0.35, 0.25]]
     """
     if isinstance(policy, TabularPolicy):
         return policy

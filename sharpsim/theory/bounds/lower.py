@@ -65,7 +65,8 @@ def lower_bound_samples_p(
     log_term = 1.0 + math.log(C_cov) - math.log(epsilon) / p
     exponent = 1.0 / p if adaptive else 1.0 + 1.0 / p
     # Assembled in log space: ε^{-exponent} alone can overflow while the bound would not.
-    log_bound = math.log(constant * C_cov * log_class_size) - exponent * math.log(epsilon) - math.log(log_term)
+    log_bound = (math.log(constant) + math.log(C_cov) + math.log(log_class_size)  # the product can underflow
+                 - exponent * math.log(epsilon) - math.log(log_term))
     return _exp_finite(log_bound, "the lower bound")
 
 

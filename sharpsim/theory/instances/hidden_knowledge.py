@@ -145,15 +145,25 @@ def _task_claims(base, table, is_correct, answers, correct, n_answers, vocab, ho
     answer_mass = np.zeros((table.n_contexts, n_answers))
     np.add.at(answer_mass, (slice(None), answers), probs)
     mass_correct = (probs * is_correct).sum(axis=1)
-    weighted_log = np.where(probs > 0, probs * np.where(probs > 0, table.log_probs, 0.0), 0.0)
     mode = JointAutoregressivePolicy(table, vocab, horizon).mode(prompts)
     claims = {
         "sample_accuracy": float(mass_correct.mean()),
         "mode_accuracy": _accuracy(is_correct, mode, vocab),
         "majority_accuracy": float((np.argmax(answer_mass, axis=1) == correct).mean()),
-        "mean_log_prob_correct": float((weighted_log * is_correct).sum() / mass_correct.sum()),
-        "mean_log_prob_incorrect": float((weighted_log * ~is_correct).sum() / (1.0 - mass_correct).sum()),
+        "mean_log_prob_correct": _conditional_mean_log_prob(table.log_probs, is_correct),
+        "mean_log_prob_incorrect": _conditional_mean_log_prob(table.log_probs, ~is_correct),
     }
     if isinstance(base, JointAutoregressivePolicy):
         claims["greedy_accuracy"] = _accuracy(is_correct, greedy_decode(base, prompts), vocab)
     return claims
+
+
+def _conditional_mean_log_prob(log_probs: np.ndarray, side: np.ndarray) -> float:
+    """``E[log π(y|x) | y ∈ side]`` for ``x`` uniform, ``y ~ π(·|x)`` (Fig. 6), weights normalised in log space.
+
+    The weights ``π(y|x)·1[side]`` are normalised by their log-sum-exp, so the
+    mean stays exact when the side's total mass underflows (a large ``|bonus|``).
+    """
+    finite = side & np.isfinite(log_probs)
+    weights = np.exp(np.where(finite, log_probs, -np.inf) - logsumexp(log_probs[finite]))
+    return float(np.sum(weights[finite] * log_probs[finite]))

@@ -92,7 +92,11 @@ def lower_bound_coverage(M: int, Delta: float, p: float = 1, gamma: float = 0.5)
     p = check_real(p, "p", low=1.0)
     Delta = _check_delta(Delta)
     gamma = check_real(gamma, "gamma", low=0.0, high=1.0, low_open=True, high_open=True)
-    return float(((1.0 - Delta) + (M * (1.0 - gamma)) ** p * Delta) ** (1.0 / p))
+    try:
+        return float(((1.0 - Delta) + (M * (1.0 - gamma)) ** p * Delta) ** (1.0 / p))
+    except OverflowError:  # (M(1-γ))^p alone overflows for large p; its p-th root is moderate
+        log_sum = np.logaddexp(math.log1p(-Delta), p * math.log(M * (1.0 - gamma)) + math.log(Delta))
+        return float(np.exp(log_sum / p))
 
 
 def lower_bound_family_parameters(epsilon: float, C: float, p: float = 1, *, M_scale: float = 1.0) -> dict:
@@ -239,6 +243,12 @@ def lower_bound_posterior(d, M, x, y, log_prob, gamma=0.5) -> np.ndarray:
     seen[x, y] = True
     revealed = np.zeros((d + 1, M + 1), dtype=bool)
     revealed[x[revealed_obs], y[revealed_obs]] = True
+    as_other = np.zeros((d + 1, M + 1), dtype=bool)
+    as_other[x[~revealed_obs], y[~revealed_obs]] = True
+    clash = revealed & as_other
+    if np.any(clash):
+        i, j = np.argwhere(clash)[0]
+        raise ValueError(f"prompt x_{i}: response y_{j} was seen with both the mode and the non-mode likelihood")
     seen, revealed = seen[1:, 1:], revealed[1:, 1:]
     n_revealed = revealed.sum(axis=1)
     if np.any(n_revealed > 1):
@@ -334,8 +344,8 @@ def _extend_table(table: np.ndarray, M: int, gamma: float, counts: np.ndarray) -
     """Evaluate ``f`` at ``counts``, extrapolating past the table's end with the ``(1-a)^k`` decay."""
     k_cut = table.shape[0] - 1
     log_miss = math.log1p(-math.exp(_log_masses(M, gamma)[0]))
-    inside = np.minimum(counts, k_cut)
-    return table[inside] * np.exp((counts - inside) * log_miss)
+    inside = np.minimum(counts, k_cut)  # counts may be float (exact below 2**53; beyond, f is 0 anyway)
+    return table[inside.astype(np.int64)] * np.exp((counts - inside) * log_miss)
 
 
 def lower_bound_bayes_error(d, M, Delta, n, N, gamma=0.5, *, atol=1e-15) -> np.ndarray:
@@ -366,12 +376,13 @@ def lower_bound_bayes_error(d, M, Delta, n, N, gamma=0.5, *, atol=1e-15) -> np.n
     atol = check_real(atol, "atol", low=0.0, high=1.0, low_open=True, high_open=True)
     n, N = (_check_count_array(v, name) for v, name in ((n, "n"), (N, "N")))
     n, N = np.broadcast_arrays(n, N)
-    table = _prompt_error_table(M, gamma, int((n * N).max()) if n.size else 0, atol)
+    # Python ints: n·N may pass the int64 range (huge N); the table stops at its own cut anyway.
+    table = _prompt_error_table(M, gamma, int(n.max()) * int(N.max()) if n.size else 0, atol)
     out = np.empty(n.shape)
     for pos in np.ndindex(n.shape):  # a loop over grid points, not over prompts or responses
         K = np.arange(n[pos] + 1)
         weights = stats.binom.pmf(K, n[pos], Delta / d)
-        out[pos] = Delta * weights @ _extend_table(table, M, gamma, N[pos] * K)
+        out[pos] = Delta * weights @ _extend_table(table, M, gamma, np.multiply(N[pos], K, dtype=float))
     return out
 
 
