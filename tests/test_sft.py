@@ -381,3 +381,13 @@ def test_expected_sft_error_thresholds_only_inside_the_visit_window(monkeypatch)
     lo = stats.binom.cdf(np.ceil(0.875 * np.arange(1, 401)) - 1, np.arange(1, 401), 0.9)
     ref = 0.5 * (stats.binom.pmf(np.arange(1, 401), 400, 0.5) @ lo) + 0.5 * 0.5**400 * 1.0
     assert small == pytest.approx(ref, rel=1e-9)
+
+
+def test_adaptive_sft_cap_raises_or_flags():
+    base = ss.TabularPolicy([[0.01] * 100])  # the rule needs k >= μ_stop/0.01 > 100 draws
+    with pytest.raises(RuntimeError, match="on_cap='flag'"):
+        ss.adaptive_sft_sharpening(base, 5, 0.1, ss.TabularClass(1, 100), rng=0, max_samples=10)
+    res = ss.adaptive_sft_sharpening(base, 5, 0.1, ss.TabularClass(1, 100), rng=0, max_samples=10, on_cap="flag")
+    assert res.diagnostics["capped_prompts"] == 5 and res.queries == 50
+    with pytest.raises(ValueError, match="on_cap"):
+        ss.adaptive_sft_sharpening(base, 5, 0.1, ss.TabularClass(1, 100), rng=0, on_cap="ignore")

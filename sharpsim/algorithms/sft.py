@@ -120,6 +120,7 @@ def adaptive_sft_sharpening(
     *,
     mu_stop: float | None = None,
     max_samples: int | None = None,
+    on_cap: str = "raise",
     keep_data: bool = False,
     check_realizable: bool = False,
 ) -> SharpeningResult:
@@ -139,7 +140,10 @@ def adaptive_sft_sharpening(
       mu, rng: prompt distribution and randomness, as everywhere.
       mu_stop: override of ``ln(2/δ)`` (``> 0``).
       max_samples: optional cap on the draws per prompt; a prompt reaching it
-        before the rule fires raises ``RuntimeError`` (never silent).
+        before the rule fires raises ``RuntimeError`` (``on_cap="raise"``) or
+        keeps its best-so-far pick and is counted in
+        ``diagnostics["capped_prompts"]`` (``on_cap="flag"``); never silent.
+      on_cap: ``"raise"`` or ``"flag"``, as in ``adaptive_best_of_n``.
       keep_data: keep the picks in ``.data``.
       check_realizable: raise ``ValueError`` unless ``model_class.contains``
         accepts the exact adaptive BoN law (Assumption D.1).
@@ -168,7 +172,7 @@ def adaptive_sft_sharpening(
     gen, seed = resolve_seed(rng)
     oracle = SampleEvaluateOracle(base, mu, rng=gen)
     x = oracle.draw_prompts(n)
-    ada = adaptive_best_of_n(oracle, x, mu_stop, max_samples=max_samples)
+    ada = adaptive_best_of_n(oracle, x, mu_stop, max_samples=max_samples, on_cap=on_cap)
     policy = model_class.fit_mle(x, ada.responses)
     counts = np.asarray(ada.samples_per_prompt, dtype=np.int64)
     return SharpeningResult(
@@ -176,7 +180,8 @@ def adaptive_sft_sharpening(
         queries=oracle.queries,
         seed=seed,
         data=_data(keep_data, x, ada),
-        diagnostics={"mu_stop": mu_stop, "mean_samples_per_prompt": float(counts.mean())},
+        diagnostics={"mu_stop": mu_stop, "mean_samples_per_prompt": float(counts.mean()),
+                     "capped_prompts": int(np.count_nonzero(~np.asarray(ada.stopped)))},
         samples_per_prompt=counts,
     )
 
