@@ -6,7 +6,7 @@ from scipy import stats
 from scipy.special import logsumexp
 
 import sharpsim as ss
-from sharpsim.policies.autoregressive import TIE_RTOL
+from sharpsim.policies.base import TIE_RTOL
 from strategies import autoregressive_policies, markov_policies, prob_tables_of_shape
 
 

@@ -11,7 +11,7 @@ prefix (``width >= V**(H-1)``); token-level temperature ``T`` samples from
 
 Tie rule everywhere: the lowest token / lexicographically smallest sequence
 among candidates whose log-probabilities are tied within
-:data:`sharpsim.policies.autoregressive.TIE_RTOL`.
+:data:`sharpsim.policies.base.TIE_RTOL`.
 
 References:
   Huang et al., ICLR 2025, Sec. 3.1 (Proposition 3.1, Eq. (5)) and App. E.2.

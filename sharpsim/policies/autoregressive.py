@@ -21,7 +21,7 @@ from scipy.special import logsumexp
 
 from .._validation import check_index_array, check_int, check_prob_rows, check_real
 from .._validation import check_rng
-from .base import MAX_ENUMERATION, TIE_RTOL, _encode_unchecked, all_sequences, decode_responses, tie_threshold
+from .base import MAX_ENUMERATION, _encode_unchecked, all_sequences, decode_responses, tie_threshold
 from .tabular import TabularPolicy
 
 #: Next-token rows drawn from must sum to 1 within this (checks user subclasses).
@@ -270,7 +270,7 @@ class AutoregressivePolicy:
         """Exact sequence-level mode ``argmax_y π(y|x)`` (Eq. (5)), by enumeration.
 
         Tie rule: among sequences whose log-probability is within
-        :data:`TIE_RTOL` of the maximum, the lowest encoded index (the
+        :data:`~sharpsim.policies.base.TIE_RTOL` of the maximum, the lowest encoded index (the
         lexicographically smallest sequence). ``ValueError`` when ``V**H``
         exceeds ``MAX_ENUMERATION``; subclasses with structure (e.g.
         :class:`MarkovPolicy`) override this with an exact polynomial algorithm.
@@ -355,7 +355,7 @@ class MarkovPolicy(AutoregressivePolicy):
         token); a forward pass then picks, position by position, the lowest
         token that still completes to a sequence tied with the maximum. This
         is exactly the enumeration tie rule of :meth:`AutoregressivePolicy.mode`
-        (lowest encoded index among sequences within :data:`TIE_RTOL` of the max).
+        (lowest encoded index among sequences within :data:`~sharpsim.policies.base.TIE_RTOL` of the max).
 
         Args:
           x: int array ``[k]`` of prompts.
