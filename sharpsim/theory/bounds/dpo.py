@@ -58,6 +58,18 @@ def _log_loss_class_rho(C_loss: float, log_class_size: float, rho: float) -> flo
     return math.log(C_loss) + _log_over_rho(log_class_size, rho)
 
 
+def _check_dpo_problem(delta, C_conc, C_loss, log_class_size, rho, gamma_margin):
+    """Validate the problem constants Theorem 4.2's bound and sample size share."""
+    return (
+        _unit_open(delta, "delta"),
+        _at_least_one(C_conc, "C_conc"),
+        _at_least_one(C_loss, "C_loss"),
+        _non_negative(log_class_size, "log_class_size"),
+        _unit_open(rho, "rho"),
+        _positive(gamma_margin, "gamma_margin"),
+    )
+
+
 def dpo_error_bound(
     n, delta, C_conc, C_loss, log_class_size, rho, gamma_margin, beta, *, gamma=0.0, constant=1.0
 ) -> float:
@@ -94,12 +106,9 @@ def dpo_error_bound(
       0.6535
     """
     n = check_int(n, "n", minimum=1)
-    delta = _unit_open(delta, "delta")
-    C_conc = _at_least_one(C_conc, "C_conc")
-    C_loss = _at_least_one(C_loss, "C_loss")
-    log_class_size = _non_negative(log_class_size, "log_class_size")
-    rho = _unit_open(rho, "rho")
-    gamma_margin = _positive(gamma_margin, "gamma_margin")
+    delta, C_conc, C_loss, log_class_size, rho, gamma_margin = _check_dpo_problem(
+        delta, C_conc, C_loss, log_class_size, rho, gamma_margin
+    )
     beta = _positive(beta, "beta")
     gamma = check_real(gamma, "gamma", low=0.0, high=1.0, high_open=True)
     constant = _constant(constant)
@@ -139,12 +148,9 @@ def dpo_sample_complexity(
       (40908884, 81817768)
     """
     epsilon = _unit_open(epsilon, "epsilon")
-    delta = _unit_open(delta, "delta")
-    C_conc = _at_least_one(C_conc, "C_conc")
-    C_loss = _at_least_one(C_loss, "C_loss")
-    log_class_size = _non_negative(log_class_size, "log_class_size")
-    rho = _unit_open(rho, "rho")
-    gamma_margin = _positive(gamma_margin, "gamma_margin")
+    delta, C_conc, C_loss, log_class_size, rho, gamma_margin = _check_dpo_problem(
+        delta, C_conc, C_loss, log_class_size, rho, gamma_margin
+    )
     constant = _constant(constant)
     log_term = _log_loss_class_rho(C_loss, log_class_size, rho)
     per_unit = gamma_margin * delta * epsilon  # divided by twice, so that its square cannot underflow
