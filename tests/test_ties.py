@@ -90,6 +90,14 @@ def rational_majority(draw):
     cuts = sorted(draw(st.lists(st.integers(0, den), min_size=n_y - 1, max_size=n_y - 1)))
     weights = np.diff([0, *cuts, den])
     answers = draw(st.lists(st.integers(0, 2), min_size=n_y, max_size=n_y))
+    if n_y >= 4 and draw(st.booleans()):
+        # plant a tie through a sum: answer 0 = {y0, y1}, answer 1 = {y2} with w2 = w0 + w1
+        w0 = draw(st.integers(1, den // 4))
+        w1 = draw(st.integers(1, den // 4))
+        rest = den - 2 * (w0 + w1)
+        tail = np.diff([0, *sorted(draw(st.lists(st.integers(0, rest), min_size=n_y - 4, max_size=n_y - 4))), rest])
+        weights = np.array([w0, w1, w0 + w1, *tail])
+        answers = [0, 0, 1, *[2] * (n_y - 3)]
     exact = [Fraction(int(w), den) for w in weights]
     return weights / den, np.array(answers), exact
 
@@ -275,13 +283,56 @@ def test_adaptive_stopping_rule_decides_rational_boundary():
     assert found > 0  # the sweep includes exact boundaries
 
 
-def test_sharpening_error_threshold_tolerates_ulps():
-    base = ss.TabularPolicy([[0.5, 0.375, 0.125]])
-    model = ss.TabularPolicy([[0.5, 0.375, 0.125]])
-    # the model's mode mass is ½ up to rounding: at δ = ½ it reaches 1 − δ, so no error
-    assert ss.sharpening_error(model, base, 0.5) == 0.0
+def test_sharpening_error_threshold_is_exact_on_rational_masses():
+    """A model whose mode-set mass is exactly 1 − δ (rationals) is no error, however its sum rounds."""
+    base = ss.TabularPolicy([[0.4, 0.4, 0.2]])
+    count = 0
+    for den in (7, 9, 10, 12, 15, 20):
+        for a, b in itertools.product(range(1, den), repeat=2):
+            if a + b >= den:
+                continue
+            delta = 1 - Fraction(a + b, den)
+            if Fraction(repr(float(delta))) != delta:
+                continue  # δ must print as the rational it stands for
+            model = ss.TabularPolicy([[a / den, b / den, (den - a - b) / den]])
+            assert ss.sharpening_error(model, base, float(delta)) == 0.0, (a, b, den)
+            count += 1
+    assert count > 50
 
 
 def test_tie_threshold_is_monotone():
     x = np.sort(np.concatenate([np.linspace(-5, 5, 1001), [-1.0, 1.0, 0.0]]))
     assert np.all(np.diff(tie_threshold(x)) >= 0)
+
+
+def _exact_adaptive(exact_p, mu):
+    """Adaptive BoN (Eq. 10, log-likelihood reward, 'first') as a chain on (running max, pick), exact comparisons.
+
+    Masses are floats; the stopping rule ``k·p ≥ μ`` and the ties are decided on Fractions.
+    """
+    mu = Fraction(repr(mu))
+    support = [y for y, p in enumerate(exact_p) if p > 0]
+    law, expected, running = np.zeros(len(exact_p)), 0.0, {(Fraction(0), -1): 1.0}
+    for k in range(1, 100_000):
+        expected += sum(running.values())
+        nxt = {}
+        for (top, best), mass in running.items():
+            for y in support:
+                key = (exact_p[y], y) if exact_p[y] > top else (top, best)
+                w = mass * float(exact_p[y])
+                if k * key[0] >= mu:
+                    law[key[1]] += w
+                else:
+                    nxt[key] = nxt.get(key, 0.0) + w
+        running = {s: m for s, m in nxt.items() if m > 1e-300}
+        if sum(running.values()) < 1e-18:
+            return law, expected
+    raise AssertionError("the chain did not stop")
+
+
+@given(rational_markov(max_vocab=3, max_horizon=2), st.sampled_from([0.3, 0.7, 1.0, 1.3, 2.1]))
+def test_adaptive_law_matches_rational_reference_markov(world, mu):
+    policy, exact = world
+    law, expected = _exact_adaptive(exact, mu)
+    np.testing.assert_allclose(ss.adaptive_best_of_n_law(policy, mu).probs[0], law, rtol=1e-8, atol=1e-15)
+    np.testing.assert_allclose(ss.adaptive_best_of_n_expected_samples(policy, mu), [expected], rtol=1e-8)
