@@ -49,6 +49,8 @@ def _check_scored(x, y, log_prob):
     log_prob = np.asarray(log_prob, dtype=float)
     if log_prob.ndim != 2 or log_prob.shape[0] != x.shape[0]:
         raise ValueError(f"log_prob must have shape (k, N) with k = len(x) = {x.shape[0]}; got {log_prob.shape}")
+    if np.any(np.isnan(log_prob)) or np.any(log_prob == np.inf):
+        raise ValueError("log_prob must not contain NaN or +inf (log-likelihoods are in [-inf, 0])")
     y = np.asarray(y)
     if y.shape[:2] != log_prob.shape:
         raise ValueError(f"y must have shape {log_prob.shape} (+ (H,) for sequences); got {y.shape}")

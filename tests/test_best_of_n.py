@@ -345,7 +345,10 @@ def test_adaptive_exact_quantities_obey_lemma_i1(probs, mu):
     mode = ss.mode_mask(pi)
     n_modes, p_star = mode.sum(axis=1), probs.max(axis=1)
     mean = ss.adaptive_best_of_n_expected_samples(pi, mu)
-    assert np.all(mean >= np.ceil(mu / p_star) * (1 - 1e-12))  # no stop before ⌈μ/P*⌉
+    # no stop before c(P*) = ⌈μ/P*⌉, with k·P* reaching μ by the package's threshold rule (TIE_RTOL)
+    first_stop = _stop_threshold(pi.log_probs.max(axis=1), mu)
+    assert np.all(first_stop == np.ceil(mu / p_star) - (np.ceil(mu / p_star) - 1 >= mu / p_star * (1 - 1e-9)))
+    assert np.all(mean >= first_stop * (1 - 1e-12))
     assert np.all(mean <= (mu + 1 / n_modes) / p_star * (1 + 1e-12))
     miss = np.where(mode, 0.0, law.probs).sum(axis=1)
     assert np.all(miss <= np.exp(-n_modes * mu) * (1 + 1e-9))
@@ -524,3 +527,35 @@ def test_adaptive_exact_laws_with_astronomical_stopping_times():
     np.testing.assert_allclose(expected, [2e6], rtol=1e-9)  # c_top = 2e6 and later draws never matter
     law = ss.adaptive_best_of_n_law(pi, 1e6)
     np.testing.assert_allclose(law.probs, [[0.5, 0.5, 0.0]], atol=1e-12)
+
+
+# --------------------------------------------------------------------------- extremes (issue 7 §5)
+
+
+def test_faithful_best_of_n_refuses_huge_n_before_drawing():
+    oracle = ss.SampleEvaluateOracle(ss.TabularPolicy([[0.5, 0.5]]), rng=0)
+    with pytest.raises(ValueError, match="N = 1000000000000000000 .* max_draws = 10000000000"):
+        ss.best_of_n(oracle, [0, 0], 10**18)
+    assert oracle.queries == 0
+    with pytest.raises(ValueError, match="max_draws = 10"):
+        ss.best_of_n(oracle, [0, 0], 6, max_draws=10)
+    assert ss.best_of_n(oracle, [0, 0], 5, max_draws=10).queries == 10
+    res = ss.best_of_n(oracle, [0, 0], 10**18, method="law")  # the law draws nothing per response
+    assert res.queries == 2 * 10**18
+    with pytest.raises(TypeError, match="max_draws must be an integer"):
+        ss.best_of_n(oracle, [0], 2, max_draws=1.5)
+
+
+def test_adaptive_best_of_n_refuses_or_caps_huge_mu():
+    pi = ss.TabularPolicy([[0.5, 0.5]])
+    oracle = ss.SampleEvaluateOracle(pi, rng=0)
+    with pytest.raises(ValueError, match="mu_stop = 1e\\+15 .* max_draws = 10000000000"):
+        ss.adaptive_best_of_n(oracle, [0, 0], 1e15)
+    assert oracle.queries == 0
+    # the cap binds while drawing: raised (default) or flagged, never a silent hang
+    tiny = ss.TabularPolicy([[1e-6] * 10**6])  # the rule needs k ≥ μ/1e-6 draws
+    with pytest.raises(RuntimeError, match="max_draws=1000 in all"):
+        ss.adaptive_best_of_n(tiny, [0], 1.0, rng=0, max_draws=1000)
+    res = ss.adaptive_best_of_n(tiny, [0, 0], 1.0, rng=0, max_draws=1000, on_cap="flag")
+    assert res.queries <= 1000 and not res.stopped.any()
+    assert res.queries == int(res.samples_per_prompt.sum())

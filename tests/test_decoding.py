@@ -172,3 +172,12 @@ def test_beam_search_full_width_follows_the_mode_tie_rule_on_rounding_ties():
     policy = ss.JointAutoregressivePolicy(joint, 3, 2)
     assert policy.mode([0]).tolist() == [[0, 0]]
     assert ss.beam_search(policy, [0], 3).tolist() == [[0, 0]]
+
+
+def test_beam_search_refuses_huge_width_before_allocating():
+    ar = ss.MarkovPolicy(np.full((1, 10), 0.1), np.full((1, 7, 10, 10), 0.1))
+    with pytest.raises(ValueError, match="width = 1000000000 needs .* MAX_BEAM_ENTRIES"):
+        ss.beam_search(ar, [0], 10**9)
+    # a width past every prefix count is capped at V**(H-1): small worlds still run
+    small = ss.JointAutoregressivePolicy([[0.0, 0.4, 0.35, 0.25]], 2, 2)
+    assert ss.beam_search(small, [0], 10**9).tolist() == small.mode([0]).tolist()

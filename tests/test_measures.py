@@ -678,3 +678,11 @@ def test_mode_mask_ties_survive_rounding_of_autoregressive_products():
     assert ss.mode_mask(policy).sum() == 6
     assert ss.coverage(policy) == pytest.approx(19 / 18, rel=1e-12)
     assert ss.mode_mask(policy)[0, ss.encode_sequences(policy.mode([0]), 3)[0]]
+
+
+@pytest.mark.parametrize("bad", ["yes", 1, None, np.array([True])])
+def test_kl_per_prompt_must_be_bool(bad):
+    p = ss.TabularPolicy([[0.5, 0.5]])
+    with pytest.raises(TypeError, match="per_prompt must be a bool"):
+        ss.kl_divergence(p, p, per_prompt=bad)
+    assert ss.kl_divergence(p, p, per_prompt=np.bool_(True)).tolist() == [0.0]

@@ -198,3 +198,11 @@ def test_majority_vote_with_huge_sparse_answer_ids():
     np.testing.assert_array_equal(sparse.table(pi), dense.table(pi))
     y = np.array([[0, 1, 2, 2], [1, 1, 0, 2]])
     np.testing.assert_array_equal(sparse.score([0, 1], y, np.zeros((2, 4))), dense.score([0, 1], y, np.zeros((2, 4))))
+
+
+@pytest.mark.parametrize("reward", [ss.log_likelihood, ss.LengthNormalizedReward(0), ss.TableReward([[1.0, 2.0]])])
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_score_refuses_nan_or_inf_log_prob(reward, bad):
+    y = [[[1, 0], [0, 0]]] if isinstance(reward, ss.LengthNormalizedReward) else [[0, 1]]
+    with pytest.raises(ValueError, match="log_prob must not contain NaN"):
+        reward.score([0], y, [[bad, -1.0]])

@@ -36,8 +36,26 @@ from ..theory.bounds import adaptive_mu_stop
 from .result import SharpeningResult, check_model_class, resolve_seed
 from .result import check_realizable as _assert_realizable
 
-#: Largest number of (prompt, visit-count) cells evaluated at once by expected_sft_error.
-_CELLS_PER_CHUNK = 1 << 22
+#: Largest number of visit counts evaluated at once by expected_sft_error (bounded memory).
+_CELLS_PER_CHUNK = 1 << 20
+#: Most (prompt, visit-count) binomial terms one expected_sft_error call evaluates (about 40 s);
+#: beyond it the call raises ValueError before any work (see ``_seen_error``).
+MAX_VISIT_CELLS = 10**8
+_EXACT_FLOAT_INT = 2**53
+#: Most prompts one SFT run holds in memory (prompts, picks and their log-likelihoods: about
+#: 1.6 GB for tabular responses); ``n`` above it is a ValueError before anything is drawn.
+MAX_PROMPTS = 1 << 26
+
+
+def _check_n_prompts(n) -> int:
+    n = check_int(n, "n", minimum=1)
+    if n > MAX_PROMPTS:
+        raise ValueError(
+            f"n = {n} prompts must each be held in memory (prompt, pick, log-likelihood); at most "
+            f"MAX_PROMPTS = {MAX_PROMPTS}. For the tabular class, expected_sft_error gives the exact "
+            f"expected error at any n"
+        )
+    return n
 #: Binomial tail mass below which visit counts are skipped (below double-precision resolution).
 _TAIL = 1e-300
 
@@ -90,7 +108,7 @@ def sft_sharpening(
       >>> res.queries, res.policy.probs.argmax(axis=1).tolist()
       (400, [0, 1])
     """
-    n = check_int(n, "n", minimum=1)
+    n = _check_n_prompts(n)
     N = check_int(N, "N", minimum=1)
     _check_choice(bon_method, "bon_method", ("law", "faithful"))
     check_model_class(model_class, base, "fit_mle")
@@ -161,7 +179,7 @@ def adaptive_sft_sharpening(
       >>> int(res.samples_per_prompt.sum()) == res.queries
       True
     """
-    n = check_int(n, "n", minimum=1)
+    n = _check_n_prompts(n)
     delta = check_real(delta, "delta", low=0.0, high=1.0, low_open=True, high_open=True)
     mu_stop = adaptive_mu_stop(delta) if mu_stop is None else check_real(
         mu_stop, "mu_stop", low=0.0, low_open=True
@@ -373,8 +391,10 @@ def _prepare(pi, N, delta, mu, gamma, reward, tie_break):
 
 
 def _ceil_ratio(v: np.ndarray, frac: Fraction) -> np.ndarray:
-    """``⌈frac·v⌉`` exactly, for a non-negative int array ``v`` (Python integers inside)."""
+    """``⌈frac·v⌉`` exactly, for a non-negative int array ``v`` (int64 when it cannot overflow)."""
     num, den = frac.numerator, frac.denominator
+    if v.size == 0 or num * int(v.max()) < 2**62:
+        return -((-num * v.astype(np.int64)) // den)
     out = -((-num * v.astype(object)) // den)
     return out.astype(np.int64)
 
@@ -388,22 +408,55 @@ def _seen_error(n: int, mu: np.ndarray, q: np.ndarray, level: Fraction) -> np.nd
     Only visit counts inside :func:`_visit_window` are evaluated: what is
     skipped weighs less than ``2·_TAIL = 2e-300`` per prompt, below
     double-precision resolution, and the cost drops from ``O(|X|·n)`` to
-    about ``O(|X|·√n)``.
+    about ``O(|X|·√n)``. Past the count ``v₀(x)`` from which the failure
+    probability is within ``_TAIL`` of its limit (Chernoff, :func:`_settled_from`),
+    the remaining visits are summed in closed form (a binomial tail), so a
+    huge ``n`` costs nothing when ``q_x`` is away from ``1 − δ``. Cells are
+    evaluated in chunks of ``_CELLS_PER_CHUNK`` (bounded memory); more than
+    :data:`MAX_VISIT_CELLS` in all is a ``ValueError``, raised before any work.
     """
     lo, hi = _visit_window(n, mu)
-    out = np.zeros(mu.shape[0])
-    order = np.argsort(mu, kind="stable")  # neighbours in μ have overlapping windows
-    rows = max(1, _CELLS_PER_CHUNK // max(1, int(np.max(hi - lo + 1))))
-    for start in range(0, order.shape[0], rows):
-        idx = order[start : start + rows]
-        first, last = int(lo[idx].min()), int(hi[idx].max())
-        if last < first:
-            continue  # prompts with μ(x) = 0 are never visited
-        v = np.arange(first, last + 1)
-        p_visits = stats.binom.pmf(v[None, :], n, mu[idx, None])
-        p_fail = stats.binom.cdf(_ceil_ratio(v, level)[None, :] - 1, v[None, :], q[idx, None])
-        out[idx] = np.sum(p_visits * p_fail, axis=1)
+    settled, limit = _settled_from(q, level)
+    top = np.minimum(hi, settled - 1)  # the counts still to evaluate one by one: [lo, top]
+    cells = np.maximum(top - lo + 1, 0)
+    total = int(cells.sum())
+    if total > MAX_VISIT_CELLS or (total and n > _EXACT_FLOAT_INT):
+        raise ValueError(
+            f"n = {n} needs {total} binomial terms (visit counts at which the error has not reached its "
+            f"limit); at most MAX_VISIT_CELLS = {MAX_VISIT_CELLS}, and n <= 2**53 when any are needed. "
+            f"sft_error_plateau gives the n → ∞ limit"
+        )
+    with np.errstate(divide="ignore"):
+        # P(V ≥ v₀)·limit: exact for the settled counts (their failure probability is the limit ± _TAIL)
+        out = limit * stats.binom.sf(np.maximum(settled, lo) - 1, n, mu)
+    out = np.where(mu > 0, out, 0.0)
+    for x in np.flatnonzero(cells):
+        for first in range(int(lo[x]), int(top[x]) + 1, _CELLS_PER_CHUNK):
+            v = np.arange(first, min(first + _CELLS_PER_CHUNK, int(top[x]) + 1))
+            p_visits = stats.binom.pmf(v, n, mu[x])
+            p_fail = stats.binom.cdf(_ceil_ratio(v, level) - 1, v, q[x])
+            out[x] += np.sum(p_visits * p_fail)
     return out
+
+
+def _settled_from(q: np.ndarray, level: Fraction) -> tuple[np.ndarray, np.ndarray]:
+    """``v₀ [X]`` from which ``P(Bin(v, q) < level·v)`` is within ``_TAIL`` of its limit, and the limit ``[X]``.
+
+    Chernoff: for ``q ≠ level`` the probability of the side away from the mean
+    is at most ``exp(−v·KL(level ‖ q))``, below ``_TAIL`` once
+    ``v ≥ log(1/_TAIL)/KL``; the limit is 1 for ``q < level`` and 0 above.
+    On the boundary (``q = level``) nothing settles (``v₀ = ∞`` as a huge int).
+    """
+    lev = float(level)
+    limit = (q < lev).astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kl = xlogy(lev, lev) - xlogy(lev, q) + xlogy(1 - lev, 1 - lev) - xlogy(1 - lev, 1 - q)
+        # rounding in the KL is far below the 1.01 safety factor on the count
+        v0 = np.ceil(1.01 * -np.log(_TAIL) / np.where(q == lev, np.nan, kl)) + 1
+    never = ~np.isfinite(v0) | (v0 > 2.0**62)
+    out = np.full(q.shape, np.iinfo(np.int64).max, dtype=np.int64)
+    out[~never] = v0[~never].astype(np.int64)
+    return out, limit
 
 
 def _visit_window(n: int, mu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validation import check_index_array
+from .._validation import check_index_array, check_int
 from ..oracle import SampleEvaluateOracle
 from ..policies.base import Policy, encode_sequences, tie_threshold
 
@@ -23,9 +23,16 @@ TIE_BREAKS = ("first", "index")
 #: Default bound on the (prompt, response) pairs a sampler holds in memory at once.
 DEFAULT_CHUNK_SIZE = 1 << 20
 _NO_INDEX = np.iinfo(np.int64).max
+#: Default cap on the responses one call of the faithful samplers may draw (``max_draws``):
+#: about ten minutes of drawing; pass ``max_draws=None`` to lift it.
+DEFAULT_MAX_DRAWS = 10**10
 
 
 # --------------------------------------------------------------------------- validation
+
+
+def _check_max_draws(max_draws) -> int | None:
+    return None if max_draws is None else check_int(max_draws, "max_draws", minimum=1)
 
 
 def _check_choice(value, name: str, choices) -> str:

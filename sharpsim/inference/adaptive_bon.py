@@ -24,11 +24,13 @@ from ..policies.tabular import TabularPolicy, as_tabular
 from ..rewards import resolve_reward
 from ._bon_common import (
     DEFAULT_CHUNK_SIZE,
+    DEFAULT_MAX_DRAWS,
     TIE_BREAKS,
     _as_oracle,
     _Best,
     _best_position,
     _check_choice,
+    _check_max_draws,
     _check_prompts,
     _checked_score,
     _is_sequence,
@@ -110,6 +112,7 @@ def adaptive_best_of_n(
     tie_break="first",
     on_cap="raise",
     chunk_size=DEFAULT_CHUNK_SIZE,
+    max_draws=DEFAULT_MAX_DRAWS,
 ) -> AdaptiveBestOfNResult:
     """Adaptive best-of-N with the stopping rule of Eq. (10) (Appendix D, Lemma I.1).
 
@@ -141,6 +144,11 @@ def adaptive_best_of_n(
       tie_break: ``"first"`` or ``"index"``.
       on_cap: ``"raise"`` or ``"flag"``.
       chunk_size: bound on the pairs drawn per round.
+      max_draws: most responses drawn in this call (default ``10**10``, about
+        ten minutes; ``None``: no cap). When even the first possible stop
+        (``c(1) ≈ μ_stop`` draws per prompt) exceeds it, ``ValueError`` before
+        any draw; when it runs out while prompts are still drawing, those
+        prompts are capped like ``max_samples`` (``on_cap``).
 
     Returns:
       :class:`AdaptiveBestOfNResult`: ``responses``, ``log_probs``,
@@ -163,14 +171,27 @@ def adaptive_best_of_n(
     tie_break = _check_choice(tie_break, "tie_break", TIE_BREAKS)
     on_cap = _check_choice(on_cap, "on_cap", ("raise", "flag"))
     chunk_size = check_int(chunk_size, "chunk_size", minimum=1)
+    max_draws = _check_max_draws(max_draws)
+    first_stop = _stop_threshold(np.zeros(()), mu)  # no prompt can stop before draw c(1) ≈ ⌈μ⌉
+    least = x.shape[0] * (first_stop if max_samples is None else min(first_stop, max_samples))
+    if max_draws is not None and least > max_draws:
+        raise ValueError(
+            f"mu_stop = {mu:.6g} makes each of the {x.shape[0]} prompts draw at least {int(first_stop)} responses "
+            f"({least:.4g} in all); at most max_draws = {max_draws}: lower mu_stop, set max_samples, or raise max_draws"
+        )
     state = _AdaptiveState(x.shape[0])
-    block = int(_stop_threshold(np.zeros(()), mu))  # no prompt can stop before draw ⌈μ⌉
+    block = int(first_stop)
     active = np.arange(x.shape[0])
     while active.size:
         drawn = int(state.n_drawn[active[0]])  # active prompts have all drawn the same number
         size = min(block, max(1, chunk_size // active.size))
         if max_samples is not None:
             size = min(size, max_samples - drawn)
+        if max_draws is not None:
+            size = min(size, (max_draws - int(state.n_drawn.sum())) // active.size)
+            if size < 1:
+                state.budget_hit = max_draws
+                break  # these prompts stay unstopped: raised or flagged by on_cap
         fired = state.advance(oracle, x, active, drawn, size, mu, reward, tie_break)
         active = active[~fired]
         if max_samples is not None and drawn + size >= max_samples:
@@ -187,6 +208,7 @@ class _AdaptiveState:
         self.stopped = np.zeros(k, bool)
         self.log_max = np.full(k, -np.inf)
         self.best = None
+        self.budget_hit = None  # max_draws, once it stopped the sampler
 
     def advance(self, oracle, x, active, drawn, size, mu, reward, tie_break) -> np.ndarray:
         """Draw a block for the active prompts; returns which of them stopped."""
@@ -214,10 +236,13 @@ class _AdaptiveState:
     def result(self, oracle, on_cap: str, max_samples) -> AdaptiveBestOfNResult:
         capped = int(np.count_nonzero(~self.stopped))
         if capped and on_cap == "raise":
+            cap = f"max_samples={max_samples}" if self.budget_hit is None else f"max_draws={self.budget_hit} in all"
             raise RuntimeError(
-                f"{capped} of {self.stopped.size} prompts reached max_samples={max_samples} before the stopping "
+                f"{capped} of {self.stopped.size} prompts reached {cap} before the stopping "
                 f"rule of Eq. (10) fired; pass on_cap='flag' to keep their best-so-far picks (result.stopped)"
             )
+        if self.best is None and self.stopped.size and self.budget_hit is not None:
+            raise RuntimeError(f"max_draws={self.budget_hit} left no draw for the {self.stopped.size} prompts")
         if self.best is None:  # no prompts
             shape = (0, oracle.base.horizon) if _is_sequence(oracle.base) else (0,)
             empty = np.zeros(shape, np.int64)

@@ -24,11 +24,13 @@ from ..rewards import resolve_reward
 from ._bon_common import (
     _NO_INDEX,
     DEFAULT_CHUNK_SIZE,
+    DEFAULT_MAX_DRAWS,
     TIE_BREAKS,
     _as_oracle,
     _Best,
     _best_position,
     _check_choice,
+    _check_max_draws,
     _check_prompts,
     _checked_score,
     _is_sequence,
@@ -224,6 +226,7 @@ def best_of_n(
     tie_break="first",
     rng=None,
     chunk_size=DEFAULT_CHUNK_SIZE,
+    max_draws=DEFAULT_MAX_DRAWS,
 ) -> BestOfNResult:
     """Best-of-``N`` picks for prompts ``x`` under a self-reward (Section 3.1, SPEC §6).
 
@@ -246,6 +249,9 @@ def best_of_n(
         ``"index"`` (smallest response index among them).
       rng: seed or generator when ``source`` is a policy; must be ``None`` for an oracle.
       chunk_size: bound on the pairs held in memory by the faithful sampler.
+      max_draws: most responses the faithful sampler may draw in this call
+        (default ``10**10``, about ten minutes; ``None``: no cap); ``k·N`` above
+        it is a ``ValueError`` before any draw.
 
     Returns:
       :class:`BestOfNResult` with ``responses`` ``[k]`` (or ``[k, H]``),
@@ -264,7 +270,13 @@ def best_of_n(
     method = _check_choice(method, "method", METHODS)
     tie_break = _check_choice(tie_break, "tie_break", TIE_BREAKS)
     chunk_size = check_int(chunk_size, "chunk_size", minimum=1)
+    max_draws = _check_max_draws(max_draws)
     reward = resolve_reward(reward)
+    if method == "faithful" and max_draws is not None and x.shape[0] * N > max_draws:
+        raise ValueError(
+            f"N = {N} for {x.shape[0]} prompts means {x.shape[0] * N} faithful draws; at most max_draws = "
+            f"{max_draws}: use method='law' (same distribution, same queries charged) or raise max_draws"
+        )
     before = oracle.queries
     if method == "law":
         if reward.depends_on_group:

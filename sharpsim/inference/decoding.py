@@ -86,6 +86,10 @@ def beam_search(policy, x, width: int) -> np.ndarray:
     Returns:
       int64 array ``[k, H]``.
 
+    Raises:
+      ValueError: the candidates ``k·min(width, V**(H-1))·V·(H+1)`` exceed
+        :data:`MAX_BEAM_ENTRIES` (checked before anything is allocated).
+
     Example:
       >>> import sharpsim as ss
       >>> ar = ss.JointAutoregressivePolicy([[0.0, 0.4, 0.35, 0.25]], 2, 2)
@@ -96,6 +100,7 @@ def beam_search(policy, x, width: int) -> np.ndarray:
     x = policy._check_prompts(x)
     width = check_int(width, "width", minimum=1)
     k, vocab = x.shape[0], policy.vocab_size
+    _check_beam_size(k, vocab, policy.horizon, width)
     beams = np.zeros((k, 1, 0), dtype=np.int64)
     scores = np.zeros((k, 1))
     if k == 0:
@@ -116,6 +121,23 @@ def beam_search(policy, x, width: int) -> np.ndarray:
         beams = np.concatenate([np.take_along_axis(beams, parent[..., None], axis=1), token[..., None]], axis=-1)
         scores = np.take_along_axis(candidates, keep, axis=1)
     return beams[:, 0]
+
+
+#: Most numbers beam search holds at once: ``k·min(width, V**(H-1))·V`` candidates, each
+#: a score and an ``H``-token prefix (``2**26`` numbers is 512 MiB).
+MAX_BEAM_ENTRIES = 1 << 26
+
+
+def _check_beam_size(k: int, vocab: int, horizon: int, width: int) -> None:
+    """Raise ``ValueError`` (before allocating) when the candidate table would exceed :data:`MAX_BEAM_ENTRIES`."""
+    beams = min(width, vocab ** max(horizon - 1, 0))  # beams never outnumber distinct prefixes
+    entries = k * beams * vocab * (horizon + 1)
+    if entries > MAX_BEAM_ENTRIES:
+        raise ValueError(
+            f"width = {width} needs {entries} numbers for {k} prompts ({beams} beams × {vocab} tokens × "
+            f"(H + 1 = {horizon + 1})); at most MAX_BEAM_ENTRIES = {MAX_BEAM_ENTRIES}: use a smaller width "
+            f"or fewer prompts per call (the exact mode is policy.mode(x))"
+        )
 
 
 def temperature_sample(policy, x, n: int, temperature: float, rng=None) -> np.ndarray:
