@@ -380,6 +380,6 @@ def reward_table(reward, base, n_contexts: int, n_responses: int, name: str = "r
     if arr.shape != (n_contexts, n_responses):
         raise ValueError(f"{name}.table must have shape {(n_contexts, n_responses)}; got {arr.shape}")
     arr = arr.astype(float, copy=False)
-    if np.any(np.isnan(arr)):
-        raise ValueError(f"{name}.table must not contain NaN")
+    if np.any(np.isnan(arr)) or np.any(arr == np.inf):
+        raise ValueError(f"{name}.table must not contain NaN or +inf")
     return arr

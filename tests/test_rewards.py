@@ -206,3 +206,13 @@ def test_score_refuses_nan_or_inf_log_prob(reward, bad):
     y = [[[1, 0], [0, 0]]] if isinstance(reward, ss.LengthNormalizedReward) else [[0, 1]]
     with pytest.raises(ValueError, match="log_prob must not contain NaN"):
         reward.score([0], y, [[bad, -1.0]])
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_reward_table_refuses_nan_or_plus_inf(bad):
+    class Bad(ss.LogLikelihoodReward):
+        def table(self, base):
+            return np.array([[0.0, bad]])
+
+    with pytest.raises(ValueError, match=r"reward.table must not contain NaN or \+inf"):
+        ss.best_of_n_law(ss.TabularPolicy([[0.5, 0.5]]), 2, reward=Bad())

@@ -50,12 +50,20 @@ def _check_n(n, name: str) -> float:
 
 def _log1mexp(z: np.ndarray) -> np.ndarray:
     """``log(1 - e^z)`` for ``z <= 0``, accurate at both ends (``-inf`` at 0, ``0`` at ``-inf``)."""
-    z = np.asarray(z, dtype=float)
+    z = np.minimum(np.asarray(z, dtype=float), 0.0)
+    out = np.empty_like(z)
+    near = z > _LOG_HALF
+    far = ~near
     with np.errstate(divide="ignore"):
-        # expm1 near 0, log1p(-exp) far from 0: each branch is exact where it is used.
-        near = np.log(-np.expm1(np.minimum(z, 0.0)))
-        far = np.log1p(-np.exp(z))
-    return np.where(z > _LOG_HALF, near, far)
+        # expm1 near 0, log1p(-exp) far from 0: each branch is exact where it is used,
+        # and each is evaluated only there.
+        np.expm1(z, out=out, where=near)
+        np.negative(out, out=out, where=near)
+        np.log(out, out=out, where=near)
+        np.exp(z, out=out, where=far)
+        np.negative(out, out=out, where=far)
+        np.log1p(out, out=out, where=far)
+    return out
 
 
 def _log_power_difference(log_upper: np.ndarray, log_gap: np.ndarray, power) -> np.ndarray:
@@ -63,15 +71,20 @@ def _log_power_difference(log_upper: np.ndarray, log_gap: np.ndarray, power) -> 
 
     ``F^n - (F-m)^n = F^n · (1 - (1 - m/F)^n)``; the last factor is
     ``-expm1(n·log1p(-m/F))``, exact even when ``m/F`` is ``1e-300`` or ``n = 10^6``.
+    ``m = 0`` gives ``-inf``.
     """
-    power = np.broadcast_to(np.asarray(power, dtype=float), np.shape(log_upper))
-    positive = log_gap > -np.inf
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        z = log_gap - log_upper  # NaN where both are -inf: fixed at the end
+        np.exp(z, out=z)
         # m/F ≤ 1 mathematically; the min only absorbs the last-ulp rounding of the two sums.
-        ratio = np.where(positive, np.minimum(np.exp(log_gap - log_upper), 1.0), 0.0)
-        z = np.where(positive, power * np.log1p(-ratio), 0.0)
-        head = np.where(log_upper == 0.0, 0.0, power * log_upper)
-    return head + _log1mexp(z)
+        np.minimum(z, 1.0, out=z)
+        np.negative(z, out=z)
+        np.log1p(z, out=z)
+        z *= power
+        out = _log1mexp(z)
+        out += power * log_upper  # log F^n (0 when F = 1)
+    out[~(log_gap > -np.inf)] = -np.inf
+    return out
 
 
 def _group_log_mass(log_probs: np.ndarray, new_group: np.ndarray) -> np.ndarray:
@@ -102,20 +115,29 @@ def _run_bounds(new_group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return start, end
 
 
-def _log_running_sums(lp: np.ndarray) -> np.ndarray:
+def _log_running_sums(lp: np.ndarray, ascending: bool = False) -> np.ndarray:
     """``log Σ_{j≤i} exp(lp_j)`` along rows.
 
     Summed in linear space after scaling by the row maximum (fast); rows whose
     positive entries span more than 700 nats would underflow there and are
-    redone exactly with ``logaddexp.accumulate``.
+    redone exactly with ``logaddexp.accumulate``. ``ascending=True`` promises
+    sorted rows, so the smallest positive entry is the first finite one.
     """
     if lp.shape[1] == 0:
         return lp.copy()
     top = np.max(lp, axis=1, keepdims=True)
     top = np.where(top > -np.inf, top, 0.0)  # a row of zero masses sums to -inf either way
     with np.errstate(divide="ignore"):
-        out = np.log(np.cumsum(np.exp(lp - top), axis=1)) + top
-    wide = np.any((lp - top < -700.0) & (lp > -np.inf), axis=1)
+        out = lp - top
+        np.exp(out, out=out)
+        np.cumsum(out, axis=1, out=out)
+        np.log(out, out=out)
+        out += top
+    if ascending:
+        first = lp[np.arange(lp.shape[0]), np.minimum(np.sum(lp == -np.inf, axis=1), lp.shape[1] - 1)]
+        wide = (first - top[:, 0] < -700.0) & (first > -np.inf)
+    else:
+        wide = np.any((lp - top < -700.0) & (lp > -np.inf), axis=1)
     if wide.any():
         out[wide] = np.logaddexp.accumulate(lp[wide], axis=1)
     return out
@@ -131,10 +153,35 @@ def _log_cdf_parts(sorted_lp: np.ndarray):
     prefix = _log_running_sums(sorted_lp)
     suffix = np.empty_like(sorted_lp)
     suffix[:, -1] = -np.inf
+    # Summed from the top down, the running sum never drops below its first term: no underflow check.
     suffix[:, :-1] = _log_running_sums(sorted_lp[:, :0:-1])[:, ::-1]
     with np.errstate(divide="ignore"):
         upper = np.log1p(-np.exp(np.minimum(suffix, 0.0)))
     return np.where(prefix > _LOG_HALF, upper, prefix), suffix
+
+
+def _log_cdf(sorted_lp: np.ndarray, ascending: bool = False) -> np.ndarray:
+    """The first output of :func:`_log_cdf_parts`, computing the suffix sums only above 1/2.
+
+    The prefix is non-decreasing, so the entries above 1/2 form a tail of each
+    row; the suffix is summed over the union of those tails only.
+    """
+    out = _log_running_sums(sorted_lp, ascending)
+    above = out > _LOG_HALF
+    if not above.any():
+        return out
+    j0 = int(np.min(np.where(above.any(axis=1), above.argmax(axis=1), sorted_lp.shape[1])))
+    tail = sorted_lp[:, j0:]
+    suffix = np.empty_like(tail)
+    suffix[:, -1] = -np.inf
+    suffix[:, :-1] = _log_running_sums(tail[:, :0:-1])[:, ::-1]
+    with np.errstate(divide="ignore"):
+        np.minimum(suffix, 0.0, out=suffix)
+        np.exp(suffix, out=suffix)
+        np.negative(suffix, out=suffix)
+        np.log1p(suffix, out=suffix)
+    out[:, j0:] = np.where(above[:, j0:], suffix, out[:, j0:])
+    return out
 
 
 def _sorted_by_reward(log_probs, rewards, tie_break):
@@ -176,12 +223,49 @@ def _spread_in_group(log_group_law, sorted_lp, log_group_mass):
 def _bon_log_law(log_probs: np.ndarray, rewards, n: float, tie_break: str) -> np.ndarray:
     """Exact log-law of best-of-n for rows ``[R, Y]`` (see :func:`best_of_n_law`); ``rewards=None``: log-likelihood."""
     order, lp, new_group = _sorted_by_reward(log_probs, rewards, tie_break)
-    start, end = _run_bounds(new_group)
-    log_cdf, _ = _log_cdf_parts(lp)
-    log_upper = np.take_along_axis(log_cdf, end, axis=1)
-    log_mass = _group_log_mass(lp, new_group)
-    log_group_law = _log_power_difference(log_upper, log_mass, n)
-    return _unsort(_spread_in_group(log_group_law, lp, log_mass), order)
+    log_cdf = _log_cdf(lp, ascending=rewards is None)
+    if new_group.all():  # no ties: each response is its own group, F_G = S_i and m_G = π_i
+        return _unsort(_log_power_difference(log_cdf, lp, n), order)
+    members, run_start, run_end = _tied_runs(new_group)
+    flat_cdf, flat_lp = log_cdf.ravel(), lp.ravel()
+    log_upper, log_mass = log_cdf, lp.copy()
+    log_upper.ravel()[members] = flat_cdf[run_end]
+    group_mass = _runs_log_mass(flat_lp[members], run_start)
+    log_mass.ravel()[members] = group_mass
+    law = _log_power_difference(log_upper, log_mass, n)
+    # Split each group's law over its members ∝ π (zero-mass members get -inf).
+    flat_law = law.ravel()
+    with np.errstate(invalid="ignore"):
+        flat_law[members] = np.where(flat_lp[members] > -np.inf,
+                                     flat_law[members] + flat_lp[members] - group_mass, -np.inf)
+    return _unsort(law, order)
+
+
+def _tied_runs(new_group: np.ndarray):
+    """Flat indices of the entries in groups of two or more, and for each its group's first and last flat index.
+
+    Rows are sorted, so a group is a run of consecutive columns (never spanning rows).
+    """
+    flat = new_group.ravel()
+    cont = np.flatnonzero(~flat)  # entries that continue the run before them
+    members = np.union1d(cont - 1, cont)
+    is_first = flat[members]
+    firsts = members[is_first]
+    run_id = np.cumsum(is_first) - 1
+    is_last = np.ones(members.shape, dtype=bool)
+    is_last[:-1] = is_first[1:]
+    lasts = members[is_last]
+    return members, np.flatnonzero(is_first), lasts[run_id]
+
+
+def _runs_log_mass(lp: np.ndarray, run_start: np.ndarray) -> np.ndarray:
+    """Log of the summed mass of each run of ``lp`` (runs begin at ``run_start``), repeated for every member."""
+    peak = np.maximum.reduceat(lp, run_start)
+    shift = np.where(peak > -np.inf, peak, 0.0)
+    run_id = np.cumsum(np.isin(np.arange(lp.shape[0]), run_start)) - 1
+    with np.errstate(divide="ignore"):
+        mass = np.log(np.add.reduceat(np.exp(lp - shift[run_id]), run_start)) + shift
+    return mass[run_id]
 
 
 def _by_row_blocks(kernel, *tables) -> np.ndarray:

@@ -91,15 +91,28 @@ def tie_group_starts(sorted_values: np.ndarray) -> np.ndarray:
     starts = np.ones(v.shape, dtype=bool)
     if v.shape[-1] < 2:
         return starts
+    # Cheap screen: neighbours further apart than the largest tolerance in the row never tie
+    # (-inf pairs give NaN gaps and stay candidates).
+    scale = np.maximum(np.abs(v[:, -1]), np.abs(v[np.arange(v.shape[0]), np.argmax(v > -np.inf, axis=1)]))
+    with np.errstate(invalid="ignore"):
+        gap = np.diff(v, axis=1)
+        cand_r, cand_c = np.nonzero(~(gap > TIE_RTOL * np.maximum(1.0, scale)[:, None]))
+    if cand_r.size == 0:
+        return starts
     # A value tied with its successor joins its group (single linkage) ...
-    starts[:, 1:] = v[:, :-1] < tie_threshold(v[:, 1:])
+    starts[cand_r, cand_c + 1] = v[cand_r, cand_c] < tie_threshold(v[cand_r, cand_c + 1])
+    flat, values = starts.ravel(), v.ravel()
+    cont = np.flatnonzero(~flat)
+    if cont.size == 0:
+        return starts
     # ... which is the from-the-top grouping wherever a run lies within the tolerance of its top.
-    first = np.maximum.accumulate(np.where(starts, np.arange(v.shape[1]), 0), axis=1)
-    last = _run_last(starts)
-    rows = np.arange(v.shape[0])[:, None]
-    wide = v[rows, first] < tie_threshold(v[rows, last])
-    for r, c in zip(*np.nonzero(wide & starts)):  # rare: chains of near-ties wider than the tolerance
-        _split_from_top(v[r], starts[r], c, last[r, c])
+    members = np.union1d(cont - 1, cont)  # runs never span rows: column 0 always starts one
+    is_first = flat[members]
+    is_last = np.ones(members.shape, dtype=bool)
+    is_last[:-1] = is_first[1:]
+    firsts, lasts = members[is_first], members[is_last]
+    for lo, hi in zip(firsts[values[firsts] < tie_threshold(values[lasts])], lasts[values[firsts] < tie_threshold(values[lasts])]):
+        _split_from_top(values, flat, int(lo), int(hi))  # rare: chains of near-ties wider than the tolerance
     return starts
 
 
