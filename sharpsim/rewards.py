@@ -12,6 +12,13 @@ vote (self-consistency). Each reward here offers two views:
   prompts ``x [k]``, the drawn responses ``y [k, N]`` (or ``[k, N, H]``) and
   their base log-likelihoods ``log π_base(y|x) [k, N]``.
 
+Tables and scores hold the raw computed values; equal rewards reached along
+different arithmetic paths (sums of answer masses, products of conditionals)
+may differ by ulps, and every consumer (best-of-N laws and samplers, the SFT
+error functions) groups them by the package's one tie rule
+(:data:`~sharpsim.policies.base.TIE_RTOL`; CONTRIBUTING.md, "Ties").
+``sharpsim.policies.base.canonical_ties`` makes tied values bit-equal.
+
 The exact best-of-N law applies only to rewards that are *fixed functions of
 (x, y)*. ``depends_on_group`` flags rewards whose ``score`` of a draw depends on
 the other draws of its prompt (the empirical majority vote), for which only

@@ -336,3 +336,48 @@ def test_adaptive_law_matches_rational_reference_markov(world, mu):
     law, expected = _exact_adaptive(exact, mu)
     np.testing.assert_allclose(ss.adaptive_best_of_n_law(policy, mu).probs[0], law, rtol=1e-8, atol=1e-15)
     np.testing.assert_allclose(ss.adaptive_best_of_n_expected_samples(policy, mu), [expected], rtol=1e-8)
+
+
+def _reference_groups(row):
+    """Tie groups from the top by the definition, one value at a time (row sorted ascending)."""
+    starts, hi = [False] * len(row), len(row) - 1
+    while hi >= 0:
+        leader, j = row[hi], hi
+        while j - 1 >= 0 and row[j - 1] >= tie_threshold(leader):
+            j -= 1
+        starts[j] = True
+        hi = j - 1
+    return starts
+
+
+@given(st.lists(st.lists(st.sampled_from([-np.inf, -50.0, -1.0, 0.0, 2.0, 1e6]), min_size=1, max_size=6),
+                min_size=1, max_size=3),
+       st.data())
+def test_tie_group_starts_matches_definition(bases, data):
+    """Rows mixing exact ties, ulp noise and chains of near-ties at fractions of the tolerance."""
+    width = max(len(b) for b in bases)
+    rows = []
+    for b in bases:
+        b = (b * width)[:width]
+        steps = data.draw(st.lists(st.sampled_from([0.0, 1e-16, 0.4, 0.6, 0.9, 1.1]), min_size=width, max_size=width))
+        rows.append(sorted(x if not np.isfinite(x) else x - s * TIE_RTOL * max(1.0, abs(x)) if s >= 0.4 else x * (1 + s)
+                           for x, s in zip(b, steps)))
+    v = np.array(rows)
+    got = tie_group_starts(v)
+    for r in range(v.shape[0]):
+        assert got[r].tolist() == _reference_groups(v[r].tolist())
+
+
+def test_adaptive_sampler_splits_ulp_tie_evenly():
+    res = ss.adaptive_best_of_n(MARKOV_TIE, np.zeros(4000, dtype=np.int64), 30.0, rng=5)
+    idx = res.responses @ np.array([3, 1])
+    n00, n10 = int(np.count_nonzero(idx == 0)), int(np.count_nonzero(idx == 3))
+    assert n00 + n10 == 4000  # missing the mode has probability ≤ exp(-2·30)
+    assert stats.binomtest(n00, 4000, 0.5).pvalue > ALPHA
+
+
+def test_plateau_on_ulp_tied_markov_boundary():
+    # y* = {00, 10} with mass 0.36 + 0.36 = 0.72 = 1 − 0.28 (through two different products)
+    assert ss.bon_mode_mass(MARKOV_TIE, 1)[0] == pytest.approx(0.72, rel=1e-14)
+    assert ss.sft_error_plateau(MARKOV_TIE, 1, 0.28) == 0.5
+    assert abs(ss.expected_sft_error(MARKOV_TIE, 10**6, 1, 0.28) - 0.5) < 1e-3

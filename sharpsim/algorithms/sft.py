@@ -101,6 +101,9 @@ def sft_sharpening(
       ``samples_per_prompt`` ``[n]`` filled with ``N``; ``diagnostics`` holds
       ``bon_log_prob_mean`` (average ``log π_base`` of the picks, Fig. 4).
 
+    Raises:
+      ValueError: ``n > MAX_PROMPTS`` (``2**26``; checked before anything is drawn).
+
     Example:
       >>> import sharpsim as ss
       >>> base = ss.TabularPolicy([[0.5, 0.3, 0.2], [0.1, 0.6, 0.3]])
@@ -172,6 +175,9 @@ def adaptive_sft_sharpening(
       ``samples_per_prompt`` the stopping times ``N_μ(x_i)`` ``[n]``;
       ``diagnostics`` holds ``mu_stop`` and ``mean_samples_per_prompt``.
 
+    Raises:
+      ValueError: ``n > MAX_PROMPTS`` (``2**26``; checked before anything is drawn).
+
     Example:
       >>> import sharpsim as ss
       >>> base = ss.TabularPolicy([[0.9, 0.1], [0.2, 0.8]])
@@ -234,7 +240,8 @@ def expected_sft_error(
     ``unseen="base"`` keeps ``π_base`` (``e0 = 1[π_base(y*_γ|x) < 1−δ]``, the
     threshold rule of ``sharpening_error``), ``"uniform"`` the uniform law
     (``e0 = 1[|y*_γ(x)|/|Y| < 1−δ]``, exact).
-    Cost at most ``O(|X|·n)`` (``O(|X|·√n)`` typically), vectorised and chunked.
+    Cost at most ``O(|X|·√n)`` binomial terms, in memory-bounded chunks; counts
+    past the one where the error settles (Chernoff) are summed in closed form.
 
     Args:
       base: tabular (or enumerable) base policy ``[n_contexts, n_responses]``.
@@ -249,6 +256,12 @@ def expected_sft_error(
 
     Returns:
       ``E[P_{x~μ}[π̂(y*_γ(x)|x) < 1 − δ]]`` over the SFT data, a float in ``[0, 1]``.
+
+    Raises:
+      ValueError: more than ``MAX_VISIT_CELLS`` binomial terms would be needed
+        (``q_x`` on or very near ``1 − δ`` with a huge ``n``), or ``n > 2**53``
+        with any needed; raised before any work. Away from the boundary a huge
+        ``n`` costs nothing: the error settles and the rest is a closed form.
 
     Example:
       >>> import sharpsim as ss

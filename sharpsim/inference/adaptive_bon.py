@@ -117,7 +117,8 @@ def adaptive_best_of_n(
     """Adaptive best-of-N with the stopping rule of Eq. (10) (Appendix D, Lemma I.1).
 
     For each prompt, draw ``y_1, y_2, ... ~ π_base(·|x)`` until
-    ``1 / max_{j≤k} π_base(y_j|x) ≤ k / μ_stop`` (evaluated as ``k·max_j π_base(y_j|x) ≥ μ_stop``),
+    ``1 / max_{j≤k} π_base(y_j|x) ≤ k / μ_stop`` (evaluated as ``k·max_j π_base(y_j|x) ≥ μ_stop``
+    by the package's threshold rule, exact on rational inputs: see :func:`_stop_threshold`),
     then return the draw with the largest reward among the ``N_μ = k`` drawn
     (tie rule as in :func:`best_of_n`). Lemma I.1:
     ``E[N_μ] ≤ (μ_stop + 1/|y*|) / max_y π_base(y|x)`` and, for the

@@ -286,8 +286,10 @@ def _by_row_blocks(kernel, *tables) -> np.ndarray:
 def best_of_n_law(pi, n, reward=None, tie_break="first") -> TabularPolicy:
     """Exact law ``π^BoN_n(·|x)`` of best-of-``n`` (Section 3.1, SPEC §6).
 
-    Responses are ordered by reward. For a tie group ``G`` (responses with the
-    same reward), with ``F_G`` the base mass of rewards ``≤ r(G)`` and ``F_<G``
+    Responses are ordered by reward. For a tie group ``G`` (responses whose
+    rewards are equal up to the package's tie rule, :data:`~sharpsim.policies.base.TIE_RTOL`,
+    groups formed from the top; CONTRIBUTING.md, "Ties" — so sequences whose
+    masses are equal products of different conditionals tie), with ``F_G`` the base mass of rewards ``≤ r(G)`` and ``F_<G``
     the mass strictly below, ``P(pick ∈ G) = F_G^n - F_<G^n`` (every draw has
     reward ``≤ r(G)``, not all strictly below). Within ``G`` the pick is split
     ``∝ π``: this is exact for ``tie_break="first"`` (the first draw among the

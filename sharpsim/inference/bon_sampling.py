@@ -246,7 +246,9 @@ def best_of_n(
       reward: ``None`` (log-likelihood), a reward object, or an array ``[X, Y]``.
       method: ``"faithful"`` or ``"law"``.
       tie_break: ``"first"`` (earliest draw among the maximal ones) or
-        ``"index"`` (smallest response index among them).
+        ``"index"`` (smallest response index among them). A draw is maximal
+        when its reward is tied with the best draw's by the package's rule
+        (:data:`~sharpsim.policies.base.TIE_RTOL`; CONTRIBUTING.md, "Ties").
       rng: seed or generator when ``source`` is a policy; must be ``None`` for an oracle.
       chunk_size: bound on the pairs held in memory by the faithful sampler.
       max_draws: most responses the faithful sampler may draw in this call
