@@ -381,3 +381,16 @@ def test_plateau_on_ulp_tied_markov_boundary():
     assert ss.bon_mode_mass(MARKOV_TIE, 1)[0] == pytest.approx(0.72, rel=1e-14)
     assert ss.sft_error_plateau(MARKOV_TIE, 1, 0.28) == 0.5
     assert abs(ss.expected_sft_error(MARKOV_TIE, 10**6, 1, 0.28) - 0.5) < 1e-3
+
+
+def test_mode_mask_gamma_never_splits_a_tie_group():
+    """A group whose leader reaches the γ-cut is in y*_γ whole, even a member just below the cut."""
+    t = math.log(0.5) + math.log(0.5)  # the cut for γ = ½ below a top of ½
+    tol = TIE_RTOL * abs(t)
+    leader, member = t - 0.5 * tol, t - 1.2 * tol  # member < tie_threshold(t) but tied with the leader
+    rest = math.log1p(-(0.5 + math.exp(leader) + math.exp(member)))
+    pi = ss.TabularPolicy.from_log_probs([[math.log(0.5), leader, member, rest]])
+    assert member < tie_threshold(t) <= leader
+    assert ss.mode_mask(pi, 0.5)[0].tolist() == [True, True, True, False]
+    # the same set as thresholding the canonical (leader) values
+    assert (canonical_ties(pi.log_probs) >= tie_threshold(t)).tolist() == ss.mode_mask(pi, 0.5).tolist()
