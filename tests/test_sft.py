@@ -455,3 +455,15 @@ def test_sft_sharpening_refuses_huge_n_before_drawing():
                lambda: ss.adaptive_sft_sharpening(base, 10**12, 0.1, ss.TabularClass(1, 2), rng=0)):
         with pytest.raises(ValueError, match="n = 1000000000000 prompts .* MAX_PROMPTS"):
             fn()
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 1000])
+def test_expected_sft_error_chunking_does_not_change_the_value(monkeypatch, chunk):
+    """Cells evaluated in chunks smaller than one prompt's window give the same sum (bounded memory)."""
+    from sharpsim.algorithms import sft as sft_mod
+
+    base = ss.TabularPolicy([[0.5, 0.5, 0.0], [0.6, 0.3, 0.1], [0.25, 0.25, 0.5]])
+    mu = [0.2, 0.5, 0.3]
+    want = ss.expected_sft_error(base, 300, 2, 0.3, mu=mu)
+    monkeypatch.setattr(sft_mod, "_CELLS_PER_CHUNK", chunk)
+    assert ss.expected_sft_error(base, 300, 2, 0.3, mu=mu) == pytest.approx(want, rel=1e-12)

@@ -443,12 +443,23 @@ def _seen_error(n: int, mu: np.ndarray, q: np.ndarray, level: Fraction) -> np.nd
         # P(V ≥ v₀)·limit: exact for the settled counts (their failure probability is the limit ± _TAIL)
         out = limit * stats.binom.sf(np.maximum(settled, lo) - 1, n, mu)
     out = np.where(mu > 0, out, 0.0)
-    for x in np.flatnonzero(cells):
-        for first in range(int(lo[x]), int(top[x]) + 1, _CELLS_PER_CHUNK):
-            v = np.arange(first, min(first + _CELLS_PER_CHUNK, int(top[x]) + 1))
-            p_visits = stats.binom.pmf(v, n, mu[x])
-            p_fail = stats.binom.cdf(_ceil_ratio(v, level) - 1, v, q[x])
-            out[x] += np.sum(p_visits * p_fail)
+    todo = np.flatnonzero(cells)
+    todo = todo[np.argsort(lo[todo], kind="stable")]  # neighbours in μ have overlapping windows
+    i = 0
+    while i < todo.size:
+        # rows sharing one window [first, last] of counts, at most _CELLS_PER_CHUNK cells in all
+        first, last, j = int(lo[todo[i]]), int(top[todo[i]]), i + 1
+        while j < todo.size and (j + 1 - i) * (max(last, int(top[todo[j]])) - first + 1) <= _CELLS_PER_CHUNK:
+            last = max(last, int(top[todo[j]]))
+            j += 1
+        idx = todo[i:j]
+        for start in range(first, last + 1, max(1, _CELLS_PER_CHUNK // idx.size)):
+            v = np.arange(start, min(start + max(1, _CELLS_PER_CHUNK // idx.size), last + 1))
+            inside = (v[None, :] >= lo[idx, None]) & (v[None, :] <= top[idx, None])
+            p_visits = stats.binom.pmf(v[None, :], n, mu[idx, None])
+            p_fail = stats.binom.cdf(_ceil_ratio(v, level)[None, :] - 1, v[None, :], q[idx, None])
+            out[idx] += np.sum(np.where(inside, p_visits * p_fail, 0.0), axis=1)
+        i = j
     return out
 
 

@@ -326,7 +326,8 @@ def adaptive_best_of_n_law(pi, mu_stop) -> TabularPolicy:
 
     Log-likelihood reward, ``tie_break="first"`` (the pick is uniform over the
     drawn maximal level, as in :func:`best_of_n_law`). For a level ``v`` of
-    ``π(·|x)`` (responses with probability ``v``), with ``c = c(v)`` as in
+    ``π(·|x)`` (responses with probability ``v``, equal up to the package's tie
+    rule, :data:`~sharpsim.policies.base.TIE_RTOL`; ``c`` is that of the level's leader), with ``c = c(v)`` as in
     :func:`adaptive_best_of_n_expected_samples`, ``G(v)``/``G_<(v)`` the mass
     of responses with probability ``≤ v`` / ``< v`` and ``m_v = G(v) - G_<(v)``:
     stopping exactly at ``c`` with maximum ``v`` has probability
