@@ -145,10 +145,10 @@ class SampleEvaluateOracle:
         """
         n = check_int(n, "n", minimum=0)
         x = np.empty(n, dtype=np.int64)
-        row = np.zeros(min(n, SAMPLE_CHUNK), dtype=np.int64)
+        row = np.zeros(min(n, SAMPLE_CHUNK), dtype=np.int64)  # the one table's offset, 0
         for start in range(0, n, SAMPLE_CHUNK):
             stop = min(start + SAMPLE_CHUNK, n)
-            x[start:stop] = self._prompt_tables.draw(row[: stop - start], self.rng)
+            self._prompt_tables.draw(row[: stop - start], self.rng, x[start:stop])
         self.prompts_drawn += n
         return x
 
@@ -174,8 +174,7 @@ class SampleEvaluateOracle:
         N = check_int(N, "N", minimum=0)
         self._check_budget(x.shape[0] * N)
         if isinstance(self.base, TabularPolicy):
-            y, log_prob = self.base._sample_rows_with_log_prob(np.repeat(x, N), self.rng)
-            y, log_prob = y.reshape(x.shape[0], N), log_prob.reshape(x.shape[0], N)
+            y, log_prob = self.base._sample_repeated_with_log_prob(x, N, self.rng)
         else:
             y = self.base.sample(x, N, rng=self.rng)
             log_prob = self.base.log_prob(np.broadcast_to(x[:, None], (x.shape[0], N)), y)
