@@ -131,6 +131,32 @@ class SampleEvaluateOracle:
         self._check_budget(count)
         self._record(count, kind)
 
+    def check_request(self, count: int) -> None:
+        """Refuse now a request of ``count`` queries that the budget cannot serve; changes nothing.
+
+        A caller about to make a request in pieces (best-of-N streaming its
+        ``k·N`` draws, adaptive best-of-N's first ``k·⌈μ_stop⌉`` draws) checks the
+        whole of it first, so that a refusal spends no query and leaves the
+        generator untouched.
+
+        Args:
+          count: queries the request will charge, integer ``>= 0``.
+
+        Raises:
+          QueryBudgetExceeded: ``queries + count > budget``.
+
+        Example:
+          >>> import sharpsim as ss
+          >>> oracle = ss.SampleEvaluateOracle(ss.TabularPolicy([[1.0]]), budget=5)
+          >>> oracle.check_request(5); oracle.queries
+          0
+          >>> oracle.check_request(6)
+          Traceback (most recent call last):
+          ...
+          sharpsim.oracle.QueryBudgetExceeded: request for 6 queries exceeds the budget: 0 used of 5
+        """
+        self._check_budget(check_int(count, "count", minimum=0))
+
     def draw_prompts(self, n: int) -> np.ndarray:
         """Draw ``n`` prompts ``x ~ μ``; int64 array ``[n]`` (not counted as queries).
 

@@ -158,6 +158,7 @@ def adaptive_best_of_n(
     chunk_size = check_int(chunk_size, "chunk_size", minimum=1)
     state = _AdaptiveState(x.shape[0])
     block = int(_stop_threshold(np.zeros(()), mu))  # no prompt can stop before draw ⌈μ⌉
+    oracle.check_request(x.shape[0] * (block if max_samples is None else min(block, max_samples)))
     active = np.arange(x.shape[0])
     while active.size:
         drawn = int(state.n_drawn[active[0]])  # active prompts have all drawn the same number

@@ -267,6 +267,7 @@ def best_of_n(
     chunk_size = check_int(chunk_size, "chunk_size", minimum=1)
     reward = resolve_reward(reward)
     before = oracle.queries
+    oracle.check_request(x.shape[0] * N)  # the whole request, before the first draw
     if method == "law":
         if reward.depends_on_group:
             raise ValueError(
