@@ -260,7 +260,8 @@ class SampleEvaluateOracle:
             positions = np.repeat(np.arange(first, last + 1, dtype=np.int64), per_prompt)
             self._check_budget(stop - start)
             if isinstance(self.base, TabularPolicy):
-                y, log_prob = self.base._sample_rows_with_log_prob(x[positions], self.rng)
+                y, log_prob = self.base._sample_repeated_with_log_prob(x[first : last + 1], per_prompt, self.rng)
+                y, log_prob = y.reshape(-1), log_prob.reshape(-1)
             else:
                 y = self.base.sample(x[first : last + 1], per_prompt, rng=self.rng)
                 y = y.reshape((stop - start,) + y.shape[2:])
