@@ -32,13 +32,13 @@ import numpy as np
 import sharpsim as ss
 from _timing import PeakRSS, best_time
 from _v010 import run_v010
+from _worlds import random_world
 from sharpsim.theory import bounds
 from sharpsim.theory.instances import separation_instance
 
 
 def _random_world(n_contexts: int, n_responses: int, seed: int, scale: float = 2.0) -> ss.TabularPolicy:
-    logits = np.random.default_rng(seed).gumbel(size=(n_contexts, n_responses)) * scale
-    return ss.TabularPolicy.from_logits(logits)
+    return random_world(n_contexts, n_responses, seed, scale)  # from_logits, built in blocks of rows
 
 
 

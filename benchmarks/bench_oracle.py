@@ -41,6 +41,7 @@ import numpy as np
 import sharpsim as ss
 from _timing import PeakRSS
 from _v010 import run_v010
+from _worlds import random_world
 from sharpsim.policies.tabular import SAMPLE_CHUNK
 
 TARGET_VS_FLOOR = 1.5
@@ -49,8 +50,7 @@ COMMAND = "python benchmarks/run.py --only oracle"
 
 
 def _world(n_contexts: int, n_responses: int, seed: int) -> ss.TabularPolicy:
-    logits = np.random.default_rng(seed).gumbel(size=(n_contexts, n_responses)) * 3.0
-    return ss.TabularPolicy.from_logits(logits)
+    return random_world(n_contexts, n_responses, seed, scale=3.0)  # from_logits, built in blocks of rows
 
 
 def _floor(table: np.ndarray, m: int, rng: np.random.Generator):
@@ -111,7 +111,7 @@ def _v010(seed: int, pi: ss.TabularPolicy, n: int, N: int, repeats: int) -> dict
 
 
 def _case(name: str, pi: ss.TabularPolicy, seed: int, n: int, N: int, repeats: int, build_seconds: float,
-          compare_v010: bool) -> list[dict]:
+          compare_v010: bool, target: float | None = None) -> list[dict]:
     with PeakRSS() as mem:
         oracle = ss.SampleEvaluateOracle(pi, rng=1)
         rng = np.random.default_rng(2)
@@ -139,7 +139,7 @@ def _case(name: str, pi: ss.TabularPolicy, seed: int, n: int, N: int, repeats: i
         "ratio": wall["oracle"] / wall["floor"],
         "baseline": (f"floor in the same run: {m} uniforms, one random 8-byte read each from a table of "
                      f"{same_bytes.nbytes / 2**20:.0f} MiB (the alias tables' size), two output arrays"),
-        "target": TARGET_VS_FLOOR,
+        "target": target,
         "better": "lower",
         "ratio_vs_raw_rng": wall["oracle"] / wall["raw"],
         "floor_vs_raw_rng": wall["floor"] / wall["raw"],
@@ -200,7 +200,7 @@ def _stream_case(pi: ss.TabularPolicy, m: int, build_seconds: float) -> dict:
         "name": f"oracle/stream_m{m:.0e}/vs_floor".replace("+0", ""),
         "ratio": t_stream / t_floor,
         "baseline": f"the floor (see vs_floor rows) in chunks of {STREAM_CHUNK}, {m} in all",
-        "target": TARGET_VS_FLOOR,
+        "target": None,
         "better": "lower",
         "ratio_vs_raw_rng": t_stream / t_raw,
         "sizes": {"n_contexts": pi.n_contexts, "n_responses": pi.n_responses, "N": N, "m": m,
@@ -228,7 +228,10 @@ def run(quick: bool) -> list[dict]:
     start = time.perf_counter()
     small._alias_tables()
     build_small = time.perf_counter() - start
-    results = _case("oracle/X1e3_Y1e4_N100", big, 0, 10**5 // scale, 100, repeats, build_big, True)
+    # The target (issue 8) is the N = 100 case; the others show where the floor stops being the cost
+    # (N = 1: a prompt draw per query too; a cache-sized world: compute-bound, no memory latency to hide).
+    results = _case("oracle/X1e3_Y1e4_N100", big, 0, 10**5 // scale, 100, repeats, build_big, True,
+                    target=TARGET_VS_FLOOR)
     results += _case("oracle/X1e3_Y1e4_N1", big, 0, 10**6 // scale, 1, repeats, build_big, False)
     results += _case("oracle/X1e3_Y1e4_N1e4", big, 0, 10**3 // scale, 10**4, repeats, build_big, False)
     results += _case("oracle/X50_Y200_N100", small, 1, 10**5 // scale, 100, repeats, build_small, False)

@@ -112,7 +112,7 @@ def command_for(path: Path, quick: bool) -> str:
 
 
 def run_in_process(path: Path, quick: bool) -> dict:
-    from _timing import peak_rss_bytes
+    from _timing import lifetime_peak_rss_bytes
 
     start = time.perf_counter()
     try:
@@ -125,7 +125,7 @@ def run_in_process(path: Path, quick: bool) -> dict:
         row.setdefault("command", command_for(path, quick))
     entry.update(quick=quick, wall_seconds=time.perf_counter() - start,
                  finished=datetime.datetime.now().isoformat(timespec="seconds"),
-                 peak_rss_bytes=peak_rss_bytes())
+                 peak_rss_bytes=lifetime_peak_rss_bytes())
     return entry
 
 

@@ -399,12 +399,13 @@ def _binomial_mean(table: np.ndarray, M: int, gamma: float, n: int, N: int, p: f
     ``N·K >= 2·k_cut`` the table's extrapolation is below ``atol²``. So ``n = 10^12`` costs a window of
     a few standard deviations, not ``n + 1`` terms.
     """
+    if N == 0:
+        return float(table[0])  # f(0) whatever K is
     law = stats.binom(n, p)
     low = max(0, int(law.ppf(tail)) - 1)
     high = min(n, int(law.isf(tail)) + 1)
     k_cut = table.shape[0] - 1
-    if N > 0:
-        high = min(high, max(low, -(-2 * k_cut // N)))
+    high = min(high, max(low, -(-2 * k_cut // N)))
     total = 0.0
     for start in range(low, high + 1, _K_BLOCK):
         K = np.arange(start, min(start + _K_BLOCK, high + 1))
