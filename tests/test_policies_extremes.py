@@ -14,7 +14,11 @@ from sharpsim.policies.base import MAX_ENUMERATION, all_sequences
 
 
 def unit_features(n_contexts=3, n_responses=7, d=4, seed=0):
+    """Random unit features; response 1 is response 0 with coordinates 0 and 2 swapped, so under
+    θ ∝ (1, -1, 1, 1) their logits tie (up to rounding) and the max response is never alone."""
     phi = np.random.default_rng(seed).standard_normal((n_contexts, n_responses, d))
+    phi[:, 0, 0] = np.abs(phi[:, 0, 0]) + 3.0  # response 0 (and its twin) carry the largest logit
+    phi[:, 1] = phi[:, 0, [2, 1, 0, 3]]
     return phi / np.linalg.norm(phi, axis=-1, keepdims=True)
 
 
