@@ -45,6 +45,8 @@ from _worlds import random_world
 from sharpsim.policies.tabular import SAMPLE_CHUNK
 
 TARGET_VS_FLOOR = 1.5
+#: Alternating rounds of the 0.1.0 subprocess and the current code (best of each kept).
+V010_ROUNDS = 2
 STREAM_CHUNK = 1 << 16
 COMMAND = "python benchmarks/run.py --only oracle"
 
@@ -153,7 +155,13 @@ def _case(name: str, pi: ss.TabularPolicy, seed: int, n: int, N: int, repeats: i
     }
     rows = [row]
     if compare_v010:
+        # Not interleavable (another process): alternate rounds of 0.1.0 and a re-timing of now, keep the best.
         old = _v010(seed, pi, n, N, repeats)
+        for _ in range(V010_ROUNDS - 1):
+            again, _ = _best({"oracle": faithful, "raw": lambda: rng.random(m)}, repeats)
+            wall["oracle"], wall["raw"] = min(wall["oracle"], again["oracle"]), min(wall["raw"], again["raw"])
+            newer = _v010(seed, pi, n, N, repeats)
+            old = {k: min(old[k], newer[k]) if k != "peak_rss_bytes" else old[k] for k in old}
         rows.append({
             "name": f"{name}/vs_v010",
             "ratio": (old["oracle"] / old["raw"]) / (wall["oracle"] / wall["raw"]),
@@ -230,7 +238,7 @@ def run(quick: bool) -> list[dict]:
     build_small = time.perf_counter() - start
     # The target (issue 8) is the N = 100 case; the others show where the floor stops being the cost
     # (N = 1: a prompt draw per query too; a cache-sized world: compute-bound, no memory latency to hide).
-    results = _case("oracle/X1e3_Y1e4_N100", big, 0, 10**5 // scale, 100, repeats, build_big, True,
+    results = _case("oracle/X1e3_Y1e4_N100", big, 0, 10**5 // scale, 100, repeats + 2, build_big, True,
                     target=TARGET_VS_FLOOR)
     results += _case("oracle/X1e3_Y1e4_N1", big, 0, 10**6 // scale, 1, repeats, build_big, False)
     results += _case("oracle/X1e3_Y1e4_N1e4", big, 0, 10**3 // scale, 10**4, repeats, build_big, False)
