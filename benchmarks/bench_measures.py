@@ -17,14 +17,14 @@ import numpy as np
 from scipy.special import logsumexp
 
 import sharpsim as ss
-from _timing import best_time
+from _timing import PeakRSS, best_time
+from _worlds import random_world
 
 GAMMA = 0.1
 
 
 def _random_world(n_contexts: int, n_responses: int, seed: int = 0) -> ss.TabularPolicy:
-    logits = np.random.default_rng(seed).gumbel(size=(n_contexts, n_responses)) * 3.0
-    return ss.TabularPolicy.from_logits(logits)
+    return random_world(n_contexts, n_responses, seed, scale=3.0)  # from_logits, built in blocks of rows
 
 
 def _loop_coverage(log_probs: np.ndarray, mu: np.ndarray, gamma: float) -> float:
@@ -48,6 +48,14 @@ def _loop_mode_mask(log_probs: np.ndarray, gamma: float) -> np.ndarray:
 
 
 def _case(name, pi, target, repeats, note):
+    with PeakRSS() as mem:
+        rows = _measure(name, pi, target, repeats, note)
+    for row in rows:
+        row["peak_rss_bytes"] = mem.bytes
+    return rows
+
+
+def _measure(name, pi, target, repeats, note):
     lp = pi.log_probs
     mu = np.random.default_rng(2).dirichlet(np.ones(pi.n_contexts))
     t_vec, c_vec = best_time(lambda: ss.coverage(pi, mu, gamma=GAMMA), repeats)

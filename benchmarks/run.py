@@ -6,6 +6,11 @@ Usage (from the repository root)::
     python benchmarks/run.py --quick    # smaller problems, fewer repeats
     python benchmarks/run.py --only oracle --only viterbi
 
+Each benchmark module runs in its own subprocess, so its peak resident
+memory (``peak_rss_bytes`` in its entry) is its own and the run's peak is the
+largest of them (plus this small parent). Each row gets a ``command`` that
+reproduces it (unless the module set one).
+
 Each dict is one measured ratio with at least ``name``, ``ratio``,
 ``baseline`` and ``target`` (plus sizes and seconds). ``better`` says which
 way the target points: ``"higher"`` (the default: a speed-up over the
@@ -24,7 +29,9 @@ import importlib.util
 import json
 import os
 import platform
+import subprocess
 import sys
+import tempfile
 import time
 import traceback
 from pathlib import Path
@@ -100,7 +107,13 @@ def to_json(value):
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
-def run_one(path: Path, quick: bool) -> dict:
+def command_for(path: Path, quick: bool) -> str:
+    return f"python benchmarks/run.py --only {path.stem.removeprefix('bench_')}" + (" --quick" if quick else "")
+
+
+def run_in_process(path: Path, quick: bool) -> dict:
+    from _timing import lifetime_peak_rss_bytes
+
     start = time.perf_counter()
     try:
         rows = check_rows(load(path).run(quick), path.stem)
@@ -109,23 +122,40 @@ def run_one(path: Path, quick: bool) -> dict:
         entry = {"error": traceback.format_exc()}
     for row in entry.get("results", []):
         row["met"] = met(row)
+        row.setdefault("command", command_for(path, quick))
     entry.update(quick=quick, wall_seconds=time.perf_counter() - start,
-                 finished=datetime.datetime.now().isoformat(timespec="seconds"))
+                 finished=datetime.datetime.now().isoformat(timespec="seconds"),
+                 peak_rss_bytes=lifetime_peak_rss_bytes())
     return entry
 
 
+def run_one(path: Path, quick: bool) -> dict:
+    """Run one benchmark module in a fresh subprocess (its own memory peak); returns its entry."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "entry.json"
+        argv = [sys.executable, str(Path(__file__).resolve()), "--child", str(path), "--child-output", str(out)]
+        proc = subprocess.run(argv + (["--quick"] if quick else []))
+        if out.exists():
+            return json.loads(out.read_text())
+        return {"error": f"benchmark subprocess exited with status {proc.returncode} and no result", "quick": quick,
+                "peak_rss_bytes": None}
+
+
 def print_table(entries: dict) -> None:
-    print(f"{'name':<34} {'ratio':>10} {'target':>10}  met?")
+    print(f"{'name':<40} {'ratio':>10} {'target':>10}  met?  peak RSS")
     for module, entry in entries.items():
         if "error" in entry:
-            print(f"{module:<34} {'ERROR':>10} {'':>10}  {entry['error'].strip().splitlines()[-1]}")
+            print(f"{module:<40} {'ERROR':>10} {'':>10}  {entry['error'].strip().splitlines()[-1]}")
             continue
+        if entry.get("peak_rss_bytes"):
+            print(f"{module:<40} {'':>10} {'':>10}        {entry['peak_rss_bytes'] / 2**30:.2f} GiB (module)")
         for row in entry["results"]:
             sign = "<=" if row.get("better", "higher") == "lower" else ">="
             ratio = "-" if row["ratio"] is None else format(row["ratio"], ".3g")
             target = "-" if row["target"] is None else sign + format(row["target"], ".3g")
             verdict = {True: "yes", False: "NO", None: "n/a"}[met(row)]
-            print(f"{row['name']:<34} {ratio:>10} {target:>10}  {verdict}")
+            rss = f"{row['peak_rss_bytes'] / 2**30:.2f} GiB" if row.get("peak_rss_bytes") else ""
+            print(f"{row['name']:<40} {ratio:>10} {target:>10}  {verdict:<4}  {rss}")
 
 
 def main(argv=None) -> int:
@@ -134,17 +164,29 @@ def main(argv=None) -> int:
     parser.add_argument("--only", action="append", metavar="NAME",
                         help="run only bench_NAME.py (repeatable)")
     parser.add_argument("--output", type=Path, default=RESULTS, help=f"JSON file (default {RESULTS})")
+    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--child-output", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     sys.path.insert(0, str(HERE.parent))  # the repository root, so `import sharpsim` needs no install
     sys.path.insert(0, str(HERE))  # the shared benchmarks/_timing.py
+    if args.child is not None:  # one module, in this fresh process
+        entry = run_in_process(args.child, args.quick)
+        args.child_output.write_text(json.dumps(entry, default=to_json))
+        return 0
     machine = machine_info()
-    entries = {path.stem: run_one(path, args.quick) for path in discover(args.only)}
+    entries = {}
+    for path in discover(args.only):
+        print(f"running {path.stem} ...", flush=True)
+        entries[path.stem] = run_one(path, args.quick)
     print_table(entries)
     previous = {}
     if args.only and args.output.exists():
         previous = json.loads(args.output.read_text()).get("benchmarks", {})
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    report = {"machine": machine, "benchmarks": {**previous, **entries}}
+    benchmarks = {**previous, **entries}
+    peaks = [e.get("peak_rss_bytes") for e in benchmarks.values() if e.get("peak_rss_bytes")]
+    report = {"machine": machine, "peak_rss_bytes_max_over_modules": max(peaks) if peaks else None,
+              "benchmarks": benchmarks}
     args.output.write_text(json.dumps(report, indent=2, default=to_json) + "\n")
     print(f"wrote {args.output}")
     return 1 if any("error" in e for e in entries.values()) else 0

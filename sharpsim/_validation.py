@@ -78,12 +78,40 @@ def check_index_array(values, name: str, size: int) -> np.ndarray:
     return arr
 
 
+def as_real_array(values, name: str) -> np.ndarray:
+    """``values`` as a float ndarray, refusing strings, complex numbers and ragged lists by ``name``.
+
+    numpy's own messages (``could not convert string to float``, ``inhomogeneous
+    shape``) name no argument; these do. An object array of real numbers
+    (``Fraction``, ``Decimal``) is converted.
+
+    Example:
+      >>> as_real_array([[1, 2]], "probs").dtype
+      dtype('float64')
+      >>> as_real_array([[0.5], [0.2, 0.8]], "probs")
+      Traceback (most recent call last):
+      ...
+      ValueError: probs must be a rectangular array (nested lists of equal lengths); got ragged nested sequences
+    """
+    if isinstance(values, np.ndarray):
+        arr = values
+    else:
+        try:
+            arr = np.asarray(values)
+        except ValueError:  # numpy refuses ragged nested sequences
+            raise ValueError(
+                f"{name} must be a rectangular array (nested lists of equal lengths); got ragged nested sequences"
+            ) from None
+    if arr.dtype == object and all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in arr.flat):
+        return arr.astype(float)  # exact numbers (Fraction, Decimal); None would become NaN: refused below
+    if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
+        raise TypeError(f"{name} must be a real array; got dtype {arr.dtype}")
+    return arr.astype(float, copy=False)
+
+
 def check_prob_rows(probs, name: str, *, atol: float = PROB_ATOL, ndim: int = 2) -> np.ndarray:
     """Validate a table whose last axis holds probability distributions."""
-    arr = np.asarray(probs, dtype=float) if not isinstance(probs, np.ndarray) else probs
-    if not np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.complexfloating):
-        raise TypeError(f"{name} must be a real array; got dtype {arr.dtype}")
-    arr = arr.astype(float, copy=False)
+    arr = as_real_array(probs, name)
     if arr.ndim != ndim:
         raise ValueError(f"{name} must have {ndim} dimensions; got shape {arr.shape}")
     if arr.shape[-1] == 0 or arr.size == 0:

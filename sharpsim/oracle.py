@@ -131,6 +131,32 @@ class SampleEvaluateOracle:
         self._check_budget(count)
         self._record(count, kind)
 
+    def check_request(self, count: int) -> None:
+        """Refuse now a request of ``count`` queries that the budget cannot serve; changes nothing.
+
+        A caller about to make a request in pieces (best-of-N streaming its
+        ``k·N`` draws, adaptive best-of-N's first ``k·⌈μ_stop⌉`` draws) checks the
+        whole of it first, so that a refusal spends no query and leaves the
+        generator untouched.
+
+        Args:
+          count: queries the request will charge, integer ``>= 0``.
+
+        Raises:
+          QueryBudgetExceeded: ``queries + count > budget``.
+
+        Example:
+          >>> import sharpsim as ss
+          >>> oracle = ss.SampleEvaluateOracle(ss.TabularPolicy([[1.0]]), budget=5)
+          >>> oracle.check_request(5); oracle.queries
+          0
+          >>> oracle.check_request(6)
+          Traceback (most recent call last):
+          ...
+          sharpsim.oracle.QueryBudgetExceeded: request for 6 queries exceeds the budget: 0 used of 5
+        """
+        self._check_budget(check_int(count, "count", minimum=0))
+
     def draw_prompts(self, n: int) -> np.ndarray:
         """Draw ``n`` prompts ``x ~ μ``; int64 array ``[n]`` (not counted as queries).
 
@@ -145,10 +171,10 @@ class SampleEvaluateOracle:
         """
         n = check_int(n, "n", minimum=0)
         x = np.empty(n, dtype=np.int64)
-        row = np.zeros(min(n, SAMPLE_CHUNK), dtype=np.int64)
+        row = np.zeros(min(n, SAMPLE_CHUNK), dtype=np.int64)  # the one table's offset, 0
         for start in range(0, n, SAMPLE_CHUNK):
             stop = min(start + SAMPLE_CHUNK, n)
-            x[start:stop] = self._prompt_tables.draw(row[: stop - start], self.rng)
+            self._prompt_tables.draw(row[: stop - start], self.rng, x[start:stop])
         self.prompts_drawn += n
         return x
 
@@ -174,8 +200,7 @@ class SampleEvaluateOracle:
         N = check_int(N, "N", minimum=0)
         self._check_budget(x.shape[0] * N)
         if isinstance(self.base, TabularPolicy):
-            y, log_prob = self.base._sample_rows_with_log_prob(np.repeat(x, N), self.rng)
-            y, log_prob = y.reshape(x.shape[0], N), log_prob.reshape(x.shape[0], N)
+            y, log_prob = self.base._sample_repeated_with_log_prob(x, N, self.rng)
         else:
             y = self.base.sample(x, N, rng=self.rng)
             log_prob = self.base.log_prob(np.broadcast_to(x[:, None], (x.shape[0], N)), y)
@@ -235,7 +260,8 @@ class SampleEvaluateOracle:
             positions = np.repeat(np.arange(first, last + 1, dtype=np.int64), per_prompt)
             self._check_budget(stop - start)
             if isinstance(self.base, TabularPolicy):
-                y, log_prob = self.base._sample_rows_with_log_prob(x[positions], self.rng)
+                y, log_prob = self.base._sample_repeated_with_log_prob(x[first : last + 1], per_prompt, self.rng)
+                y, log_prob = y.reshape(-1), log_prob.reshape(-1)
             else:
                 y = self.base.sample(x[first : last + 1], per_prompt, rng=self.rng)
                 y = y.reshape((stop - start,) + y.shape[2:])

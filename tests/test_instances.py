@@ -3,6 +3,7 @@
 import dataclasses
 import itertools
 import math
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -596,3 +597,21 @@ def test_lower_bound_coverage_large_p_stays_finite():
     expected = math.exp(np.logaddexp(math.log(0.9), p * math.log(5.0) + math.log(0.1)) / p)
     assert inst_mod.lower_bound_coverage(10, 0.1, p=p) == pytest.approx(expected, rel=1e-12)
     assert lower_bound_family(1, 10, 0.1, p=p, index=[1]).claims["coverage"] == pytest.approx(expected, rel=1e-12)
+
+
+def test_lower_bound_bayes_error_huge_n_runs_in_bounded_memory():
+    """n = 10^12 prompts (0.1.0: np.arange(n + 1), a MemoryError). Only the binomial window of K that
+    carries mass is summed; checked against a direct sum over K <= 5000 whose neglected tail is < 1e-300."""
+    d, M, Delta, n, N = 10**9, 1000, 0.5, 10**12, 1  # K ~ Bin(10^12, 5e-10): mean 500, sd 22
+    tracemalloc.start()
+    value = float(lower_bound_bayes_error(d, M, Delta, n, N))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 64 << 20
+    K = np.arange(5001)
+    assert stats.binom.sf(5000, n, Delta / d) < 1e-300
+    reference = Delta * stats.binom.pmf(K, n, Delta / d) @ lower_bound_prompt_error(M, N * K)
+    assert 1e-3 < value / Delta < 0.9  # a regime where the error is far from both 0 and Δ
+    assert value == pytest.approx(reference, rel=1e-12)
+    # Every hard prompt drawn ~10^11 times: only f(0)·P(K = 0) could remain, and it underflows.
+    assert 0.0 <= float(lower_bound_bayes_error(10, 8, 0.5, 10**12, 3)) <= 1e-15

@@ -297,3 +297,47 @@ def test_evaluate_shape_error_states_the_expected_shape():
     seq = ss.SampleEvaluateOracle(ss.JointAutoregressivePolicy([[0.0, 0.4, 0.35, 0.25]], 2, 2))
     with pytest.raises(ValueError, match=r"y must have shape \[k=1, \.\.\., H\] \(response_ndim=1\); got \(2,\)"):
         seq.evaluate([0], [0, 1])
+
+
+# --------------------------------------------------------------------------- whole requests (issue 7 §5)
+
+
+def test_check_request_refuses_without_changing_anything():
+    oracle = ss.SampleEvaluateOracle(world(), budget=10, rng=1)
+    oracle.sample([0, 1], 3)
+    state = rng_state(oracle)
+    oracle.check_request(4)  # exactly the rest: allowed, and nothing is charged
+    assert oracle.queries == 6
+    with pytest.raises(ss.QueryBudgetExceeded, match="request for 5 queries exceeds the budget: 6 used of 10"):
+        oracle.check_request(5)
+    assert oracle.queries == 6 and rng_state(oracle) == state
+    ss.SampleEvaluateOracle(world()).check_request(10**30)  # no budget: any request
+    with pytest.raises(ValueError, match="count must be >= 0"):
+        oracle.check_request(-1)
+
+
+def test_best_of_n_refuses_a_request_the_budget_cannot_serve_before_drawing():
+    """The issue's example: 10 prompts x 200,000 draws against a budget of 1.5 million."""
+    pi = ss.TabularPolicy([[0.5, 0.3, 0.2]])
+    oracle = ss.SampleEvaluateOracle(pi, budget=1_500_000, rng=0)
+    state = rng_state(oracle)
+    with pytest.raises(ss.QueryBudgetExceeded, match="request for 2000000 queries"):
+        ss.best_of_n(oracle, [0] * 10, 200_000)
+    assert oracle.queries == 0 and rng_state(oracle) == state
+    for reward in (None, ss.MajorityVoteReward([[0, 1, 1]])):  # the group-reward stream too
+        oracle = ss.SampleEvaluateOracle(pi, budget=50, rng=0)
+        with pytest.raises(ss.QueryBudgetExceeded):
+            ss.best_of_n(oracle, [0] * 10, 20, reward=reward, chunk_size=30)
+        assert oracle.queries == 0 and rng_state(oracle) == state
+
+
+def test_adaptive_best_of_n_refuses_when_even_the_first_draws_exceed_the_budget():
+    """No prompt can stop before draw ⌈μ_stop⌉: k·⌈μ_stop⌉ queries over the budget are refused untouched."""
+    pi = ss.TabularPolicy([[0.9, 0.1]])
+    oracle = ss.SampleEvaluateOracle(pi, budget=8, rng=0)
+    state = rng_state(oracle)
+    with pytest.raises(ss.QueryBudgetExceeded, match="request for 9 queries"):
+        ss.adaptive_best_of_n(oracle, [0, 0, 0], mu_stop=2.5)
+    assert oracle.queries == 0 and rng_state(oracle) == state
+    res = ss.adaptive_best_of_n(ss.SampleEvaluateOracle(pi, budget=9, rng=0), [0, 0, 0], mu_stop=2.5)
+    assert res.queries == 9  # π = 0.9 stops every prompt at its third draw: exactly the budget

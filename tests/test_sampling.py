@@ -233,7 +233,60 @@ def test_table_layout_and_memory():
     pi = ss.TabularPolicy(np.full((3, 5), 0.2))
     tables = pi._alias_tables()
     assert (tables.bits, tables.width) == (3, 8)
-    assert tables.nbytes == 3 * 8 * 16
+    assert tables.nbytes == 3 * 8 * 32  # one 32-byte record a column
+
+
+def reference_draw(tables: _AliasTables, rows: np.ndarray, rng) -> np.ndarray:
+    """The sampler as first written (threshold and alias arrays, two reads a draw): the reference."""
+    q, alias = tables.threshold, tables.alias
+    u = rng.random(rows.shape[0]) * tables.width
+    col = u.astype(np.int64)
+    frac = u - col
+    cell = rows * tables.width + col
+    own = frac + tables.step <= q[cell]
+    y = np.where(own, col, alias[cell])
+    tie = np.flatnonzero((frac < q[cell]) & ~own)
+    if tie.size:
+        accept = tie[_exact_bernoulli((q[cell][tie] - frac[tie]) / tables.step, rng)]
+        y[accept] = col[accept]
+    return y
+
+
+@given(any_table, st.integers(0, 2**32 - 1))
+def test_packed_records_draw_what_the_reference_draws(probs, seed):
+    """Same seed, same responses and log-likelihoods as the two-read reference (bit for bit)."""
+    pi = ss.TabularPolicy(probs)
+    rows = np.repeat(np.arange(pi.n_contexts), 50)
+    y, log_prob = pi._sample_rows_with_log_prob(rows, np.random.default_rng(seed))
+    np.testing.assert_array_equal(y, reference_draw(pi._alias_tables(), rows, np.random.default_rng(seed)))
+    np.testing.assert_array_equal(log_prob, pi.log_probs[rows, y])
+
+
+@given(any_table)
+def test_packed_records_hold_grid_bound_alias_and_log_probs(probs):
+    tables = _AliasTables(probs)
+    n_rows, n_responses = probs.shape
+    q = tables.threshold
+    col = np.tile(np.arange(tables.width), n_rows)
+    row = np.repeat(np.arange(n_rows), tables.width)
+    assert np.array_equal(tables.records["bound"], col + np.floor(q / tables.step) * tables.step)
+    padded = np.zeros((n_rows, tables.width))
+    padded[:, :n_responses] = probs
+    with np.errstate(divide="ignore"):
+        logs = np.log(padded)
+    assert np.array_equal(tables.records["log_own"], logs[row, col])
+    assert np.array_equal(tables.records["log_alias"], logs[row, tables.alias])
+
+
+@pytest.mark.parametrize("scripted", [[0.0] * 22, [0.0, 0.0, 0.5], [0.25]])
+def test_packed_records_settle_ties_like_the_reference(scripted):
+    """A uniform on the straddling grid cell: packed draw and reference agree, log-likelihood included."""
+    pi = ss.TabularPolicy([[5e-324, 1.0]])
+    batches = [np.full(1, v) for v in scripted]
+    rows = np.zeros(1, np.int64)
+    y, log_prob = pi._sample_rows_with_log_prob(rows, ScriptedUniforms(*batches))
+    assert y.tolist() == reference_draw(pi._alias_tables(), rows, ScriptedUniforms(*batches)).tolist()
+    assert log_prob.tolist() == pi.log_probs[0, y].tolist()
 
 
 def test_sample_rows_with_log_prob_agrees_with_log_prob():

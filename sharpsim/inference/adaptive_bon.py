@@ -182,6 +182,7 @@ def adaptive_best_of_n(
         )
     state = _AdaptiveState(x.shape[0])
     block = int(first_stop)
+    oracle.check_request(x.shape[0] * (block if max_samples is None else min(block, max_samples)))
     active = np.arange(x.shape[0])
     while active.size:
         drawn = int(state.n_drawn[active[0]])  # active prompts have all drawn the same number

@@ -280,6 +280,7 @@ def best_of_n(
             f"{max_draws}: use method='law' (same distribution, same queries charged) or raise max_draws"
         )
     before = oracle.queries
+    oracle.check_request(x.shape[0] * N)  # the whole request, before the first draw
     if method == "law":
         if reward.depends_on_group:
             raise ValueError(

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import logsumexp
 
-from .._validation import check_index_array, check_int, check_prob_rows, check_real
+from .._validation import as_real_array, check_index_array, check_int, check_prob_rows, check_real
 from .._validation import check_rng
 from .base import MAX_ENUMERATION, _encode_unchecked, all_sequences, decode_responses, tie_threshold
 from .tabular import TabularPolicy
@@ -261,7 +261,7 @@ class AutoregressivePolicy:
         # prefix i gives index i*V + v, so a reshape keeps the mixed-radix order.
         scores = np.zeros((x.shape[0], 1))
         for h in range(self.horizon):
-            step = temper(self._next_log_probs(x[:, None], all_sequences(self.vocab_size, h)[None]), temperature)
+            step = temper(self._next_log_probs(x[:, None], all_sequences(self.vocab_size, h, max_sequences=self.n_responses)[None]), temperature)
             scores = (scores[:, :, None] + step).reshape(x.shape[0], -1)
         return scores
 
@@ -386,7 +386,7 @@ class MarkovPolicy(AutoregressivePolicy):
 
 
 def _check_transition(transition, initial_shape) -> np.ndarray:
-    arr = np.asarray(transition, dtype=float)
+    arr = as_real_array(transition, "transition")
     n_contexts, vocab = initial_shape
     if arr.ndim != 4:
         raise ValueError(f"transition must have 4 dimensions [n_contexts, H-1, V, V]; got shape {arr.shape}")
@@ -540,10 +540,7 @@ class MultiLayerLinearSoftmaxPolicy(AutoregressivePolicy):
 
 
 def _check_theta(theta, horizon: int, bound) -> np.ndarray:
-    arr = np.asarray(theta)
-    if arr.dtype == bool or not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
-        raise TypeError(f"theta must be a real array; got dtype {arr.dtype}")
-    arr = arr.astype(float)
+    arr = as_real_array(theta, "theta")
     if arr.ndim != 2 or arr.shape[0] != horizon or arr.shape[1] == 0:
         raise ValueError(f"theta must have shape [horizon={horizon}, d] with d >= 1; got {arr.shape}")
     if not np.all(np.isfinite(arr)):

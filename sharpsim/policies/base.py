@@ -226,11 +226,25 @@ def _check_index_range(vocab_size: int, horizon: int) -> None:
         )
 
 
-def all_sequences(vocab_size: int, horizon: int) -> np.ndarray:
+def all_sequences(vocab_size: int, horizon: int, *, max_sequences: int = MAX_ENUMERATION) -> np.ndarray:
     """Every sequence of ``V^H`` in index order, shape ``[V**H, H]`` (first token most significant).
+
+    Args:
+      vocab_size, horizon: ``V >= 1`` and ``H >= 0``.
+      max_sequences: refuse (``ValueError``, before allocating anything) when
+        ``V**H`` exceeds this; the table takes ``8·H·V**H`` bytes.
 
     Example:
       >>> all_sequences(2, 2).tolist()
       [[0, 0], [0, 1], [1, 0], [1, 1]]
     """
-    return decode_responses(np.arange(vocab_size**horizon), vocab_size, horizon)
+    vocab_size = check_int(vocab_size, "vocab_size", minimum=1)
+    horizon = check_int(horizon, "horizon", minimum=0)
+    max_sequences = check_int(max_sequences, "max_sequences", minimum=1)
+    count = vocab_size**horizon
+    if count > max_sequences:
+        raise ValueError(
+            f"all_sequences(vocab_size={vocab_size}, horizon={horizon}): V**H = {vocab_size}**{horizon} = {count} "
+            f"sequences ({8 * horizon * count / 2**30:.3g} GiB) is more than max_sequences={max_sequences}"
+        )
+    return decode_responses(np.arange(count), vocab_size, horizon)

@@ -10,10 +10,9 @@ and every exact computation that takes a tabular policy takes it too.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import logsumexp
 
-from .._validation import check_real
-from .tabular import TabularPolicy
+from .._validation import as_real_array, check_real
+from .tabular import TabularPolicy, log_softmax
 
 #: Feature norms may exceed 1 by this much (floating-point slack on unit vectors).
 FEATURE_NORM_ATOL = 1e-9
@@ -31,7 +30,7 @@ def check_features(features, name: str = "features") -> np.ndarray:
       >>> check_features([[[0.6, 0.8], [0.0, 0.0]]]).shape
       (1, 2, 2)
     """
-    arr = np.array(features, dtype=float)
+    arr = np.array(as_real_array(features, name))
     if arr.ndim != 3 or 0 in arr.shape:
         raise ValueError(f"{name} must be a non-empty array [n_contexts, n_responses, d]; got shape {arr.shape}")
     if not np.all(np.isfinite(arr)):
@@ -53,7 +52,7 @@ def check_theta(theta, dim: int, B=None, name: str = "theta") -> np.ndarray:
       >>> check_theta([3.0, 4.0], 2, B=5.0).tolist()
       [3.0, 4.0]
     """
-    arr = np.array(theta, dtype=float)
+    arr = np.array(as_real_array(theta, name))
     if arr.shape != (dim,):
         raise ValueError(f"{name} must have shape ({dim},) to match the features; got {arr.shape}")
     if not np.all(np.isfinite(arr)):
@@ -74,21 +73,38 @@ def check_norm_bound(B, name: str = "B") -> float:
 def linear_log_probs(features: np.ndarray, theta: np.ndarray) -> np.ndarray:
     """``log π_θ(y|x)`` for validated ``features [X, Y, d]`` and ``theta [d]``; shape ``[X, Y]``.
 
-    ``ValueError`` when a logit ``⟨φ(x,y), θ⟩`` overflows double precision.
+    Valid for any finite ``θ``: the row max is subtracted before
+    normalising (:func:`~sharpsim.policies.tabular.log_softmax`), and logits
+    past the float range are handled in a power-of-two-scaled copy.
+
+    Example:
+      >>> np.exp(linear_log_probs(np.array([[[1.0], [0.5]]]), np.array([1e17]))).tolist()
+      [[1.0, 0.0]]
     """
+    return log_softmax(_logit_gaps(features, theta))
+
+
+def _logit_gaps(features: np.ndarray, theta: np.ndarray) -> np.ndarray:
+    """``⟨φ, θ⟩`` up to a per-row constant, finite or ``-inf``, for any finite ``θ``."""
     with np.errstate(over="ignore", invalid="ignore"):
         logits = features @ theta
-    if not np.all(np.isfinite(logits)):
-        raise ValueError("theta is too large: the logits ⟨φ(x,y), θ⟩ overflow double precision")
-    return logits - logsumexp(logits, axis=1, keepdims=True)
+    if np.all(np.isfinite(logits)):
+        return logits
+    # ⟨φ, θ⟩ overflows: scale θ by a power of two (exact), subtract the row max there, scale the gaps back
+    # (a gap past the float range is -inf: mass 0, as exp of it would be).
+    exponent = int(np.frexp(np.max(np.abs(theta)))[1])
+    small = features @ np.ldexp(theta, -exponent)
+    with np.errstate(over="ignore"):
+        return np.ldexp(small - small.max(axis=-1, keepdims=True), exponent)
 
 
 class LinearSoftmaxPolicy(TabularPolicy):
     """Linear softmax policy ``π_θ(y|x) ∝ exp⟨φ(x,y), θ⟩`` (Definition J.3).
 
     ``π_zero`` is uniform, so it cancels in the normalisation. The table
-    ``log π_θ`` is computed once with log-sum-exp and the policy then behaves
-    as a :class:`TabularPolicy`.
+    ``log π_θ`` is computed once (row max subtracted, then log-sum-exp: rows
+    are valid distributions for any finite ``θ``) and the policy then
+    behaves as a :class:`TabularPolicy`.
 
     Args:
       features: ``φ``, float array ``[n_contexts, n_responses, d]`` with

@@ -8,10 +8,10 @@ that zero-probability responses are ``-inf`` and tiny ones do not underflow.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import logsumexp
 
 from .._validation import (
     PROB_ATOL,
+    as_real_array,
     check_index_array,
     check_int,
     check_log_prob_rows,
@@ -25,6 +25,24 @@ from .._validation import (
 SAMPLE_CHUNK = 1 << 14
 #: Table entries whose alias columns are built together (bounds the build's temporaries).
 _BUILD_ENTRIES = 1 << 16
+
+
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    """Normalise the last axis in log space: ``logits - log Σ exp(logits)``.
+
+    Every row needs a finite entry; ``-inf`` stays ``-inf`` (probability 0).
+    Valid for any finite logits, ``1e300`` included.
+
+    Example:
+      >>> log_softmax(np.array([[1e17, 1e17, -np.inf]])).round(4).tolist()
+      [[-0.6931, -0.6931, -inf]]
+    """
+    # Max-subtracted NumPy (2-5x faster than scipy's logsumexp here): the row max becomes 0, so exp
+    # cannot overflow, log Σ exp lies in [0, log n], and huge logits keep their gaps (a gap past the
+    # float range is -inf: mass 0).
+    with np.errstate(over="ignore"):
+        z = logits - logits.max(axis=-1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
 
 
 class TabularPolicy:
@@ -69,7 +87,7 @@ class TabularPolicy:
           >>> TabularPolicy.from_logits([[0.0, 0.0]]).probs.tolist()
           [[0.5, 0.5]]
         """
-        arr = np.asarray(logits, dtype=float)
+        arr = as_real_array(logits, "logits")
         if arr.ndim != 2 or arr.size == 0:
             raise ValueError(f"logits must be a non-empty 2-d array; got shape {arr.shape}")
         if np.any(np.isnan(arr)) or np.any(arr == np.inf):
@@ -77,7 +95,7 @@ class TabularPolicy:
         dead = np.all(arr == -np.inf, axis=1)
         if np.any(dead):
             raise ValueError(f"logits row {int(np.argmax(dead))} is all -inf: no response has mass")
-        return cls.from_log_probs(arr - logsumexp(arr, axis=1, keepdims=True), atol=1e-6)
+        return cls.from_log_probs(log_softmax(arr), atol=1e-6)
 
     @classmethod
     def from_log_probs(cls, log_probs, *, atol: float = PROB_ATOL) -> "TabularPolicy":
@@ -89,7 +107,8 @@ class TabularPolicy:
           >>> TabularPolicy.from_log_probs([[0.0, -np.inf]]).probs.tolist()
           [[1.0, 0.0]]
         """
-        arr = check_log_prob_rows(log_probs, "log_probs", atol=check_real(atol, "atol", low=0.0))
+        arr = check_log_prob_rows(as_real_array(log_probs, "log_probs"), "log_probs",
+                                  atol=check_real(atol, "atol", low=0.0))
         obj = cls.__new__(cls)
         TabularPolicy._set_log_probs(obj, arr)
         return obj
@@ -136,7 +155,9 @@ class TabularPolicy:
           table's prefix sums (about ``1e-16`` in practice).
 
         The tables are built on first use and cached on the (immutable)
-        policy: ``16·n_contexts·2**b`` bytes, at most 32 bytes a table entry.
+        policy: ``32·n_contexts·2**b`` bytes (fewer than 64 bytes a table
+        entry), holding each column's log-likelihoods too, so that a draw with
+        its likelihood (the oracle's query) reads one 32-byte record.
 
         Randomness: one ``rng.random()`` per response, in order, plus extra
         uniforms on a rare tie (probability ``2**(b-53)`` per draw). So the same
@@ -161,34 +182,28 @@ class TabularPolicy:
             raise ValueError(f"x must be 1-d; got shape {x.shape}")
         n = check_int(n, "n", minimum=0)
         rng = check_rng(rng)
-        return self._sample_rows(np.repeat(x, n), rng).reshape(x.shape[0], n)
+        tables = self._alias_tables()
+        return tables.draw_all(np.repeat(x << tables.bits, n), rng)[0].reshape(x.shape[0], n)
 
     def _sample_rows(self, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """One response per entry of ``rows`` (validated prompt indices ``[m]``); int64 ``[m]``."""
-        return self._draw_rows(rows, rng, with_log_prob=False)[0]
+        tables = self._alias_tables()
+        return tables.draw_all(rows << tables.bits, rng)[0]
 
     def _sample_rows_with_log_prob(self, rows: np.ndarray, rng: np.random.Generator):
         """:meth:`_sample_rows` and ``log π(y|x)`` ``[m]`` in one pass (the oracle's fast path)."""
-        return self._draw_rows(rows, rng, with_log_prob=True)
-
-    def _draw_rows(self, rows: np.ndarray, rng: np.random.Generator, *, with_log_prob: bool):
         tables = self._alias_tables()
-        flat_log_probs = self._log_probs.reshape(-1)
-        y = np.empty(rows.shape[0], dtype=np.int64)
-        log_prob = np.empty(rows.shape[0]) if with_log_prob else None
-        for start in range(0, rows.shape[0], SAMPLE_CHUNK):  # chunks of pairs keep temporaries in cache
-            stop = min(start + SAMPLE_CHUNK, rows.shape[0])
-            chunk_rows = rows[start:stop]
-            y[start:stop] = tables.draw(chunk_rows, rng)
-            if with_log_prob:
-                cell = chunk_rows * self.n_responses
-                cell += y[start:stop]
-                np.take(flat_log_probs, cell, out=log_prob[start:stop], mode="clip")  # in range: skip the check
-        return y, log_prob
+        return tables.draw_all(rows << tables.bits, rng, with_log_prob=True)
+
+    def _sample_repeated_with_log_prob(self, x: np.ndarray, n: int, rng: np.random.Generator):
+        """``_sample_rows_with_log_prob(np.repeat(x, n))`` reshaped to ``[k, n]``, the same draws."""
+        tables = self._alias_tables()
+        y, log_prob = tables.draw_all(np.repeat(x << tables.bits, n), rng, with_log_prob=True)
+        return y.reshape(x.shape[0], n), log_prob.reshape(x.shape[0], n)
 
     def _alias_tables(self) -> "_AliasTables":
         if getattr(self, "_alias", None) is None:
-            self._alias = _AliasTables(self.probs)
+            self._alias = _AliasTables.from_log_probs(self._log_probs)
         return self._alias
 
     def __getstate__(self):
@@ -226,6 +241,10 @@ def as_tabular(policy, name: str = "policy") -> TabularPolicy:
     raise TypeError(f"{name} must be a TabularPolicy or have to_tabular(); got {type(policy).__name__}")
 
 
+#: One column of the alias tables, read by one random 32-byte load (half a cache line).
+_RECORD = np.dtype([("bound", "f8"), ("alias", "i8"), ("log_own", "f8"), ("log_alias", "f8")])
+
+
 class _AliasTables:
     """Walker alias tables for every row of a probability table, built without a loop over rows.
 
@@ -247,6 +266,15 @@ class _AliasTables:
     whole column and absorbs the row's rounding slack ``width·|1 - Σ p|``. Both
     searches are ranks in a merge of two sorted runs, one stable sort per row.
 
+    Layout: one 32-byte record per column (:data:`_RECORD`), so a draw with its
+    log-likelihood costs one random memory read: ``bound = c + ⌊q/step⌋·step``
+    (exact: at most 53 significant bits), the alias, ``log p[c]`` and
+    ``log p[alias]``. With ``u`` the double uniform, ``u·width = c + frac``
+    (exact), and ``frac + step <= q`` iff ``u·width < bound``; ``u·width == bound``
+    means ``frac``'s grid cell may straddle ``q``, the rare tie (probability
+    ``<= step`` a draw) that :meth:`draw` settles with the exact ``q``,
+    recomputed for that row.
+
     Why a zero-mass response is never drawn: it is light with ``q = 0`` and
     every alias is heavy (``w >= 1``, or the row's argmax, of positive mass);
     :meth:`draw` returns a column only when its uniform lies below ``q``.
@@ -255,64 +283,127 @@ class _AliasTables:
     ``q = width·p`` computed exactly (a power of two), and :meth:`draw`
     compares its uniform with ``q`` exactly.
 
-    Memory: the tables take ``16·n_rows·width`` bytes; the build's temporaries
-    about 150 bytes an entry of a block of ``max(width, _BUILD_ENTRIES)`` entries.
+    Memory: the tables take ``32·n_rows·width`` bytes; the build's temporaries
+    about 200 bytes an entry of a block of ``max(width, _BUILD_ENTRIES)`` entries.
 
     Args:
       probs: ``[n_rows, n_responses]`` non-negative rows summing to 1 (validated).
+        ``log_own``/``log_alias`` are then ``log(probs)``; use :meth:`from_log_probs`
+        to store a policy's own log-probabilities instead.
     """
 
-    def __init__(self, probs: np.ndarray):
-        n_rows, n_responses = probs.shape
+    def __init__(self, probs: np.ndarray, *, _log_probs: np.ndarray | None = None):
+        self._probs, self._log_probs = (probs, None) if _log_probs is None else (None, _log_probs)
+        n_rows, n_responses = (probs if _log_probs is None else _log_probs).shape
         self.bits = (n_responses - 1).bit_length()
         self.width = 1 << self.bits
         #: Grid step of the within-column uniform: the 53 - bits low bits of a double uniform.
         self.step = 2.0 ** (self.bits - 53)
-        # One 16-byte record per column, (threshold as float64 bits, alias): a draw reads one cache line.
-        self.records = np.empty((n_rows * self.width, 2), dtype=np.int64)
+        self.records = np.empty(n_rows * self.width, dtype=_RECORD)
         block = max(1, _BUILD_ENTRIES // self.width)
         for start in range(0, n_rows, block):  # blocks of rows bound the build's memory
             stop = min(start + block, n_rows)
-            threshold, alias = _alias_block(probs[start:stop], self.width)
-            cells = slice(start * self.width, stop * self.width)
-            self.records[cells].view(np.float64)[:, 0] = threshold
-            self.records[cells, 1] = alias
+            self._fill(start, stop, n_responses)
+
+    @classmethod
+    def from_log_probs(cls, log_probs: np.ndarray) -> "_AliasTables":
+        """Tables for ``probs = exp(log_probs)`` whose records carry ``log_probs`` itself (kept by reference)."""
+        return cls(None, _log_probs=log_probs)
+
+    def _row_probs(self, start: int, stop: int) -> np.ndarray:
+        if self._probs is not None:
+            return np.asarray(self._probs[start:stop], dtype=float)
+        return np.exp(self._log_probs[start:stop])
+
+    def _fill(self, start: int, stop: int, n_responses: int) -> None:
+        probs = self._row_probs(start, stop)
+        threshold, alias = _alias_block(probs, self.width)
+        records = self.records[start * self.width : stop * self.width]
+        # bound = c + ⌊q/step⌋·step, exact: q/step is a power-of-two scaling and floor is exact.
+        records["bound"] = np.floor(threshold * 2.0 ** (53 - self.bits))
+        records["bound"] *= self.step
+        records["bound"] += np.tile(np.arange(self.width, dtype=float), stop - start)
+        records["alias"] = alias
+        log_probs = np.full((stop - start, self.width), -np.inf)
+        if self._log_probs is not None:
+            log_probs[:, :n_responses] = self._log_probs[start:stop]
+        else:
+            with np.errstate(divide="ignore"):
+                np.log(probs, out=log_probs[:, :n_responses])
+        records["log_own"] = log_probs.reshape(-1)
+        rows = np.repeat(np.arange(stop - start), self.width)
+        records["log_alias"] = log_probs[rows, alias]
+
+    def exact_threshold(self, cells: np.ndarray) -> np.ndarray:
+        """The exact thresholds ``q`` of flat table ``cells`` (rebuilt row by row: for ties and tests)."""
+        out = np.empty(cells.shape[0])
+        rows = cells >> self.bits
+        for row in np.unique(rows):
+            threshold, _ = _alias_block(self._row_probs(row, row + 1), self.width)
+            here = rows == row
+            out[here] = threshold[cells[here] & (self.width - 1)]
+        return out
 
     @property
     def threshold(self) -> np.ndarray:
-        """Thresholds ``q`` ``[n_rows·width]`` (a view)."""
-        return self.records.view(np.float64)[:, 0]
+        """Thresholds ``q`` ``[n_rows·width]`` (recomputed: the records keep ``q`` rounded down to the grid)."""
+        return self.exact_threshold(np.arange(self.records.shape[0]))
 
     @property
     def alias(self) -> np.ndarray:
         """Aliases ``a`` ``[n_rows·width]`` (a view)."""
-        return self.records[:, 1]
+        return self.records["alias"]
 
     @property
     def nbytes(self) -> int:
-        """Memory held by the tables: ``16·n_rows·width`` bytes."""
+        """Memory held by the tables: ``32·n_rows·width`` bytes."""
         return self.records.nbytes
 
-    def draw(self, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """One response index per entry of ``rows`` (in-range row indices); int64, same shape."""
-        u = rng.random(rows.shape[0])
-        u *= self.width  # exact: a power of two
-        col = u.astype(np.int64)  # floor: the top `bits` bits of the 53-bit uniform
-        frac = u - col  # exact: the other bits, uniform on step·{0, 1, ...}, independent of col
-        cell = rows * self.width
-        cell += col
-        record = np.take(self.records, cell, axis=0, mode="clip")  # in range: 'clip' only skips the check
-        q = record.view(np.float64)[:, 0]
-        own = frac + self.step <= q  # the whole grid cell of frac lies below q (frac + step is exact)
-        below = frac < q
-        y = np.where(own, col, record[:, 1])
-        if np.count_nonzero(below) != np.count_nonzero(own):
-            # frac's grid cell straddles q: the uniform's remaining (undrawn) bits decide, i.e.
-            # accept with probability (q - frac)/step, exact since q - frac <= step is exact.
-            tie = np.flatnonzero(below & ~own)
-            accept = tie[_exact_bernoulli((q[tie] - frac[tie]) / self.step, rng)]
-            y[accept] = col[accept]
-        return y
+    def draw_all(self, offsets: np.ndarray, rng: np.random.Generator, *, with_log_prob: bool = False):
+        """:meth:`draw` over ``offsets`` ``[m]`` in chunks of :data:`SAMPLE_CHUNK`; ``(y, log_prob or None)``."""
+        y = np.empty(offsets.shape[0], dtype=np.int64)
+        log_prob = np.empty(offsets.shape[0]) if with_log_prob else None
+        for start in range(0, offsets.shape[0], SAMPLE_CHUNK):  # chunks keep temporaries in cache
+            stop = min(start + SAMPLE_CHUNK, offsets.shape[0])
+            self.draw(offsets[start:stop], rng, y[start:stop], None if log_prob is None else log_prob[start:stop])
+        return y, log_prob
+
+    def draw(self, offsets: np.ndarray, rng: np.random.Generator, y: np.ndarray,
+             log_prob: np.ndarray | None = None) -> None:
+        """One response per entry of ``offsets`` (``row·width``), written to ``y`` (and its log-probability).
+
+        Args:
+          offsets: int64 ``[c]``, ``row << bits`` for in-range rows.
+          rng: the generator; one ``rng.random()`` per entry, in order, plus
+            :func:`_exact_bernoulli`'s uniforms on a tie.
+          y: int64 output ``[c]``.
+          log_prob: optional float output ``[c]``: ``log p[row, y]``.
+        """
+        u = rng.random(offsets.shape[0])
+        u *= self.width  # exact: a power of two; u = col + frac
+        np.copyto(y, u, casting="unsafe")  # floor: the column, the top `bits` bits of the 53-bit uniform
+        cell = offsets + y
+        record = np.take(self.records, cell, mode="clip")  # one 32-byte read; in range: 'clip' skips the check
+        bound = record["bound"]
+        other = u >= bound  # not (frac + step <= q): frac's whole grid cell does not lie below q
+        straddle = u == bound  # frac = ⌊q/step⌋·step: the cell contains q when q is off the grid
+        tie = np.flatnonzero(straddle) if straddle.any() else None
+        if tie is not None:
+            col, frac = y[tie].copy(), u[tie] - y[tie]  # exact
+            q = self.exact_threshold(cell[tie])
+            keep = q > frac
+            tie, col, frac, q = tie[keep], col[keep], frac[keep], q[keep]
+        np.copyto(y, record["alias"], where=other)
+        if log_prob is not None:
+            np.copyto(log_prob, record["log_own"])
+            np.copyto(log_prob, record["log_alias"], where=other)
+        if tie is not None and tie.size:
+            # The uniform's remaining (undrawn) bits decide: accept with probability (q - frac)/step,
+            # exact since q - frac <= step is exact.
+            accept = _exact_bernoulli((q - frac) / self.step, rng)
+            y[tie[accept]] = col[accept]
+            if log_prob is not None:
+                log_prob[tie[accept]] = record["log_own"][tie[accept]]
 
 
 def _alias_block(probs: np.ndarray, width: int):

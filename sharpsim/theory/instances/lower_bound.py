@@ -362,7 +362,11 @@ def lower_bound_bayes_error(d, M, Delta, n, N, gamma=0.5, *, atol=1e-15) -> np.n
     Args:
       d, M, Delta, gamma: the family's parameters.
       n, N: int scalars or broadcasting int arrays (prompts, responses per prompt).
-      atol: absolute accuracy (see :func:`lower_bound_prompt_error`).
+      atol: absolute accuracy: half for the table of ``f`` (see
+        :func:`lower_bound_prompt_error`), half for the binomial tails left out.
+        Memory and time grow with the window of ``K`` that carries the mass
+        (a few standard deviations of ``Bin(n, Δ/d)``, at most ``2·k_cut/N``
+        terms), not with ``n``: ``n = 10^12`` is fine.
 
     Returns:
       float array of the broadcast shape of ``n`` and ``N``.
@@ -377,13 +381,36 @@ def lower_bound_bayes_error(d, M, Delta, n, N, gamma=0.5, *, atol=1e-15) -> np.n
     n, N = (_check_count_array(v, name) for v, name in ((n, "n"), (N, "N")))
     n, N = np.broadcast_arrays(n, N)
     # Python ints: n·N may pass the int64 range (huge N); the table stops at its own cut anyway.
-    table = _prompt_error_table(M, gamma, int(n.max()) * int(N.max()) if n.size else 0, atol)
+    table = _prompt_error_table(M, gamma, int(n.max()) * int(N.max()) if n.size else 0, atol / 2)
     out = np.empty(n.shape)
     for pos in np.ndindex(n.shape):  # a loop over grid points, not over prompts or responses
-        K = np.arange(n[pos] + 1)
-        weights = stats.binom.pmf(K, n[pos], Delta / d)
-        out[pos] = Delta * weights @ _extend_table(table, M, gamma, np.multiply(N[pos], K, dtype=float))
+        out[pos] = Delta * _binomial_mean(table, M, gamma, int(n[pos]), int(N[pos]), Delta / d, atol / 4)
     return out
+
+
+#: Binomial counts ``K`` summed per block in :func:`_binomial_mean` (bounds its memory, about 40 bytes each).
+_K_BLOCK = 1 << 16
+
+
+def _binomial_mean(table: np.ndarray, M: int, gamma: float, n: int, N: int, p: float, tail: float) -> float:
+    """``E[f(N·K)]`` for ``K ~ Bin(n, p)``, summed over the window of ``K`` that carries the mass, in blocks.
+
+    ``K`` outside ``[ppf(tail), isf(tail)]`` has mass ``<= 2·tail`` and ``f <= 1``; past the ``K`` with
+    ``N·K >= 2·k_cut`` the table's extrapolation is below ``atol²``. So ``n = 10^12`` costs a window of
+    a few standard deviations, not ``n + 1`` terms.
+    """
+    if N == 0:
+        return float(table[0])  # f(0) whatever K is
+    law = stats.binom(n, p)
+    low = max(0, int(law.ppf(tail)) - 1)
+    high = min(n, int(law.isf(tail)) + 1)
+    k_cut = table.shape[0] - 1
+    high = min(high, max(low, -(-2 * k_cut // N)))
+    total = 0.0
+    for start in range(low, high + 1, _K_BLOCK):
+        K = np.arange(start, min(start + _K_BLOCK, high + 1))
+        total += law.pmf(K) @ _extend_table(table, M, gamma, np.multiply(N, K, dtype=float))
+    return total
 
 
 def _check_count_array(value, name: str) -> np.ndarray:
