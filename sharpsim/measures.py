@@ -27,7 +27,7 @@ import numpy as np
 from scipy.special import logsumexp
 
 from ._validation import check_mu, check_real
-from .policies.base import tie_threshold
+from .policies.base import canonical_ties, reach_threshold, tie_threshold
 from .policies.tabular import TabularPolicy, as_tabular
 
 __all__ = [
@@ -135,13 +135,15 @@ def mode_mask(pi, gamma=0.0) -> np.ndarray:
     """The approximate mode sets ``y*_γ(x) = {y : π(y|x) ≥ (1-γ)·max_y' π(y'|x)}`` (App. F.1).
 
     With ``γ = 0`` this is the argmax set ``y*(x)`` of Section 2, ties allowed.
-    The comparison is made on the stored log-probabilities,
-    ``log π(y|x) ≥ t - TIE_RTOL·max(1, |t|)`` with ``t = max_y' log π(y'|x) + log(1-γ)``
-    and ``TIE_RTOL = 1e-10`` (:data:`sharpsim.policies.base.TIE_RTOL`, shared
-    with ``AutoregressivePolicy.mode`` and the decoders): mathematically equal
-    probabilities computed along different paths (an enumerated autoregressive
-    model's products of conditionals) differ by a few ulps and must tie.
-    Zero-probability responses are never in the set.
+    The comparison follows the package's one tie rule (CONTRIBUTING.md, "Ties";
+    :data:`sharpsim.policies.base.TIE_RTOL` ``= 1e-10``, shared with
+    ``AutoregressivePolicy.mode``, the decoders, the reward tables and best-of-N):
+    a response is in the set when its tie group's leader (largest member) satisfies
+    ``log π ≥ t - TIE_RTOL·max(1, |t|)`` with ``t = max_y' log π(y'|x) + log(1-γ)``.
+    Mathematically equal probabilities computed along different paths (an
+    enumerated autoregressive model's products of conditionals) differ by a few
+    ulps and tie; a tie group is never split. Zero-probability responses are
+    never in the set.
 
     Args:
       pi: a policy ``[n_contexts, n_responses]`` (tabular, or with ``to_tabular()``).
@@ -165,7 +167,16 @@ def mode_mask(pi, gamma=0.0) -> np.ndarray:
 
 def _mode_mask(log_probs: np.ndarray, gamma: float) -> np.ndarray:
     top = np.max(log_probs, axis=1, keepdims=True)  # finite: every row has mass
-    return log_probs >= tie_threshold(top + math.log1p(-gamma))
+    cut = tie_threshold(top + math.log1p(-gamma))
+    mask = log_probs >= cut
+    if gamma == 0.0:
+        return mask  # the top tie group itself
+    # A tie group whose leader reaches the cut is in the set whole: only entries just
+    # below the cut (within one more tolerance) can belong to such a group.
+    near = np.any(~mask & (log_probs >= tie_threshold(cut)), axis=1)
+    if near.any():
+        mask[near] = canonical_ties(log_probs[near]) >= cut[near]
+    return mask
 
 
 def log_mode_mass(pi, gamma=0.0) -> np.ndarray:
@@ -418,6 +429,8 @@ def kl_divergence(p, q, mu=None, per_prompt=False):
     q_tab = as_tabular(q, "q")
     _check_same_shape(p_tab, q_tab, "p", "q")
     mu = check_mu(mu, p_tab.n_contexts)
+    if not isinstance(per_prompt, (bool, np.bool_)):
+        raise TypeError(f"per_prompt must be a bool; got {type(per_prompt).__name__}")
     per = _by_row_blocks(_kl_rows, p_tab.log_probs, q_tab.log_probs)
     if per_prompt:
         return per
@@ -562,7 +575,9 @@ def sharpening_error(model, base, delta, mu=None, gamma=0.0) -> float:
     """The sharpening error ``P_{x~μ}[model(y*_γ(x)|x) < 1 - δ]`` (Definition 3.1 / F.1).
 
     ``y*_γ(x)`` is the approximate mode set of ``base`` (:func:`mode_mask`).
-    The comparison is made in log space, ``log model(y*_γ|x) < log(1-δ)``.
+    The comparison is the package's threshold rule (CONTRIBUTING.md, "Ties"):
+    the computed mass reaches ``1-δ`` when ``log model(y*_γ|x) ≥ tie_threshold(log(1-δ))``,
+    so a mass equal to ``1-δ`` up to rounding is no error.
 
     Args:
       model: the sharpened model ``π̂``, ``[n_contexts, n_responses]``.
@@ -593,7 +608,7 @@ def sharpening_error(model, base, delta, mu=None, gamma=0.0) -> float:
         return _log_mass_on(lp_model, _mode_mask(lp_base, gamma))
 
     log_mass = _by_row_blocks(log_mass_rows, model_tab.log_probs, base_tab.log_probs)
-    failed = log_mass < math.log1p(-delta)
+    failed = log_mass < reach_threshold(1.0 - delta)  # a mass within TIE_RTOL of 1 - δ reaches it
     return _weighted_sum(failed.astype(float), mu)
 
 

@@ -30,6 +30,7 @@ from ..inference.bon_sampling import best_of_n
 from ..measures import mode_mask
 from ..oracle import SampleEvaluateOracle
 from ..policies import as_tabular
+from ..policies.base import reach_threshold, tied
 from ..rewards import LogLikelihoodReward
 from ..theory.bounds import adaptive_mu_stop
 from .result import SharpeningResult, check_model_class, resolve_seed
@@ -207,10 +208,14 @@ def expected_sft_error(
 
         E[err] = Σ_x μ(x) [ P(V_x=0)·e0(x) + Σ_{v≥1} P(V_x=v)·P(K ≤ ⌈(1−δ)v⌉ − 1) ].
 
-    The thresholds ``⌈(1−δ)v⌉`` are computed in exact rational arithmetic on
-    the binary value of ``δ``. Unvisited prompts follow the class's rule:
-    ``unseen="base"`` keeps ``π_base`` (``e0 = 1[π_base(y*_γ|x) < 1−δ]``),
-    ``"uniform"`` the uniform law (``e0 = 1[|y*_γ(x)|/|Y| < 1−δ]``, exact).
+    Thresholds follow the package's rule (CONTRIBUTING.md, "Ties"): ``δ`` is the
+    rational it prints as (``0.3`` is ``3/10``), so ``⌈(1−δ)v⌉`` and
+    ``|y*_γ(x)|/|Y| < 1−δ`` are exact integer comparisons; a computed ``q_x``
+    within :data:`~sharpsim.policies.base.TIE_RTOL` of ``1 − δ`` is taken to be
+    ``1 − δ``. Unvisited prompts follow the class's rule:
+    ``unseen="base"`` keeps ``π_base`` (``e0 = 1[π_base(y*_γ|x) < 1−δ]``, the
+    threshold rule of ``sharpening_error``), ``"uniform"`` the uniform law
+    (``e0 = 1[|y*_γ(x)|/|Y| < 1−δ]``, exact).
     Cost at most ``O(|X|·n)`` (``O(|X|·√n)`` typically), vectorised and chunked.
 
     Args:
@@ -275,10 +280,24 @@ def expected_adaptive_sft_error(
     return _expected_error(pi, n, mu, delta, mask, q, unseen), queries
 
 
+def _decimal(value: float) -> Fraction:
+    """The rational a float parameter stands for: the decimal it prints as (``0.3`` is ``3/10``)."""
+    return Fraction(repr(float(value)))
+
+
+def _snap_to_level(q: np.ndarray, delta: float) -> tuple[np.ndarray, np.ndarray]:
+    """``q`` with entries tied with ``1 − δ`` (TIE_RTOL, in log space) set to ``1 − δ``, and the tie mask."""
+    level = float(1 - _decimal(delta))
+    with np.errstate(divide="ignore"):
+        at_level = tied(np.log(q), np.log(level))
+    return np.where(at_level, level, q), at_level
+
+
 def _expected_error(pi, n, mu, delta, mask, q, unseen) -> float:
     """``Σ_x μ(x)[P(V_x=0)·e0(x) + Σ_{v≥1} P(V_x=v)·P(Bin(v, q_x) < ⌈(1−δ)v⌉)]``."""
     _check_choice(unseen, "unseen", ("base", "uniform"))
-    seen = _seen_error(n, mu, q, 1 - Fraction(delta))
+    q, _ = _snap_to_level(q, delta)
+    seen = _seen_error(n, mu, q, 1 - _decimal(delta))
     unseen_err = _unseen_error(pi, mask, delta, unseen)
     with np.errstate(divide="ignore"):
         p_unseen = np.exp(n * np.log1p(-mu))  # (1 - μ(x))^n, exactly 0 when μ(x) = 1
@@ -292,8 +311,11 @@ def sft_error_plateau(
 
     Every prompt with ``μ(x) > 0`` is visited infinitely often and ``K/v → q_x``
     almost surely, so the error at ``x`` tends to ``1`` when ``q_x < 1 − δ`` and
-    to ``0`` when ``q_x > 1 − δ``. On the boundary ``q_x = 1 − δ`` (compared in
-    floating point) the central limit theorem gives ``P(K < v·q_x) → 1/2``:
+    to ``0`` when ``q_x > 1 − δ``. On the boundary ``q_x = 1 − δ`` the central
+    limit theorem gives ``P(K < v·q_x) → 1/2``. The boundary is decided by the
+    package's threshold rule (CONTRIBUTING.md, "Ties"): ``δ`` is the decimal it
+    prints as and a computed ``q_x`` within :data:`~sharpsim.policies.base.TIE_RTOL`
+    of ``1 − δ`` (in log space) is on it, exactly as in :func:`expected_sft_error`:
 
         plateau = Σ_x μ(x)·(1[q_x < 1−δ] + ½·1[q_x = 1−δ]),
 
@@ -307,8 +329,9 @@ def sft_error_plateau(
     """
     pi = as_tabular(base, "base")
     mu, delta, _, q = _prepare(pi, N, delta, mu, gamma, reward, tie_break)
-    level = 1.0 - delta
-    return float(np.sum(mu * ((q < level) + 0.5 * (q == level))))
+    q, at_level = _snap_to_level(q, delta)
+    below = (q < float(1 - _decimal(delta))) & ~at_level
+    return float(np.sum(mu * (below + 0.5 * at_level)))
 
 
 def bon_mode_mass(base, N: int, gamma: float = 0.0, reward=None, tie_break: str = "first") -> np.ndarray:
@@ -418,13 +441,13 @@ def _visit_window(n: int, mu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _unseen_error(pi, mask: np.ndarray, delta: float, unseen: str) -> np.ndarray:
     """Error indicator ``[X]`` of the class's fallback at prompts with no data."""
     if unseen == "uniform":
-        one_minus = 1 - Fraction(delta)
+        one_minus = 1 - _decimal(delta)
         sizes = mask.sum(axis=1).astype(object)
         # |y*|/|Y| < a/b  <=>  |y*|·b < a·|Y|, in exact (Python) integers
         return (sizes * one_minus.denominator < one_minus.numerator * pi.n_responses).astype(float)
-    # The same log-space comparison as sharpening_error: log π(y*_γ|x) < log(1 - δ).
+    # The threshold rule of sharpening_error: a mass within TIE_RTOL of 1 - δ reaches it.
     log_mass = logsumexp(np.where(mask, pi.log_probs, -np.inf), axis=1)
-    return (log_mass < np.log1p(-delta)).astype(float)
+    return (log_mass < reach_threshold(float(1 - _decimal(delta)))).astype(float)
 
 
 def _check_bon_realizable(model_class, base, N, reward, tie_break) -> None:

@@ -17,7 +17,7 @@ import numpy as np
 
 from .._validation import check_index_array
 from ..oracle import SampleEvaluateOracle
-from ..policies.base import Policy, encode_sequences
+from ..policies.base import Policy, encode_sequences, tie_threshold
 
 TIE_BREAKS = ("first", "index")
 #: Default bound on the (prompt, response) pairs a sampler holds in memory at once.
@@ -80,11 +80,12 @@ def _best_position(scores, index, tie_break, valid=None) -> np.ndarray:
     """Column of the best draw per row under the tie rule; ``valid`` masks a prefix of columns."""
     if valid is not None:
         scores = np.where(valid, scores, -np.inf)
-    if tie_break == "first":
-        return np.argmax(scores, axis=1)  # first occurrence of the maximum
-    tied = scores == scores.max(axis=1, keepdims=True)
+    # Tied with the best draw: within TIE_RTOL of it (the package's one tie rule).
+    tied = scores >= tie_threshold(scores.max(axis=1, keepdims=True))
     if valid is not None:
         tied &= valid
+    if tie_break == "first":
+        return np.argmax(tied, axis=1)  # the earliest tied draw
     return np.argmin(np.where(tied, index, _NO_INDEX), axis=1)
 
 
@@ -103,15 +104,19 @@ class _Best:
         return cls(scores[rows, pos], y[rows, pos], lp[rows, pos], index[rows, pos])
 
     def update(self, other: "_Best", tie_break: str, rows=None) -> None:
-        """Take ``other`` where it wins: strictly higher reward, or (``'index'``) an equal one of smaller index.
+        """Take ``other`` where it wins: a higher reward not tied with the incumbent's, or
+        (``'index'``) a tied one of smaller index (ties: :data:`~sharpsim.policies.base.TIE_RTOL`).
 
         Under ``'first'`` the incumbent, drawn earlier, keeps ties. ``rows``
         selects the entries ``other`` competes for (default: all).
         """
         rows = slice(None) if rows is None else rows
-        better = other.score > self.score[rows]
+        mine = self.score[rows]
+        high, low = np.maximum(mine, other.score), np.minimum(mine, other.score)
+        tied = low >= tie_threshold(high)  # the package's one tie rule (TIE_RTOL)
+        better = (other.score > mine) & ~tied
         if tie_break == "index":
-            better |= (other.score == self.score[rows]) & (other.index < self.index[rows])
+            better |= tied & (other.index < self.index[rows])
         for name in ("score", "response", "log_prob", "index"):
             mine, theirs = getattr(self, name), getattr(other, name)
             keep = better.reshape(better.shape + (1,) * (theirs.ndim - 1))

@@ -12,12 +12,14 @@ References:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.special import logsumexp
 
 from .._validation import check_int, check_real
+from ..policies.base import tie_group_starts, tie_threshold
 from ..policies.tabular import TabularPolicy, as_tabular
 from ..rewards import resolve_reward
 from ._bon_common import (
@@ -80,17 +82,22 @@ def _check_mu_stop(mu_stop) -> float:
 def _stop_threshold(log_p: np.ndarray, mu: float) -> np.ndarray:
     """``c(p)``: the least ``k`` with ``k·p ≥ μ``, i.e. ``1/p ≤ k/μ`` (Eq. 10); ``inf`` for ``p = 0``.
 
-    The sampler stops at draw ``k`` iff ``k ≥ c(max_{j≤k} p_j)`` and the exact
-    laws use the same ``c``, so both agree even at floating-point boundaries.
+    ``k·p`` is a computed quantity, so it reaches ``μ`` when it is within the
+    shared tolerance of it (:data:`~sharpsim.policies.base.TIE_RTOL`, compared
+    in log space): ``log k + log p ≥ tie_threshold(log μ)``. On rational inputs
+    with ``k·p = μ`` exactly the rule stops, however the product rounds. The
+    sampler stops at draw ``k`` iff ``k ≥ c(max_{j≤k} p_j)`` and the exact laws
+    use the same ``c``, so both agree even at floating-point boundaries.
     """
     p = np.exp(log_p)
+    reach = math.exp(float(tie_threshold(math.log(mu))))  # μ lowered by the tie tolerance
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-        c = np.ceil(mu / p)
+        c = np.ceil(reach / p)
         finite = np.isfinite(c)
-        # ceil(μ/p) can be off by one from rounding; settle it on the predicate k·p ≥ μ itself.
-        c = np.where(finite & (c > 1) & ((c - 1) * p >= mu), c - 1, c)
-        c = np.where(finite & (c * p < mu), c + 1, c)
-    return c
+        # ceil(reach/p) can be off by one from rounding; settle it on the predicate k·p ≥ reach itself.
+        c = np.where(finite & (c > 1) & ((c - 1) * p >= reach), c - 1, c)
+        c = np.where(finite & (c * p < reach), c + 1, c)
+    return np.maximum(c, 1.0)
 
 
 def adaptive_best_of_n(
@@ -220,7 +227,7 @@ class _AdaptiveState:
         )
 
 
-def _adaptive_log_blocks(sorted_lp: np.ndarray, mu: float):
+def _adaptive_log_blocks(sorted_lp: np.ndarray, mu: float, leader_lp: np.ndarray):
     """Blocks ``B_i = Σ_{c_{i+1} < k ≤ c_i} S_i^{k-1}`` of ``E[N_μ] = Σ_{k≥1} P(N_μ ≥ k)``, in log space.
 
     Rows are sorted by ``log π`` ascending; ``c_i = c(π_i)`` (non-increasing)
@@ -229,7 +236,7 @@ def _adaptive_log_blocks(sorted_lp: np.ndarray, mu: float):
     for ``c_{i+1} < k ≤ c_i``; the top entry contributes ``B = c_top`` (no draw
     can stop before ``c_top``).
     """
-    c = _stop_threshold(sorted_lp, mu)
+    c = _stop_threshold(leader_lp, mu)  # one threshold per tie group
     log_cdf, log_above = _log_cdf_parts(sorted_lp)
     c_here, c_next = c[:, :-1], c[:, 1:]
     log_s = log_cdf[:, :-1]
@@ -246,11 +253,10 @@ def _adaptive_rows(log_probs: np.ndarray, mu: float):
     """Exact ``E[N_μ]`` ``[R]`` and log-law of the adaptive pick ``[R, Y]`` (log-likelihood reward)."""
     order = np.argsort(log_probs, axis=1, kind="stable")
     lp = np.take_along_axis(log_probs, order, axis=1)
-    log_blocks, c, log_cdf = _adaptive_log_blocks(lp, mu)
-    expected = np.exp(logsumexp(log_blocks, axis=1))
-    new_group = np.ones(lp.shape, dtype=bool)
-    new_group[:, 1:] = lp[:, 1:] != lp[:, :-1]
+    new_group = tie_group_starts(lp)  # levels of π: values equal up to TIE_RTOL
     start, end = _run_bounds(new_group)
+    log_blocks, c, log_cdf = _adaptive_log_blocks(lp, mu, np.take_along_axis(lp, end, axis=1))
+    expected = np.exp(logsumexp(log_blocks, axis=1))
     log_mass = _group_log_mass(lp, new_group)
     stop_at_c = _log_power_difference(np.take_along_axis(log_cdf, end, axis=1), log_mass, c)
     below = np.logaddexp.accumulate(log_blocks, axis=1)

@@ -20,8 +20,9 @@ from scipy.special import logsumexp
 
 from .._validation import check_int, check_real
 from ..measures import mode_mask
+from ..policies.base import tie_group_starts
 from ..policies.tabular import TabularPolicy, as_tabular
-from ..rewards import resolve_reward, reward_table
+from ..rewards import LogLikelihoodReward, resolve_reward, reward_table
 from ._bon_common import TIE_BREAKS, _check_choice
 
 __all__ = ["best_of_n_law", "bon_failure_probability", "bon_sufficient_n"]
@@ -137,18 +138,26 @@ def _log_cdf_parts(sorted_lp: np.ndarray):
 
 
 def _sorted_by_reward(log_probs, rewards, tie_break):
-    """Sort rows by reward (ties by descending index for ``'index'``); flag the start of each tie group."""
-    n_cols = log_probs.shape[1]
-    if tie_break == "first":
-        order = np.argsort(rewards, axis=1)  # order within a tie group is irrelevant
-    else:
-        # Smallest index wins a tie, so among equal rewards it must come last.
-        order = n_cols - 1 - np.argsort(rewards[:, ::-1], axis=1, kind="stable")
+    """Sort rows by reward; flag the start of each tie group (see :data:`~sharpsim.policies.base.TIE_RTOL`).
+
+    ``rewards=None`` means the log-likelihood reward: the sorted rewards are then
+    the sorted log-probabilities (one gather saved). Groups are formed from the
+    top (:func:`~sharpsim.policies.base.tie_group_starts`), so log-probabilities
+    or rewards equal up to rounding tie. For ``'index'`` the smallest index of a
+    group wins, so within a group entries are reordered by descending index and
+    every entry becomes its own group.
+    """
+    order = np.argsort(log_probs if rewards is None else rewards, axis=1)
     sorted_lp = np.take_along_axis(log_probs, order, axis=1)
-    new_group = np.ones(log_probs.shape, dtype=bool)
-    if tie_break == "first":
-        sorted_r = np.take_along_axis(rewards, order, axis=1)
-        new_group[:, 1:] = sorted_r[:, 1:] != sorted_r[:, :-1]
+    sorted_r = sorted_lp if rewards is None else np.take_along_axis(rewards, order, axis=1)
+    new_group = tie_group_starts(sorted_r)
+    if tie_break == "index":
+        if not new_group.all():
+            group = np.cumsum(new_group, axis=1)
+            within = np.lexsort((-order, group), axis=1)  # by group, then descending index
+            order = np.take_along_axis(order, within, axis=1)
+            sorted_lp = np.take_along_axis(sorted_lp, within, axis=1)
+        new_group = np.ones(log_probs.shape, dtype=bool)
     return order, sorted_lp, new_group
 
 
@@ -164,8 +173,8 @@ def _spread_in_group(log_group_law, sorted_lp, log_group_mass):
         return np.where(sorted_lp > -np.inf, log_group_law + sorted_lp - log_group_mass, -np.inf)
 
 
-def _bon_log_law(log_probs: np.ndarray, rewards: np.ndarray, n: float, tie_break: str) -> np.ndarray:
-    """Exact log-law of best-of-n for rows ``[R, Y]`` (see :func:`best_of_n_law`)."""
+def _bon_log_law(log_probs: np.ndarray, rewards, n: float, tie_break: str) -> np.ndarray:
+    """Exact log-law of best-of-n for rows ``[R, Y]`` (see :func:`best_of_n_law`); ``rewards=None``: log-likelihood."""
     order, lp, new_group = _sorted_by_reward(log_probs, rewards, tie_break)
     start, end = _run_bounds(new_group)
     log_cdf, _ = _log_cdf_parts(lp)
@@ -236,9 +245,18 @@ def best_of_n_law(pi, n, reward=None, tie_break="first") -> TabularPolicy:
     tab = as_tabular(pi, "pi")
     n = _check_n(n, "n")
     tie_break = _check_choice(tie_break, "tie_break", TIE_BREAKS)
-    rewards = reward_table(resolve_reward(reward), pi, tab.n_contexts, tab.n_responses)
-    law = _by_row_blocks(lambda lp, r: _bon_log_law(lp, r, n, tie_break), tab.log_probs, rewards)
+    law = _law_rows(tab, pi, resolve_reward(reward), n, tie_break)
     return TabularPolicy.from_log_probs(law)
+
+
+def _law_rows(tab, base, reward, n: float, tie_break: str, rows=None) -> np.ndarray:
+    """Log-law ``[R, Y]`` of best-of-n for the prompts ``rows`` (default: all) of ``tab``."""
+    log_probs = tab.log_probs if rows is None else tab.log_probs[rows]
+    if type(reward) is LogLikelihoodReward:  # the sorted rewards are the sorted log-probs
+        return _by_row_blocks(lambda lp: _bon_log_law(lp, None, n, tie_break), log_probs)
+    rewards = reward_table(reward, base, tab.n_contexts, tab.n_responses)
+    rewards = rewards if rows is None else rewards[rows]
+    return _by_row_blocks(lambda lp, r: _bon_log_law(lp, r, n, tie_break), log_probs, rewards)
 
 
 # --------------------------------------------------------------------------- Proposition C.1

@@ -20,7 +20,7 @@ import numpy as np
 from .._validation import check_int
 from ..policies.base import decode_responses
 from ..policies.tabular import as_tabular
-from ..rewards import resolve_reward, reward_table
+from ..rewards import resolve_reward
 from ._bon_common import (
     _NO_INDEX,
     DEFAULT_CHUNK_SIZE,
@@ -34,7 +34,7 @@ from ._bon_common import (
     _is_sequence,
     _response_index,
 )
-from .bon_law import _bon_log_law, _by_row_blocks
+from .bon_law import _law_rows
 
 __all__ = ["BestOfNResult", "best_of_n"]
 
@@ -207,8 +207,7 @@ def _bon_by_law(oracle, x, N: int, reward, tie_break: str):
     tab = as_tabular(base, "source")
     oracle.charge(x.shape[0] * N)
     prompts, inverse = np.unique(x, return_inverse=True)
-    rewards = reward_table(reward, base, tab.n_contexts, tab.n_responses)[prompts]
-    law = _by_row_blocks(lambda lp, r: _bon_log_law(lp, r, float(N), tie_break), tab.log_probs[prompts], rewards)
+    law = _law_rows(tab, base, reward, float(N), tie_break, rows=prompts)
     picks = _sample_from_log_rows(law, inverse.ravel(), oracle.rng)
     log_probs = tab.log_probs[x, picks]
     if _is_sequence(base):

@@ -23,7 +23,7 @@ import numpy as np
 
 from .._validation import check_int, check_real, check_rng
 from ..policies.autoregressive import AutoregressivePolicy, first_near_max
-from ..policies.base import MAX_ENUMERATION
+from ..policies.base import MAX_ENUMERATION, canonical_ties
 from ..policies.tabular import TabularPolicy
 
 
@@ -73,9 +73,10 @@ def beam_search(policy, x, width: int) -> np.ndarray:
 
     A token-level heuristic (Sec. 3.1): with ``width = 1`` it is greedy
     decoding, and it is exact (returns :meth:`~sharpsim.AutoregressivePolicy.mode`)
-    once ``width >= V**(H-1)``, because then no prefix is ever pruned. Exact
-    ties at the cut keep the lexicographically smaller prefix; the final pick
-    follows the mode's tie rule.
+    once ``width >= V**(H-1)``, because then no prefix is ever pruned. Ties at
+    the cut (log-probabilities equal up to :data:`~sharpsim.policies.base.TIE_RTOL`,
+    e.g. equal products of different conditionals) keep the lexicographically
+    smaller prefix; the final pick follows the mode's tie rule.
 
     Args:
       policy: an :class:`~sharpsim.AutoregressivePolicy`.
@@ -108,7 +109,9 @@ def beam_search(policy, x, width: int) -> np.ndarray:
             # that the mode's tie rule prefers).
             keep = first_near_max(candidates)[:, None]
         else:
-            keep = np.sort(np.argsort(-candidates, axis=1, kind="stable")[:, :width], axis=1)
+            # Tied candidates (TIE_RTOL) share their group's leader value, so the stable sort
+            # keeps the lexicographically smaller of them at the cut.
+            keep = np.sort(np.argsort(-canonical_ties(candidates), axis=1, kind="stable")[:, :width], axis=1)
         parent, token = np.divmod(keep, vocab)
         beams = np.concatenate([np.take_along_axis(beams, parent[..., None], axis=1), token[..., None]], axis=-1)
         scores = np.take_along_axis(candidates, keep, axis=1)

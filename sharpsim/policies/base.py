@@ -15,10 +15,13 @@ import numpy as np
 
 from .._validation import check_index_array, check_int
 
-#: Two log-probabilities count as tied when they differ by at most
-#: ``TIE_RTOL * max(1, |best|)``: mathematically equal products summed in a
-#: different order differ by a few ulps, and every mode set and decoding rule in sharpsim
-#: must treat them as equal so that its tie rule (lowest index) is reproducible.
+#: The one tie rule of sharpsim (CONTRIBUTING.md, "Ties"). A computed value ``b``
+#: (log-probability, reward, probability mass) is *tied* with a larger one ``a`` when
+#: ``b >= a - TIE_RTOL * max(1, |a|)`` (:func:`tie_threshold`): mathematically equal
+#: quantities computed along different paths (products of conditionals, sums of
+#: answer masses) differ by a few ulps and must tie. The values of one prompt form
+#: tie groups from the top (:func:`tie_group_starts`), and a computed quantity
+#: reaches a threshold ``t`` when it is ``>= tie_threshold(t)``.
 TIE_RTOL = 1e-10
 
 #: Largest number of responses ``V**H`` that ``to_tabular`` / enumeration accepts.
@@ -26,7 +29,9 @@ MAX_ENUMERATION = 2_000_000
 
 
 def tie_threshold(best) -> np.ndarray:
-    """Smallest log-probability that counts as tied with ``best`` (see :data:`TIE_RTOL`).
+    """Smallest value that counts as tied with ``best`` (see :data:`TIE_RTOL`).
+
+    ``-inf`` is tied only with ``-inf``.
 
     Example:
       >>> float(tie_threshold(-2.0)) == -2.0 - 2e-10
@@ -34,6 +39,104 @@ def tie_threshold(best) -> np.ndarray:
     """
     best = np.asarray(best, dtype=float)
     return best - TIE_RTOL * np.maximum(1.0, np.abs(best))
+
+
+def reach_threshold(level) -> np.ndarray:
+    """Smallest log-value of a computed probability that counts as reaching ``level`` (the threshold rule).
+
+    A computed probability ``q`` reaches ``level`` (``q ≥ level``) when
+    ``log q >= tie_threshold(log level)``: equal up to rounding counts as equal.
+
+    Example:
+      >>> q = 1 - (0.375 + 0.125) * 1.0000000000000002   # ½ up to one ulp, below it
+      >>> bool(q < 0.5), bool(np.log(q) >= reach_threshold(0.5))
+      (True, True)
+    """
+    with np.errstate(divide="ignore"):
+        return tie_threshold(np.log(np.asarray(level, dtype=float)))
+
+
+def tied(a, b) -> np.ndarray:
+    """Whether computed values ``a`` and ``b`` are tied: the smaller is ``>= tie_threshold(larger)``.
+
+    Example:
+      >>> bool(tied(np.log(0.4) + np.log(0.9), np.log(0.45) + np.log(0.8))), bool(tied(0.0, 1e-9))
+      (True, False)
+    """
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    return np.minimum(a, b) >= tie_threshold(np.maximum(a, b))
+
+
+def tie_group_starts(sorted_values: np.ndarray) -> np.ndarray:
+    """Where each tie group begins in rows sorted ascending, bool ``[R, Y]`` (True at a group's first entry).
+
+    Groups are formed from the top: the largest value leads the top group, which
+    holds every value ``>= tie_threshold(leader)``; the largest remaining value
+    leads the next group, and so on. So the top group is exactly the set
+    ``mode_mask`` and the decoders call tied with the maximum, and a group never
+    depends on values outside its row. ``-inf`` entries form one group.
+
+    Args:
+      sorted_values: float array ``[R, Y]``, each row sorted ascending, no NaN.
+
+    Returns:
+      bool array ``[R, Y]``; column 0 is always True.
+
+    Example:
+      >>> v = np.array([[-3.0, -1.0 - 1e-15, -1.0, 0.5]])
+      >>> tie_group_starts(v).astype(int).tolist()
+      [[1, 1, 0, 1]]
+    """
+    v = np.asarray(sorted_values, dtype=float)
+    starts = np.ones(v.shape, dtype=bool)
+    if v.shape[-1] < 2:
+        return starts
+    # A value tied with its successor joins its group (single linkage) ...
+    starts[:, 1:] = v[:, :-1] < tie_threshold(v[:, 1:])
+    # ... which is the from-the-top grouping wherever a run lies within the tolerance of its top.
+    first = np.maximum.accumulate(np.where(starts, np.arange(v.shape[1]), 0), axis=1)
+    last = _run_last(starts)
+    rows = np.arange(v.shape[0])[:, None]
+    wide = v[rows, first] < tie_threshold(v[rows, last])
+    for r, c in zip(*np.nonzero(wide & starts)):  # rare: chains of near-ties wider than the tolerance
+        _split_from_top(v[r], starts[r], c, last[r, c])
+    return starts
+
+
+def _run_last(starts: np.ndarray) -> np.ndarray:
+    """Last column of the run each entry belongs to."""
+    n = starts.shape[1]
+    is_end = np.ones_like(starts)
+    is_end[:, :-1] = starts[:, 1:]
+    return np.minimum.accumulate(np.where(is_end, np.arange(n), n)[:, ::-1], axis=1)[:, ::-1]
+
+
+def _split_from_top(row: np.ndarray, starts: np.ndarray, lo: int, hi: int) -> None:
+    """Regroup ``row[lo..hi]`` (ascending) from the top: each leader takes every value tied with it."""
+    while hi >= lo:
+        j = lo + int(np.searchsorted(row[lo : hi + 1], tie_threshold(row[hi]), side="left"))
+        starts[j] = True
+        hi = j - 1
+
+
+def canonical_ties(values) -> np.ndarray:
+    """``values [R, Y]`` with every entry replaced by the leader (largest value) of its tie group.
+
+    After this, tied values are bit-equal and ``==`` / ``>`` decide ties exactly
+    (see :data:`TIE_RTOL`).
+
+    Example:
+      >>> a, b = np.log(0.4) + np.log(0.9), np.log(0.45) + np.log(0.8)   # both log 0.36
+      >>> bool(a == b), bool(np.equal(*canonical_ties([[a, b]])[0]))
+      (False, True)
+    """
+    v = np.asarray(values, dtype=float)
+    order = np.argsort(v, axis=1)
+    sv = np.take_along_axis(v, order, axis=1)
+    leader = np.take_along_axis(sv, _run_last(tie_group_starts(sv)), axis=1)
+    out = np.empty_like(v)
+    np.put_along_axis(out, order, leader, axis=1)
+    return out
 
 
 @runtime_checkable
