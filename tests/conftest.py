@@ -7,13 +7,16 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 from hypothesis import HealthCheck, settings  # noqa: E402
 
-# Deadlines are meaningless on shared CI machines; examples are derandomised in CI
-# so a red run is reproducible.
+# Deadlines are meaningless on shared CI machines. Locally ("default") hypothesis
+# explores new examples every run and keeps failures in its example database. In CI
+# ("ci", selected by the CI environment variable or HYPOTHESIS_PROFILE=ci) examples
+# are derandomised and no database is read or written, so a red run is reproducible
+# and a once-failing example is never replayed forever.
 settings.register_profile(
     "default", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 settings.register_profile(
-    "ci", max_examples=60, deadline=None, derandomize=True,
+    "ci", max_examples=60, deadline=None, derandomize=True, database=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
-settings.load_profile("ci" if os.environ.get("CI") else "default")
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "default"))

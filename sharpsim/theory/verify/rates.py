@@ -46,7 +46,11 @@ def _min_n(error_at, target: float, n_max: int) -> int | None:
     return hi
 
 
-def sft_queries_needed(tk, base, mu, epsilon: float, delta: float, N_grid, n_max: int = 1 << 20) -> dict:
+#: Largest ``n`` the sample-size searches try: 40x the largest the full rows need (n = 396).
+N_MAX = 1 << 14
+
+
+def sft_queries_needed(tk, base, mu, epsilon: float, delta: float, N_grid, n_max: int = N_MAX) -> dict:
     """Smallest ``m = n·N`` over ``N_grid`` with exact expected SFT error ``<= ε`` (tabular class)."""
     best = {"m": math.inf, "n": None, "N": None}
     for N in N_grid:
@@ -86,8 +90,9 @@ def check_sft_slopes(tk, rng, quick: bool) -> CheckResult:
         M = int(round(C / e))
         base, mu = _hard_world(M, e, d)
         m_eps.append(sft_queries_needed(tk, base, mu, e, delta, _n_grid(M))["m"])
-    slope_C, _ = fit_slope(cov, m_C)
-    slope_e, _ = fit_slope(1 / np.array(epsilons), m_eps)
+    finite = bool(np.all(np.isfinite(m_C)) and np.all(np.isfinite(m_eps)))
+    slope_C = fit_slope(cov, m_C)[0] if finite else math.nan
+    slope_e = fit_slope(1 / np.array(epsilons), m_eps)[0] if finite else math.nan
     band_C, band_e = SLOPE_BANDS["C"], SLOPE_BANDS["1/eps"]
     ok = band_C[0] <= slope_C <= band_C[1] and band_e[0] <= slope_e <= band_e[1] and cov_err <= ROUND_OFF
     return CheckResult(
@@ -107,17 +112,19 @@ def check_adaptive_slope(tk, rng, quick: bool) -> CheckResult:
     for e in epsilons:
         M = int(round(C / e))
         base, mu = _hard_world(M, e, d)
-        n = _min_n(lambda k: tk.expected_adaptive_sft_error(base, k, delta, mu)[0], e, 1 << 20)
-        m_ad.append(tk.expected_adaptive_sft_error(base, n, delta, mu)[1])
+        n = _min_n(lambda k: tk.expected_adaptive_sft_error(base, k, delta, mu)[0], e, N_MAX)
+        m_ad.append(math.inf if n is None else tk.expected_adaptive_sft_error(base, n, delta, mu)[1])
         m_plain.append(sft_queries_needed(tk, base, mu, e, delta, _n_grid(M))["m"])
-    slope_ad, _ = fit_slope(1 / np.array(epsilons), m_ad)
-    slope_plain, _ = fit_slope(1 / np.array(epsilons), m_plain)
-    band = SLOPE_BANDS["adaptive 1/eps"]
-    ok = band[0] <= slope_ad <= band[1] and m_ad[-1] < m_plain[-1]
+    finite = bool(np.all(np.isfinite(m_ad)) and np.all(np.isfinite(m_plain)))
+    slope_ad = fit_slope(1 / np.array(epsilons), m_ad)[0] if finite else math.nan
+    slope_plain = fit_slope(1 / np.array(epsilons), m_plain)[0] if finite else math.nan
+    band, band_plain = SLOPE_BANDS["adaptive 1/eps"], SLOPE_BANDS["1/eps"]
+    ok = (finite and band[0] <= slope_ad <= band[1] and band_plain[0] <= slope_plain <= band_plain[1]
+          and m_ad[-1] < m_plain[-1])
     return CheckResult(
-        "Thm D.1 rate", f"exact E[m] of adaptive SFT, hard family, C={C:g}",
-        f"adaptive slope {slope_ad:.2f} (plain {slope_plain:.2f}); E[m] {m_ad[-1]:.0f} < {m_plain[-1]}",
-        f"~1 {band}; adaptive cheaper", ok, kind="rate",
+        "Thm D.1 rate", f"exact E[m] of adaptive vs plain SFT, hard family, C={C:g}",
+        f"adaptive slope {slope_ad:.2f}, plain {slope_plain:.2f}; E[m] {m_ad[-1]:.0f} < {m_plain[-1]}",
+        f"~1 {band}; ~2 {band_plain}; adaptive cheaper", ok, kind="rate",
         numbers={"epsilons": epsilons, "m_adaptive": m_ad, "m_plain": m_plain,
                  "slope_adaptive": slope_ad, "slope_plain": slope_plain},
     )
@@ -138,7 +145,9 @@ def check_sft_bound(tk, rng, quick: bool, rho: float = 0.05, level: float = 1e-3
     Exact curve: one prompt, tabular class; the sharpening error of one run is
     Bernoulli with mean :func:`expected_sft_error`, so the count of failed
     replicates is exactly ``Binomial(reps, E[err])`` (two-sided test, level
-    ``level``, Bonferroni over points).
+    ``level``, Bonferroni over points). At ``n = 10``, ``δ = 0.2`` a fit with
+    ``K = 8`` picks on the mode sits exactly on ``1 − δ``: the fitted model,
+    ``sharpening_error`` and ``expected_sft_error`` must agree that it is sharpened.
     """
     d, M, Delta, delta = 2, 6, 0.5, 0.2
     reps = 40 if quick else 200
@@ -157,9 +166,9 @@ def check_sft_bound(tk, rng, quick: bool, rho: float = 0.05, level: float = 1e-3
         p_bound.append(float(stats.binom.sf(above - 1, reps, rho)))  # P(Bin(reps, ρ) >= above)
         rows.append({"n": n, "N": N, "bound": bound, "mean_error": float(errs.mean()), "above_bound": above})
     curve_base = TabularPolicy([[0.3, 0.25, 0.2, 0.15, 0.1]])
-    curve_delta, curve_reps = 0.3, (300 if quick else 2000)
+    curve_delta, curve_reps = 0.2, (300 if quick else 2000)
     curve, p_curve = [], []
-    for n, N in ((1, 4), (4, 6), (9, 5)):  # (1-δ)·n never an integer: no K/n on the knife edge
+    for n, N in ((1, 4), (4, 6), (10, 5)):  # n = 10: K = 8 = (1-δ)n is on the knife edge (not an error)
         exact = float(tk.expected_sft_error(curve_base, n, N, curve_delta))
         failed = sum(tk.sharpening_error(tk.sft_sharpening(curve_base, n, N, TabularClass(1, 5), rng=rng).policy,
                                          curve_base, curve_delta) > 0.5 for _ in range(curve_reps))
@@ -183,11 +192,11 @@ def check_lower_bound_phase(tk, rng, quick: bool, level: float = 1e-3) -> CheckR
     scale = d * M / Delta
     cs = np.array([0.02, 0.1, 1.0, 10.0, 50.0])
     N = 1
-    errors = lower_bound_bayes_error(d, M, Delta, np.maximum(1, np.round(cs * scale)).astype(int), N)
+    errors = tk.lower_bound_bayes_error(d, M, Delta, np.maximum(1, np.round(cs * scale)).astype(int), N)
     trials = 300 if quick else 2000
     n_mc = int(round(0.5 * scale))
     sim = simulate_lower_bound_error(d, M, Delta, n_mc, N, trials, rng=rng)
-    exact = float(lower_bound_bayes_error(d, M, Delta, n_mc, N))
+    exact = float(tk.lower_bound_bayes_error(d, M, Delta, n_mc, N))
     z = abs(sim["errors"].mean() - exact) / (sim["errors"].std(ddof=1) / math.sqrt(trials))
     z_max = stats.norm.ppf(1 - level / 2)
     ok = errors[0] >= Delta / 2 and errors[1] >= Delta / 4 and errors[-1] <= Delta / 20 and z <= z_max
