@@ -134,21 +134,28 @@ def minimise_in_ball(value, value_grad_hess, theta0: np.ndarray, radius: float, 
         v = ball_trust_region(M, g - M @ theta, radius)
         step = v - theta
         predicted = -float(g @ step + 0.5 * step @ (M @ step))
-        if not predicted > _FTOL * max(abs(f), abs(f_start), np.finfo(float).tiny) or \
-                _norm(step) <= 1e-15 * max(_norm(theta), 1.0):
-            message = "predicted decrease below tolerance"
+        level = max(abs(f), abs(f_start), np.finfo(float).tiny)  # the objective's rounding scale
+        if not predicted > 0.0 or _norm(step) <= 1e-15 * max(_norm(theta), 1.0):
+            message = "no decrease predicted"
             break
         f_new = value(v)
         nfev += 1
         ratio = (f - f_new) / predicted
-        if f_new < f and ratio >= 1e-4:
+        # Below ~1e-13·|f| the measured decrease is rounding: any non-increase is accepted.
+        if (f_new < f and ratio >= 1e-4) or (predicted <= 1e-13 * level and f_new <= f):
             theta = v
             f, g, H = value_grad_hess(theta)
             nfev += 1
+            if predicted <= _FTOL * level:
+                message = "predicted decrease below tolerance"
+                break
             if ratio >= 0.75:  # the model is trusted: towards pure Newton
                 sigma = sigma / 8.0 if sigma > 1e-8 * _norm(H) else 0.0
             elif ratio < 0.25:
                 sigma *= 2.0
+        elif predicted <= 1e-13 * level:
+            message = "predicted decrease at rounding level"
+            break
         else:
             sigma = max(4.0 * sigma, 2.0 * _norm(g) / _norm(step))
     kkt = _kkt_residual(theta, g, radius)
