@@ -152,3 +152,63 @@ def test_hypothesis_ci_profile_is_derandomised_without_a_database():
     ci = settings.get_profile("ci")
     assert ci.derandomize and ci.database is None
     assert not settings.get_profile("default").derandomize
+
+
+# ---------------------------------------------------------------- the cheaper Example J.1 searches are exact
+
+
+def _separation_setup(d=2):
+    import math
+
+    import sharpsim as ss
+    from sharpsim.theory.bounds import xpo_beta
+    from sharpsim.theory.instances import separation_instance
+
+    inst = separation_instance(d, rng=1, max_size=4096)
+    beta = xpo_beta(0.1, ss.margin(inst.base), math.log(inst.base.n_responses))
+    cls = ss.LinearSoftmaxClass(inst.details["features"], B=2.0 * (1.0 + 1.0 / beta))
+    return inst.base, cls, beta, int(inst.details["mode_index"])
+
+
+def _first_hit_of_one_run(base, cls, beta, mode, T, seed):
+    import math
+
+    import numpy as np
+    import sharpsim as ss
+
+    res = ss.xpo_sharpening(base, T, beta, 1e-3, cls, rng=seed, keep_data=True)
+    for policy, queries in zip(res.data["iterates"], res.diagnostics["queries"]):
+        if policy.probs[0, mode] >= 0.9:
+            return float(queries)
+    return math.inf
+
+
+@pytest.mark.slow
+def test_xpo_doubling_schedule_and_capped_median_equal_full_runs():
+    import numpy as np
+
+    from sharpsim.theory.verify.rates import _median_xpo_queries, _xpo_queries
+
+    base, cls, beta, mode = _separation_setup()
+    tk = Toolkit.default()
+    for seed in (0, 1, 2):
+        assert _xpo_queries(tk, base, cls, beta, mode, 0.1, 24, seed) == \
+            _first_hit_of_one_run(base, cls, beta, mode, 12, seed)
+    seeds = [int(s) for s in np.random.default_rng(7).integers(2**63, size=3)]
+    full = sorted(_first_hit_of_one_run(base, cls, beta, mode, 12, s) for s in seeds)[1]
+    assert _median_xpo_queries(tk, base, cls, beta, mode, 0.1, 24, np.random.default_rng(7), 3) == full
+
+
+def test_pruned_sft_search_equals_the_full_search():
+    from sharpsim.theory.verify.rates import _hard_world, _min_n, _n_grid, sft_queries_needed
+
+    tk = Toolkit.default()
+    base, mu = _hard_world(40, 0.1, 2)
+    best = {"m": float("inf")}
+    for N in _n_grid(40):  # every N searched to the end, no pruning
+        if tk.sft_error_plateau(base, int(N), 0.5, mu) > 0.1:
+            continue
+        n = _min_n(lambda k: tk.expected_sft_error(base, k, int(N), 0.5, mu), 0.1, 1 << 14)
+        if n is not None:
+            best["m"] = min(best["m"], n * int(N))
+    assert sft_queries_needed(tk, base, mu, 0.1, 0.5, _n_grid(40))["m"] == best["m"]
