@@ -7,6 +7,11 @@ Example J.1) are checked by exact sample-size searches and fitted log-log
 slopes. ``run()`` returns a :class:`VerifyReport`; the command prints its
 table and exits non-zero on any FAIL.
 
+Every row can fail: :mod:`.mutants` holds one plausible wrong version of each
+implementation a row calls, ``KILLS`` names the ones each row catches (listed
+per row in the JSON as ``mutants_killed``), and the tests run every pair. With
+the same ``seed`` the table and ``to_json()`` are the same bytes.
+
 Example:
   >>> from sharpsim.theory.verify import run
   >>> report = run(quick=True, only=["check_prop_c1"])

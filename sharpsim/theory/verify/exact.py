@@ -1,7 +1,10 @@
 """Exact statements checked exactly: identities and inequalities on seeded random worlds.
 
-Each check returns a :class:`CheckResult`. Tolerances here are floating-point
-round-off allowances (``1e-9`` relative), not statistical bands.
+Each check returns a :class:`CheckResult`. Tolerances of the exact parts are
+floating-point round-off allowances (``1e-9``), not statistical bands; the
+Monte Carlo parts (BoN sampler, Lemma I.1's sampler) are tests at a stated
+level. Reference values (mode sets of integer-weight worlds, planted modes)
+are computed here, not taken from the implementations under test.
 """
 
 from __future__ import annotations
@@ -345,12 +348,15 @@ def check_lemma_i1(tk, rng, quick: bool, level: float = 1e-3) -> CheckResult:
 
 
 def check_prop_e2(tk, rng, quick: bool) -> CheckResult:
-    """Prop. E.2: the base's mode has mass Ω(1) and π*_β puts > 1/2 on it, but no model of the class can."""
+    """Prop. E.2: the base's mode has mass Ω(1) and π*_β puts > 1/2 on it, but no model of the class can.
+
+    The mode is the construction's sequence (2, 1) (tokens (1, 0)), not ``mode_mask``'s.
+    """
     n = 6
     inst = nonclosure_instance(n, rng=rng, restarts=2)
     best = nonclosure_max_mode_mass(n, float(inst.details["B"]), restarts=4 if quick else 16, rng=rng)
     table = inst.base.to_tabular()
-    mode = int(encode_sequences(inst.claims["mode"], table_vocab(inst.base)))  # the construction's mode (1, 0)
+    mode = int(encode_sequences(inst.claims["mode"], inst.base.vocab_size))  # the construction's mode (1, 0)
     base_mass = float(table.probs[0, mode])
     sharpened = float(tk.tilted(table, 0.1).probs[0, mode])
     ok = best["max_mass"] <= 0.5 + ROUND_OFF and base_mass > 1 / 6 and sharpened > 0.5
@@ -360,10 +366,6 @@ def check_prop_e2(tk, rng, quick: bool) -> CheckResult:
         "<= 1/2; > 1/6; > 1/2", ok,
         numbers={"class_max": best["max_mass"], "base_mode_mass": base_mass, "sharpened_mode_mass": sharpened},
     )
-
-
-def table_vocab(policy) -> int:
-    return int(policy.vocab_size)
 
 
 def _random_graph(rng, n_vertices: int) -> np.ndarray:
