@@ -31,6 +31,7 @@ def test_report_structure_and_json():
     data = json.loads(report.to_json())
     assert data["passed"] and len(data["rows"]) == len(EXACT)
     assert all(row["mutants_killed"] for row in data["rows"])
+    assert set(data["mutants"]) == {name for row in data["rows"] for name in row["mutants_killed"]}
     assert "seconds" not in data["rows"][0] and "seconds" in report.to_dict(timings=True)["rows"][0]
     assert "PASS" in report.table() and "FAIL" not in report.table()
 

@@ -77,7 +77,8 @@ class VerifyReport:
         """JSON-ready dict; ``timings=True`` adds each row's wall-clock ``seconds``.
 
         Without timings the dict (and :meth:`to_json`) depends on the seed only:
-        two runs with the same seed give the same bytes.
+        two runs with the same seed give the same bytes. ``mutants`` describes
+        every wrong implementation a row names in ``mutants_killed``.
         """
         rows = []
         for row in self.rows:
@@ -86,7 +87,12 @@ class VerifyReport:
             if not timings:
                 del data["seconds"]
             rows.append(data)
-        return {"quick": self.quick, "seed": self.seed, "passed": self.passed, "rows": rows}
+        from .mutants import MUTANTS  # what each named mutant gets wrong, for a self-contained report
+
+        named = sorted({name for row in self.rows for name in row.mutants_killed})
+        mutants = {name: {"replaces": MUTANTS[name].replaces, "description": MUTANTS[name].description}
+                   for name in named if name in MUTANTS}
+        return {"quick": self.quick, "seed": self.seed, "passed": self.passed, "rows": rows, "mutants": mutants}
 
     def to_json(self, timings: bool = False) -> str:
         """The report as JSON (see :meth:`to_dict`)."""
