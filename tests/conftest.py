@@ -5,7 +5,20 @@ import os
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
+import warnings  # noqa: E402
+
 from hypothesis import HealthCheck, settings  # noqa: E402
+
+# When a property test fails, hypothesis's pytest plugin imports its patch writer,
+# which imports libcst, which emits a DeprecationWarning (from mypy_extensions) at
+# import time. Under filterwarnings=error that turns the failure report into an
+# INTERNALERROR that hides the falsifying example; import it once here, quietly.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    try:
+        import hypothesis.extra._patching  # noqa: F401
+    except ImportError:  # libcst not installed: the plugin skips the patch
+        pass
 
 # Deadlines are meaningless on shared CI machines. Locally ("default") hypothesis
 # explores new examples every run and keeps failures in its example database. In CI
