@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._validation import check_int
 from .inference import best_of_n, best_of_n_law, beam_search, greedy_decode
 from .measures import coverage, margin, mode_mask
 from .policies import MarkovPolicy
@@ -41,11 +42,26 @@ def toy_markov_world(seed: int = 0, n_contexts: int = 4, vocab_size: int = 4, ho
 def run_demo(seed: int = 0, n_bon: int = 64, beam_width: int = 4) -> DemoReport:
     """Run the worked example; return the printed table and its numbers.
 
+    Printed numbers are rounded for reading (4 significant digits for
+    coverage and margin, 2 decimals for log-likelihoods, 4 for masses); the
+    ``numbers`` dict keeps full precision. The same ``seed`` gives the same
+    text and numbers, bit for bit.
+
+    Args:
+      seed: seed of the toy world and of the best-of-N draws (int ``>= 0``).
+      n_bon: ``N`` of the best-of-N decoder (``>= 1``).
+      beam_width: width of the beam search (``>= 1``).
+
     Example:
       >>> report = run_demo(seed=0)
       >>> report.numbers["coverage"] >= 1.0
       True
+      >>> print(report.text.splitlines()[1])
+      coverage C_cov = 29.8    margin gamma_margin = 0.1788
     """
+    seed = check_int(seed, "seed", minimum=0)
+    n_bon = check_int(n_bon, "n_bon", minimum=1)
+    beam_width = check_int(beam_width, "beam_width", minimum=1)
     base = toy_markov_world(seed)
     x = np.arange(base.n_contexts)
     table = base.to_tabular()
@@ -60,7 +76,7 @@ def run_demo(seed: int = 0, n_bon: int = 64, beam_width: int = 4) -> DemoReport:
     lines = [
         f"Toy world: {base.n_contexts} prompts, V={base.vocab_size}, H={base.horizon} "
         f"({base.n_responses} sequences), seed={seed}",
-        f"coverage C_cov = {c_cov:.3f}    margin gamma_margin = {gamma_margin:.3f}",
+        f"coverage C_cov = {_sig(c_cov)}    margin gamma_margin = {_sig(gamma_margin)}",
         "",
         f"{'decoder':26s} {'log pi_base(y|x) per prompt':>34s}   hits mode",
     ]
@@ -69,7 +85,8 @@ def run_demo(seed: int = 0, n_bon: int = 64, beam_width: int = 4) -> DemoReport:
     for name, seqs in picks.items():
         logp = base.log_prob(x, seqs)
         hits = int(np.sum(np.all(seqs == mode, axis=-1)))
-        lines.append(f"{name:26s} {np.array2string(logp, precision=2):>34s}   {hits}/{len(x)}")
+        shown = "[" + " ".join(f"{v:.2f}" for v in logp) + "]"
+        lines.append(f"{name:26s} {shown:>34s}   {hits}/{len(x)}")
         numbers["decoders"][name] = {"log_prob": logp.tolist(), "hits_mode": hits}
     lines += ["", "Exact best-of-N law: mass on the mode, averaged over prompts"]
     numbers["bon_mode_mass"] = {}
@@ -78,3 +95,8 @@ def run_demo(seed: int = 0, n_bon: int = 64, beam_width: int = 4) -> DemoReport:
         numbers["bon_mode_mass"][n] = mass
         lines.append(f"  N = {n:4d}: {mass:.4f}")
     return DemoReport("\n".join(lines), numbers)
+
+
+def _sig(value: float, digits: int = 4) -> str:
+    """``value`` to ``digits`` significant digits, without exponent for ordinary sizes (``29.8``)."""
+    return f"{value:.{digits}g}"

@@ -142,3 +142,43 @@ def test_class_that_cannot_represent_the_tilted_model_is_refused():
         ss.dpo_sharpening(linear_base, 10, 0.5, ss.LinearSoftmaxClass(phi, B=2.0))
     res = ss.dpo_sharpening(linear_base, 10, 0.5, ss.LinearSoftmaxClass(phi, B=2.0), rng=0, check_realizable=False)
     assert np.linalg.norm(res.policy.theta) <= 2.0 + 1e-9  # misspecified on purpose: the boundary solution
+
+
+# --------------------------------------------------------------------------- refusals at the extremes (issue 7 §5)
+
+
+def test_dpo_refuses_a_huge_n_before_drawing_anything():
+    base = ss.TabularPolicy([[0.5, 0.5]])
+    fit_calls = []
+
+    class Watch(ss.TabularClass):
+        def fit_regression(self, *args, **kwargs):  # pragma: no cover - must not be reached
+            fit_calls.append(1)
+            return super().fit_regression(*args, **kwargs)
+
+    with pytest.raises(ValueError, match=r"n must be <= 10000000; got 1000000000000"):
+        ss.dpo_sharpening(base, 10**12, 0.5, Watch(1, 2), rng=0)
+    assert not fit_calls
+
+
+def test_dpo_accepts_n_at_the_limit_constant():
+    from sharpsim.algorithms.dpo import MAX_PAIRS
+
+    assert MAX_PAIRS == 10**7
+
+
+@pytest.mark.parametrize("args, error, match", [
+    ((None, 12, 3), TypeError, "policy must be a policy"),
+    ((ss.TabularPolicy([[1.0]]), -1, 0), ValueError, "queries must be >= 0"),
+    ((ss.TabularPolicy([[1.0]]), 1.5, 0), TypeError, "queries must be an integer"),
+    ((ss.TabularPolicy([[1.0]]), 2, -3), ValueError, "seed must be >= 0"),
+])
+def test_sharpening_result_refuses_invalid_fields(args, error, match):
+    with pytest.raises(error, match=match):
+        ss.SharpeningResult(*args)
+
+
+def test_sharpening_result_none_minus_one_zero_is_refused():
+    """The exact call of issue 7 §5."""
+    with pytest.raises((TypeError, ValueError), match="policy|queries"):
+        ss.SharpeningResult(None, -1, 0)

@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 import pytest
+from scipy.special import logsumexp
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
@@ -502,14 +503,37 @@ def test_concentrability_properties(pair, power):
     if lacks.any():
         assert value == INF
         return
-    # Direct formula in probability space. With these strategies' masses and β ≤ 2, (p/q)^β
-    # overflows only when p·(p/q)^β does too, and then the measure must be inf as well.
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        terms = np.where(p.probs > 0, p.probs * (p.probs / q.probs) ** power, 0.0)
-    on = w > 0
-    assert value == pytest.approx(w[on] @ terms[on].sum(axis=1), rel=1e-9)
+    _assert_matches_log_reference(value, p, q, w, power)
     if power == 1.0:
         assert value >= 1 - RTOL  # E_p[p/q] ≥ 1 by Cauchy–Schwarz
+
+def _assert_matches_log_reference(value, p, q, w, power):
+    """``value == Σ_x w_x Σ_y p·(p/q)^β`` to 1e-9 relative, the reference summed in log space.
+
+    In probability space ``p/q`` alone can overflow (``p = 1e-10``, ``q = 5e-324``) while
+    every term ``p·(p/q)^β`` is finite, so the reference never leaves logs.
+    """
+    on = w > 0
+    pos = p.probs[on] > 0
+    with np.errstate(divide="ignore"):
+        log_p, log_q = np.log(p.probs[on]), np.log(q.probs[on])
+    log_terms = np.where(pos, log_p + power * (log_p - np.where(pos, log_q, 0.0)), -INF)
+    log_reference = float(logsumexp(logsumexp(log_terms, axis=1), b=w[on]))
+    if log_reference > math.log(np.finfo(float).max):
+        assert value == INF
+    else:
+        assert math.log(value) == pytest.approx(log_reference, abs=1e-9)
+
+
+def test_concentrability_reference_where_the_ratio_overflows():
+    """The case that broke the old probability-space reference: p/q = 2e313 overflows, p·p/q does not."""
+    p, q = ss.TabularPolicy([[1e-10, 1.0 - 1e-10]]), ss.TabularPolicy([[5e-324, 1.0]])
+    with np.errstate(over="ignore"):
+        assert not np.isfinite(p.probs[0, 0] / q.probs[0, 0])
+    value = ss.concentrability(p, q, None, 1.0)
+    assert np.isfinite(value)
+    _assert_matches_log_reference(value, p, q, np.ones(1), 1.0)
+
 
 
 # ------------------------------------------------------------------ sharpening error

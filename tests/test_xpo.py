@@ -184,3 +184,44 @@ def test_class_that_cannot_represent_the_tilted_model_is_refused():
     inst = separation_instance(3, rng=0, B=2.0, max_size=30)
     with pytest.raises(ValueError, match="realizability"):
         ss.xpo_sharpening(inst.base, 3, 0.1, 0.0, inst.model_class)
+
+
+# --------------------------------------------------------------------------- refusals at the extremes (issue 7 §5)
+
+
+def test_xpo_refuses_a_huge_T_before_drawing_anything():
+    base = ss.TabularPolicy([[0.5, 0.5]])
+    with pytest.raises(ValueError, match=r"T must be <= 1000000; got 1000000000000"):
+        ss.xpo_sharpening(base, 10**12, 0.5, 0.1, ss.TabularClass(1, 2), rng=0)
+
+
+def test_xpo_refuses_iterates_that_would_not_fit_in_memory():
+    from sharpsim.algorithms.xpo import MAX_ITERATE_ENTRIES
+
+    base = ss.TabularPolicy(np.full((4, 2**16), 2.0**-16))
+    T = MAX_ITERATE_ENTRIES // base.probs.size  # (T + 1) tables exceed the cap by one
+    with pytest.raises(ValueError, match=r"MAX_ITERATE_ENTRIES.*use T <= 511"):
+        ss.xpo_sharpening(base, T, 0.5, 0.1, ss.TabularClass(4, 2**16), rng=0)
+
+
+def test_warm_start_needs_a_class_that_takes_it():
+    class Plain:
+        n_contexts, n_responses = 1, 2
+
+        def fit_xpo(self, x, y, y_ref, target, beta, alpha, base, init=None):  # pragma: no cover
+            return base
+
+    with pytest.raises(TypeError, match="warm_start=True needs model_class.fit_xpo"):
+        ss.xpo_sharpening(ss.TabularPolicy([[0.5, 0.5]]), 2, 0.5, 0.1, Plain(), rng=0, warm_start=True)
+    with pytest.raises(TypeError, match="warm_start must be a bool"):
+        ss.xpo_sharpening(ss.TabularPolicy([[0.5, 0.5]]), 2, 0.5, 0.1, ss.TabularClass(1, 2), warm_start=1)
+
+
+def test_warm_start_matches_cold_start_after_the_data_span_on_example_j1():
+    """Once the pair differences span R^d the XPO problem has one basin: warm and cold iterates agree."""
+    inst = separation_instance(3, rng=0, max_size=256)
+    cls = ss.LinearSoftmaxClass(inst.details["features"], B=200.0)
+    runs = [ss.xpo_sharpening(inst.base, 12, 0.05, 1e-3, cls, rng=2, delta=0.1, warm_start=w) for w in (False, True)]
+    cold, warm = (r.diagnostics["objective"] for r in runs)
+    np.testing.assert_allclose(warm[-4:], cold[-4:], rtol=1e-6)
+    assert runs[0].queries == runs[1].queries

@@ -28,10 +28,12 @@ from scipy.special import expit
 from .._validation import check_int, check_real
 from ..measures import tilted
 from ..oracle import SampleEvaluateOracle
-from .result import SharpeningResult, check_model_class, resolve_seed
+from .result import SharpeningResult, check_model_class, resolve_seed, solver_options, solver_rng
 from .result import check_realizable as _assert_realizable
 
 _SOLVERS = {"regression": "fit_regression", "logistic": "fit_logistic_dpo"}
+#: Largest ``n`` accepted: the ``n`` pairs, their likelihoods and targets are held in memory.
+MAX_PAIRS = 10**7
 
 
 def dpo_sharpening(
@@ -71,6 +73,13 @@ def dpo_sharpening(
       :class:`SharpeningResult` with ``queries == 2n``; ``diagnostics`` holds
       ``loss`` and ``target_mean_abs`` (mean ``|r(y) − r(y')|``).
 
+    Raises:
+      ValueError: ``n > MAX_PAIRS`` (``10**7``; the pairs are held in memory),
+        before anything is drawn.
+
+    The class's random restarts (if it has any) come from a child stream of the
+    run's seed, so the same seed gives the same fit byte for byte.
+
     Example:
       >>> import numpy as np, sharpsim as ss
       >>> base = ss.TabularPolicy([[0.5, 0.3, 0.2]])
@@ -78,7 +87,7 @@ def dpo_sharpening(
       >>> res.queries, bool(np.allclose(res.policy.probs, ss.tilted(base, 0.5).probs))
       (80, True)
     """
-    n = check_int(n, "n", minimum=1)
+    n = check_int(n, "n", minimum=1, maximum=MAX_PAIRS)
     beta = check_real(beta, "beta", low=0.0, low_open=True)
     if loss not in _SOLVERS:
         raise ValueError(f"loss must be one of {tuple(_SOLVERS)}; got {loss!r}")
@@ -94,12 +103,14 @@ def dpo_sharpening(
     data = {"x": x, "y": y[:, 0], "y_ref": y[:, 1], "log_prob": log_prob, "target": target}
     if loss == "regression":
         observed = (log_prob[:, 0], log_prob[:, 1])  # log π_base as the oracle revealed it
-        policy = model_class.fit_regression(x, y[:, 0], y[:, 1], target, beta, observed)
+        options = solver_options(model_class.fit_regression, rng=solver_rng(seed))
+        policy = model_class.fit_regression(x, y[:, 0], y[:, 1], target, beta, observed, **options)
     else:
         first_wins = gen.random(n) < expit(target)  # Bradley–Terry label P(y ≻ y') = σ(r(y) − r(y'))
         rows, w, lo = np.arange(n), np.where(first_wins, 0, 1), np.where(first_wins, 1, 0)
         observed = (log_prob[rows, w], log_prob[rows, lo])
-        policy = model_class.fit_logistic_dpo(x, y[rows, w], y[rows, lo], beta, observed)
+        options = solver_options(model_class.fit_logistic_dpo, rng=solver_rng(seed))
+        policy = model_class.fit_logistic_dpo(x, y[rows, w], y[rows, lo], beta, observed, **options)
         data["first_wins"] = first_wins
     return SharpeningResult(
         policy=policy,

@@ -8,13 +8,14 @@ number of sample-and-evaluate queries ``m`` (read from the oracle, Definition
 
 from __future__ import annotations
 
+import inspect
 import sys
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from .._validation import check_rng
+from .._validation import check_int, check_rng
 
 
 @dataclass
@@ -30,10 +31,17 @@ class SharpeningResult:
       samples_per_prompt: responses drawn per prompt, int array ``[n]``
         (SFT: constant ``N``; adaptive SFT: the stopping times ``N_μ(x_i)``).
 
+    ``policy`` must have ``log_prob``; ``queries`` and ``seed`` are
+    non-negative integers (``TypeError`` / ``ValueError`` naming the field).
+
     Example:
-      >>> r = SharpeningResult(policy=None, queries=12, seed=3)
+      >>> import sharpsim as ss
+      >>> r = SharpeningResult(policy=ss.TabularPolicy([[0.5, 0.5]]), queries=12, seed=3)
       >>> r.queries, r.data is None
       (12, True)
+      >>> SharpeningResult(None, 12, 3)
+      Traceback (most recent call last):
+      TypeError: policy must be a policy with log_prob; got NoneType
     """
 
     policy: Any
@@ -42,6 +50,16 @@ class SharpeningResult:
     data: dict | None = None
     diagnostics: dict = field(default_factory=dict)
     samples_per_prompt: np.ndarray | None = None
+
+    def __post_init__(self):
+        if not callable(getattr(self.policy, "log_prob", None)):
+            raise TypeError(f"policy must be a policy with log_prob; got {type(self.policy).__name__}")
+        self.queries = check_int(self.queries, "queries", minimum=0)
+        self.seed = check_int(self.seed, "seed", minimum=0)
+        if self.data is not None and not isinstance(self.data, dict):
+            raise TypeError(f"data must be a dict or None; got {type(self.data).__name__}")
+        if not isinstance(self.diagnostics, dict):
+            raise TypeError(f"diagnostics must be a dict; got {type(self.diagnostics).__name__}")
 
 
 def resolve_seed(rng) -> tuple[np.random.Generator, int]:
@@ -64,6 +82,41 @@ def resolve_seed(rng) -> tuple[np.random.Generator, int]:
         check_rng(rng)  # raises TypeError / ValueError naming rng
         seed = int(rng)
     return np.random.default_rng(seed), seed
+
+
+#: ``spawn_key`` of the stream a run's model-class solvers draw their restarts from.
+_SOLVER_STREAM = (0x501E,)
+
+
+def solver_rng(seed: int) -> np.random.Generator:
+    """The generator of a run's solver restarts: a child stream of ``seed`` independent of the data's.
+
+    The data stream (``numpy.random.default_rng(seed)``) is left untouched, so
+    how many restarts a class draws never changes which data a run sees.
+
+    Example:
+      >>> a, b = solver_rng(5).random(), solver_rng(5).random()
+      >>> a == b, a == np.random.default_rng(5).random()
+      (True, False)
+    """
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=_SOLVER_STREAM))
+
+
+def solver_options(method, **options) -> dict:
+    """The keyword ``options`` that ``method`` accepts (a duck-typed class may take fewer).
+
+    Example:
+      >>> def fit(x, *, init=None): ...
+      >>> solver_options(fit, init=1, rng=2)
+      {'init': 1}
+    """
+    try:
+        params = inspect.signature(method).parameters
+    except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
+        return {}
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return options
+    return {k: v for k, v in options.items() if k in params}
 
 
 def check_model_class(model_class, base, method: str) -> None:

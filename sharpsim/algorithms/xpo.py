@@ -28,10 +28,14 @@ from .._validation import check_int, check_real
 from ..measures import kl_divergence, regularized_objective, sharpening_error, tilted
 from ..oracle import SampleEvaluateOracle
 from .dpo import self_reward
-from .result import Progress, SharpeningResult, check_model_class, resolve_seed
+from .result import Progress, SharpeningResult, check_model_class, resolve_seed, solver_options, solver_rng
 from .result import check_realizable as _assert_realizable
 
 _SELECT = ("exact", "validation")
+#: Largest ``T`` accepted: the run keeps ``T`` pairs and ``T + 1`` iterates in memory and solves ``T`` problems.
+MAX_ITERATIONS = 10**6
+#: Largest ``(T + 1)·n_contexts·n_responses`` for a tabular base: the iterates' tables held in memory (~2 GiB).
+MAX_ITERATE_ENTRIES = 2**27
 
 
 def xpo_sharpening(
@@ -51,6 +55,7 @@ def xpo_sharpening(
     keep_data: bool = False,
     check_realizable: bool = True,
     progress: bool = False,
+    warm_start: bool = False,
 ) -> SharpeningResult:
     """Reward-based XPO (Algorithm 1) for maximum-likelihood sharpening.
 
@@ -65,7 +70,9 @@ def xpo_sharpening(
         ``fit_xpo(x, y, y_ref, target, beta, alpha, base, init=None) -> policy``;
         ``base`` is handed over as the observed log-likelihood arrays and the
         previous iterate as ``init`` (warm start; none at ``t = 1``, where it
-        is ``π_base`` itself).
+        is ``π_base`` itself). Its random restarts are drawn from a child
+        stream of the run's seed (passed as ``rng=`` when the method takes it),
+        so the same seed gives the same run byte for byte.
       mu: prompt distribution ``[n_contexts]``; ``None`` is uniform.
       rng: ``None``, an int seed or a ``numpy.random.Generator``.
       select: ``"exact"`` (largest exact ``J_β``) or ``"validation"``.
@@ -80,6 +87,17 @@ def xpo_sharpening(
       check_realizable: raise ``ValueError`` when ``model_class.contains``
         rejects ``π*_β`` (Assumption J.3).
       progress: show an iteration counter on stderr (only if it is a TTY).
+      warm_start: passed to ``fit_xpo``: from ``t = 2`` on, start the solver
+        only from the previous iterate and the DPO regression solution (no
+        cold or random starts). Several times faster; off by default because
+        before the data span the parameters (``t < d`` for the linear class)
+        a local solution near the previous iterate can differ from the
+        restarted one (benchmarks/bench_xpo.py reports both).
+
+    Raises:
+      ValueError: ``T > MAX_ITERATIONS`` (``10**6``), or ``(T + 1)·|X|·|Y| >
+        MAX_ITERATE_ENTRIES`` for a tabular base (the iterates would not fit
+        in memory), before anything is drawn.
 
     Returns:
       :class:`SharpeningResult` whose ``policy`` is the selected iterate and
@@ -99,7 +117,14 @@ def xpo_sharpening(
       >>> res.queries, float(res.diagnostics["sharpening_error"][res.diagnostics["selected"]])
       (12, 0.0)
     """
-    T = check_int(T, "T", minimum=1)
+    T = check_int(T, "T", minimum=1, maximum=MAX_ITERATIONS)
+    table = getattr(base, "log_probs", None)
+    if table is not None and (T + 1) * int(np.size(table)) > MAX_ITERATE_ENTRIES:
+        raise ValueError(f"T = {T} keeps T + 1 iterates of {np.size(table)} log-probabilities each, more than "
+                         f"MAX_ITERATE_ENTRIES = {MAX_ITERATE_ENTRIES}; use T <= "
+                         f"{MAX_ITERATE_ENTRIES // int(np.size(table)) - 1}")
+    if not isinstance(warm_start, (bool, np.bool_)):
+        raise TypeError(f"warm_start must be a bool; got {type(warm_start).__name__}")
     beta = check_real(beta, "beta", low=0.0, low_open=True)
     alpha = check_real(alpha, "alpha", low=0.0)
     if select not in _SELECT:
@@ -115,7 +140,11 @@ def xpo_sharpening(
     gen, seed = resolve_seed(rng)
     oracle = SampleEvaluateOracle(base, mu, rng=gen)
 
-    run = _Run(base, oracle, gen, model_class, beta, alpha, reward, T)
+    options = solver_options(model_class.fit_xpo, rng=solver_rng(seed), warm_start=bool(warm_start))
+    if warm_start and "warm_start" not in options:
+        raise TypeError(f"warm_start=True needs model_class.fit_xpo to take warm_start; "
+                        f"{type(model_class).__name__}.fit_xpo does not")
+    run = _Run(base, oracle, gen, model_class, beta, alpha, reward, T, options)
     bar = Progress(T, "XPO", progress)
     for t in range(T):
         run.step(t)
@@ -138,8 +167,8 @@ def xpo_sharpening(
 class _Run:
     """The state of one XPO run: dataset ``D``, iterates, query counts and timings."""
 
-    def __init__(self, base, oracle, gen, model_class, beta, alpha, reward, T):
-        self.base, self.oracle, self.gen = base, oracle, gen
+    def __init__(self, base, oracle, gen, model_class, beta, alpha, reward, T, options):
+        self.base, self.oracle, self.gen, self.options = base, oracle, gen, options
         self.model_class, self.beta, self.alpha, self.reward = model_class, beta, alpha, reward
         self.iterates = [base]
         self.queries = [0]
@@ -163,7 +192,7 @@ class _Run:
         observed = (log_probs[seen, 0], log_probs[seen, 1])  # log π_base as the oracle revealed it
         policy = self.model_class.fit_xpo(
             self.x[seen], ys[seen, 0], ys[seen, 1], self.target[seen],
-            self.beta, self.alpha, observed, init=None if t == 0 else self.iterates[-1],
+            self.beta, self.alpha, observed, init=None if t == 0 else self.iterates[-1], **self.options,
         )
         self.seconds["sampling"] += mid - start
         self.seconds["solver"] += time.perf_counter() - mid

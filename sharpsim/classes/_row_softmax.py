@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.optimize import Bounds, minimize
-from scipy.special import logsumexp
 
 from .base import _pair_value_and_coeffs, _Pairs
 
@@ -29,7 +28,11 @@ class _RowSoftmax:
 
     def log_softmax(self, U: np.ndarray) -> np.ndarray:
         Z = self.anchor + U
-        return Z - logsumexp(Z, axis=1, keepdims=True)
+        top = np.max(Z, axis=1, keepdims=True)
+        top = np.where(np.isfinite(top), top, 0.0)
+        # Stability: exp of the max-subtracted logits is ≤ 1, and the row's largest term is 1 (no 0 sum).
+        with np.errstate(divide="ignore"):
+            return Z - (top + np.log(np.exp(Z - top).sum(axis=1, keepdims=True)))
 
     @staticmethod
     def ell(logp: np.ndarray, rows: np.ndarray, toks: np.ndarray) -> np.ndarray:
@@ -156,6 +159,25 @@ def _box_start(log_probs: np.ndarray, anchor: np.ndarray, bound: float) -> np.nd
     top = np.max(u, axis=1, keepdims=True)
     u = np.where(finite, u - np.where(np.isfinite(top), top, 0.0), -bound)
     return np.clip(u, -bound, bound)
+
+
+def rng_start(gen: np.random.Generator, engine: _RowSoftmax, bound: float) -> np.ndarray:
+    """A random start ``u ~ Uniform[−1, 1]`` ``[R, V]``, scaled into the box when ``L < 1``."""
+    return gen.uniform(-1.0, 1.0, (engine.R, engine.V)) * min(bound, 1.0)
+
+
+def restrict_to_data(engine: _RowSoftmax, data):
+    """The engine and data on the rows the data touch, and those rows ``[R_a]`` (sorted).
+
+    Rows without data are acted on by the ridge only, so their minimiser is
+    ``u = 0`` (the anchor) whatever the start: they are left out of the solve,
+    which keeps it small and keeps random starts from moving laws the data
+    never saw.
+    """
+    rows_y, toks_y, rows_r, toks_r = data
+    active = np.unique(np.concatenate([rows_y.ravel(), rows_r.ravel()]))
+    local = (np.searchsorted(active, rows_y), toks_y, np.searchsorted(active, rows_r), toks_r)
+    return _RowSoftmax(engine.anchor[active]), local, active
 
 
 def _lbfgs_options(maxiter: int) -> dict:

@@ -14,11 +14,15 @@ from .._validation import check_int, check_real, check_rng
 from ..policies.autoregressive import JointAutoregressivePolicy, MarkovPolicy
 from ..policies.base import MAX_ENUMERATION, encode_sequences
 from ..policies.tabular import TabularPolicy, as_tabular
-from ._row_softmax import _box_start, _BoxProblem, _check_anchor_support, _lbfgs_options, _RowSoftmax
+from ._row_softmax import _box_start, _BoxProblem, _check_anchor_support, _lbfgs_options, _RowSoftmax, restrict_to_data, rng_start
 from .base import _UNSEEN_RULES, ModelClass, _check_atol, _Pairs, _same_law
 from .tabular import TabularClass
 
 __all__ = ["PrefixTreeClass", "MarkovClass"]
+
+
+#: Keyword arguments :class:`PrefixTreeClass` hands to its :class:`TabularClass`.
+_SOLVER_OPTIONS = ("logit_bound", "ridge", "n_restarts", "random_state", "maxiter")
 
 
 def _check_unseen(unseen: str) -> str:
@@ -60,6 +64,10 @@ class PrefixTreeClass(ModelClass):
             raise ValueError(f"vocab_size**horizon = {self.vocab_size**self.horizon} exceeds "
                              f"MAX_ENUMERATION = {MAX_ENUMERATION}")
         self.n_responses = self.vocab_size**self.horizon
+        unknown = sorted(set(solver_options) - set(_SOLVER_OPTIONS))
+        if unknown:
+            raise TypeError(f"PrefixTreeClass got unexpected keyword argument(s) {unknown}; "
+                            f"solver options are {list(_SOLVER_OPTIONS)}")
         self._tabular = TabularClass(n_contexts, self.n_responses, unseen=unseen,
                                      base=None if base is None else as_tabular(base, "base"), **solver_options)
         self.n_contexts = self._tabular.n_contexts
@@ -76,11 +84,11 @@ class PrefixTreeClass(ModelClass):
     def _fit_mle(self, x, y, w):
         return self._wrap(self._tabular._fit_mle(x, encode_sequences(y, self.vocab_size), w))
 
-    def _fit_pairs(self, pairs: _Pairs, init):
+    def _fit_pairs(self, pairs: _Pairs, init, rng=None, warm_start=False):
         encoded = _Pairs(pairs.x, encode_sequences(pairs.y, self.vocab_size),
                          encode_sequences(pairs.y_ref, self.vocab_size), pairs.offset, pairs.weights,
                          pairs.beta, pairs.alpha, pairs.loss)
-        return self._wrap(self._tabular._fit_pairs(encoded, init))
+        return self._wrap(self._tabular._fit_pairs(encoded, init, rng, warm_start))
 
     def contains(self, policy, atol: float = 1e-8) -> bool:
         """Always ``True`` for a policy over ``[n_contexts, V**H]`` (a prefix tree realises any joint)."""
@@ -110,8 +118,10 @@ class MarkovClass(ModelClass):
       non-convex. Logits ``π_h(·|s) ∝ π_anchor(·|s)·exp(u(s, ·))`` with
       ``|u| ≤ logit_bound``, a ridge ``ridge·β²·‖u‖²`` (non-identified logits
       stay at the anchor), L-BFGS-B with analytic gradients from ``u = 0``,
-      ``init`` and ``n_restarts`` random starts ``u ~ Uniform[−1, 1]``; the best
-      local solution is kept.
+      ``init`` and ``n_restarts`` random starts ``u ~ Uniform[−1, 1]`` (from
+      :meth:`~ModelClass.restart_rng`; ``warm_start=True`` keeps only ``init``);
+      the best local solution is kept. Only states the data visit enter the
+      solve; the others stay at the anchor.
 
     Args:
       n_contexts, vocab_size, horizon: ``|X|``, ``V``, ``H``.
@@ -192,20 +202,25 @@ class MarkovClass(ModelClass):
             log_freq = np.log(counts) - np.log(np.where(totals > 0, totals, 1.0))
         return self._policy(np.where(totals > 0, log_freq, self.anchor_log_probs()))
 
-    def _fit_pairs(self, pairs: _Pairs, init):
+    def _fit_pairs(self, pairs: _Pairs, init, rng=None, warm_start=False):
         engine = _RowSoftmax(self.anchor_log_probs())
         data = (self._states(pairs.x, pairs.y), pairs.y, self._states(pairs.x, pairs.y_ref), pairs.y_ref)
         _check_anchor_support(engine, data[0], data[1], "y")
         _check_anchor_support(engine, data[2], data[3], "y_ref")
-        starts = [np.zeros((engine.R, engine.V))]
-        if init is not None:
-            starts.append(self._start_from(init, engine))
-        rng = check_rng(self.random_state)
-        starts += [rng.uniform(-1.0, 1.0, (engine.R, engine.V)) * min(self.logit_bound, 1.0)
-                   for _ in range(self.n_restarts)]
-        problem = _BoxProblem(engine, data, pairs, self.logit_bound, self.ridge, _lbfgs_options(self.maxiter))
-        self.solver_info_ = min(problem.solve(starts), key=lambda r: r.fun)
-        U = self.params_ = self.solver_info_.x.reshape(engine.R, engine.V)
+        warm = [] if init is None else [self._start_from(init, engine)]
+        cold = not (warm_start and warm)
+        sub, sub_data, active = restrict_to_data(engine, data)
+        U = np.zeros((engine.R, engine.V))
+        self.solver_info_ = None
+        if active.shape[0]:
+            starts = [start[active] for start in ([U] if cold else []) + warm]
+            if cold:
+                gen = self.restart_rng(rng)
+                starts += [rng_start(gen, sub, self.logit_bound) for _ in range(self.n_restarts)]
+            problem = _BoxProblem(sub, sub_data, pairs, self.logit_bound, self.ridge, _lbfgs_options(self.maxiter))
+            self.solver_info_ = min(problem.solve(starts), key=lambda r: r.fun)
+            U[active] = self.solver_info_.x.reshape(sub.R, sub.V)
+        self.params_ = U
         return self._policy(engine.log_softmax(U))
 
     def _start_from(self, init, engine) -> np.ndarray:

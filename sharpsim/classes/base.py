@@ -39,7 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import expit
 
-from .._validation import PROB_ATOL, check_index_array, check_real
+from .._validation import PROB_ATOL, check_index_array, check_real, check_rng
 from ..policies.tabular import TabularPolicy
 
 __all__ = ["ModelClass"]
@@ -187,7 +187,7 @@ class ModelClass:
         x, y, w = self._check_sample(x, y, weights)
         return self._fit_mle(x, y, _fit_weights(w))
 
-    def fit_regression(self, x, y, y_ref, target, beta, base, weights=None):
+    def fit_regression(self, x, y, y_ref, target, beta, base, weights=None, *, rng=None):
         """DPO regression, Eq. (4) / Eq. (8): ``argmin Σ_i w_i (Δ_π(x_i, y_i, y'_i) − target_i)²``.
 
         Args:
@@ -196,6 +196,8 @@ class ModelClass:
           beta: KL-regularisation ``β > 0``.
           base: the reference policy ``π_base``, or ``(log π_base(y|x), log π_base(y'|x))``.
           weights: non-negative float array ``[n]`` (``None``: ones).
+          rng: seed of the solver's random restarts (classes that need them, e.g.
+            :class:`MarkovClass`); see :meth:`restart_rng`.
 
         Returns:
           A policy of the class.
@@ -211,9 +213,10 @@ class ModelClass:
           4.0
         """
         pairs = self._check_pairs(x, y, y_ref, target, beta, 0.0, base, weights, "squared")
-        return self._fit_pairs(_rescaled(pairs), None)
+        return self._fit_pairs(_rescaled(pairs), None, rng, False)
 
-    def fit_xpo(self, x, y, y_ref, target, beta, alpha, base, weights=None, *, init=None):
+    def fit_xpo(self, x, y, y_ref, target, beta, alpha, base, weights=None, *, init=None, rng=None,
+                warm_start=False):
         """XPO step (Algorithm 1): ``argmin α Σ_i w_i log π(y'_i|x_i) + Σ_i w_i (Δ_π − target_i)²``.
 
         The optimism term is concave in the logits, so the objective is
@@ -225,6 +228,12 @@ class ModelClass:
           alpha: optimism coefficient ``α ≥ 0`` (``0`` is the regression).
           init: optional policy of the class used as an extra starting point
             (e.g. the previous XPO iterate).
+          rng: seed of the random restarts (``None``, int or Generator); see
+            :meth:`restart_rng`.
+          warm_start: if ``True`` and ``init`` is given, start only from ``init``
+            and the DPO regression solution (no cold or random starts): several
+            times faster, but a local solution near the previous iterate may be
+            kept where a cold start would find a better one. Default ``False``.
 
         Returns:
           A policy of the class.
@@ -240,14 +249,16 @@ class ModelClass:
         """
         alpha = check_real(alpha, "alpha", low=0.0)
         pairs = self._check_pairs(x, y, y_ref, target, beta, alpha, base, weights, "squared")
-        return self._fit_pairs(_rescaled(pairs), init)
+        if not isinstance(warm_start, (bool, np.bool_)):
+            raise TypeError(f"warm_start must be a bool; got {type(warm_start).__name__}")
+        return self._fit_pairs(_rescaled(pairs), init, rng, bool(warm_start))
 
-    def fit_logistic_dpo(self, x, y_win, y_lose, beta, base, weights=None):
+    def fit_logistic_dpo(self, x, y_win, y_lose, beta, base, weights=None, *, rng=None):
         """Logistic (Bradley–Terry) DPO: ``argmin Σ_i w_i log(1 + exp(−Δ_π(x_i, y_win_i, y_lose_i)))``.
 
         Args:
           x: int array ``[n]``; y_win, y_lose: preferred and rejected responses.
-          beta, base, weights: as in :meth:`fit_regression`.
+          beta, base, weights, rng: as in :meth:`fit_regression`.
 
         Returns:
           A policy of the class.
@@ -264,7 +275,7 @@ class ModelClass:
         """
         pairs = self._check_pairs(x, y_win, y_lose, None, beta, 0.0, base, weights, "logistic",
                                   names=("y_win", "y_lose"))
-        return self._fit_pairs(_rescaled(pairs), None)
+        return self._fit_pairs(_rescaled(pairs), None, rng, False)
 
     def objective(self, policy, x, y, y_ref, target, beta, base, weights=None, *, alpha=0.0):
         """The regression (``alpha = 0``) or XPO objective of ``policy`` on the data (a float).
@@ -280,6 +291,24 @@ class ModelClass:
         alpha = check_real(alpha, "alpha", low=0.0)
         pairs = self._check_pairs(x, y, y_ref, target, beta, alpha, base, weights, "squared")
         return float(_pair_objective(policy.log_prob(pairs.x, pairs.y), policy.log_prob(pairs.x, pairs.y_ref), pairs))
+
+    def restart_rng(self, rng=None) -> np.random.Generator:
+        """The generator of a fit's random restarts.
+
+        The class's own ``random_state`` when it was given explicitly (not
+        ``None``); otherwise the ``rng`` of the call (``None``, int or
+        Generator). The sharpening algorithms pass a generator derived from
+        their own ``rng``, so a run with a seed is reproducible byte for byte.
+
+        Example:
+          >>> import sharpsim as ss
+          >>> a = ss.TabularClass(1, 2).restart_rng(7).random()
+          >>> b = ss.TabularClass(1, 2, random_state=7).restart_rng(3).random()
+          >>> a == b
+          True
+        """
+        own = getattr(self, "random_state", None)
+        return check_rng(own if own is not None else rng)
 
     # ---- validation -----------------------------------------------------
 
@@ -348,7 +377,7 @@ class ModelClass:
     def _fit_mle(self, x, y, w):  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _fit_pairs(self, pairs: _Pairs, init):  # pragma: no cover - abstract
+    def _fit_pairs(self, pairs: _Pairs, init, rng=None, warm_start=False):  # pragma: no cover - abstract
         raise NotImplementedError
 
     def contains(self, policy, atol: float = 1e-8) -> bool:  # pragma: no cover - abstract

@@ -90,7 +90,7 @@ class FiniteClass(ModelClass):
         self.last_scores_ = scores
         return self.policies[int(np.argmax(scores))]
 
-    def _fit_pairs(self, pairs: _Pairs, init):
+    def _fit_pairs(self, pairs: _Pairs, init, rng=None, warm_start=False):
         values = _pair_objective(self._data_log_probs(pairs.x, pairs.y),
                                  self._data_log_probs(pairs.x, pairs.y_ref), pairs)
         self.last_scores_ = values

@@ -7,7 +7,7 @@ analytic gradients for the MLE, logistic DPO and XPO.
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import brentq, minimize
+from scipy.optimize import brentq
 
 from .._validation import check_int, check_real, check_rng
 from ..policies.linear import (
@@ -17,26 +17,11 @@ from ..policies.linear import (
     linear_log_probs,
 )
 from ..policies.tabular import as_tabular
-from .base import ModelClass, _check_atol, _pair_value_and_coeffs, _Pairs
+from ._ball_newton import minimise_in_ball
+from ._linear_objective import _LinearObjective, dominant_starts
+from .base import ModelClass, _check_atol, _Pairs
 
 __all__ = ["LinearSoftmaxClass"]
-
-
-class _LinearEngine:
-    """``log π_θ(y|x) = ⟨φ(x,y), θ⟩ − log Σ_y' exp⟨φ(x,y'), θ⟩`` and its gradient in ``θ``."""
-
-    def __init__(self, features: np.ndarray):
-        self.features = features
-        self.n_contexts = features.shape[0]
-
-    def log_softmax(self, theta: np.ndarray) -> np.ndarray:
-        return linear_log_probs(self.features, theta)
-
-    def grad(self, logp: np.ndarray, x: np.ndarray, y: np.ndarray, g: np.ndarray) -> np.ndarray:
-        """``Σ_i g_i (φ(x_i, y_i) − E_{π_θ(·|x_i)} φ)``, aggregated per prompt."""
-        mass = np.bincount(x, weights=g, minlength=self.n_contexts)
-        mean_features = np.einsum("xy,xyd->xd", np.exp(logp), self.features)
-        return g @ self.features[x, y] - mass @ mean_features
 
 
 def _uniform_in_ball(rng: np.random.Generator, dim: int, radius: float) -> np.ndarray:
@@ -93,7 +78,13 @@ class LinearSoftmaxClass(ModelClass):
     - ``fit_logistic_dpo``: convex; SLSQP from ``θ = 0``.
     - ``fit_xpo``: non-convex (``α log π_θ(y'|x)`` is concave in ``θ``): SLSQP
       from ``θ = 0``, the regression solution, ``init`` and ``n_restarts``
-      points uniform in the ball; the best objective is kept.
+      points uniform in the ball (drawn from :meth:`restart_rng`); the best
+      objective is kept. ``warm_start=True`` keeps only the regression
+      solution and ``init``.
+
+    Every iterative solve uses the vectorised analytic-gradient objective of
+    :mod:`~sharpsim.classes._linear_objective` (one ``exp`` over the data's
+    prompts and two mat-vecs per evaluation).
 
     SLSQP's last iterate may overshoot the bound by its constraint tolerance
     (``~1e-10``); it is then rescaled onto the sphere ``‖θ‖ = B``.
@@ -102,7 +93,8 @@ class LinearSoftmaxClass(ModelClass):
       features: ``φ`` ``[n_contexts, n_responses, d]``, ``‖φ(x,y)‖₂ ≤ 1``.
       B: the norm bound ``> 0``.
       n_restarts: random XPO restarts (default 4).
-      random_state: seed of the XPO restarts.
+      random_state: seed of the XPO restarts; ``None`` (default) uses the ``rng``
+        handed to the fit (the sharpening algorithms pass one derived from theirs).
       maxiter: SLSQP iteration cap per start (default 1000).
 
     Attributes:
@@ -117,7 +109,8 @@ class LinearSoftmaxClass(ModelClass):
       [[0.5, 0.25, 0.25]]
     """
 
-    def __init__(self, features, B: float, *, n_restarts: int = 4, random_state=None, maxiter: int = 1000):
+    def __init__(self, features, B: float, *, n_restarts: int = 4, random_state=None, maxiter: int = 1000,
+                 n_dominant: int = 4):
         self.features = check_features(features)
         self.B = check_norm_bound(B)
         self.n_contexts, self.n_responses, self.dim = self.features.shape
@@ -125,8 +118,8 @@ class LinearSoftmaxClass(ModelClass):
         check_rng(random_state)
         self.random_state = random_state
         self.maxiter = check_int(maxiter, "maxiter", minimum=1)
+        self.n_dominant = check_int(n_dominant, "n_dominant", minimum=0)
         self.solver_info_ = None
-        self._engine = _LinearEngine(self.features)
 
     def policy(self, theta) -> LinearSoftmaxPolicy:
         """The member ``π_θ`` (raises ``ValueError`` if ``‖θ‖ > B``); ``theta`` is ``[d]``.
@@ -152,36 +145,30 @@ class LinearSoftmaxClass(ModelClass):
     # ---- solvers ----------------------------------------------------------
 
     def _fit_mle(self, x, y, w):
-        def fun(theta):
-            logp = self._engine.log_softmax(theta)
-            return -float(w @ logp[x, y]), -self._engine.grad(logp, x, y, w)
-
-        return self.policy(self._slsqp(fun, [np.zeros(self.dim)], w.sum()))
+        fun = _LinearObjective.for_mle(self.features, x, y, w)
+        return self.policy(self._solve(fun, [np.zeros(self.dim)], w.sum()))
 
     def _regression_theta(self, pairs: _Pairs) -> np.ndarray:
         diff = self.features[pairs.x, pairs.y] - self.features[pairs.x, pairs.y_ref]
         root_w = np.sqrt(pairs.weights)
         return _ball_constrained_least_squares(pairs.beta * root_w[:, None] * diff, root_w * pairs.offset, self.B)
 
-    def _fit_pairs(self, pairs: _Pairs, init):
+    def _fit_pairs(self, pairs: _Pairs, init, rng=None, warm_start=False):
         self.solver_info_ = None
         if pairs.loss == "squared" and pairs.alpha == 0:
             return self.policy(self._feasible(self._regression_theta(pairs)))
-        x, y, yr = pairs.x, pairs.y, pairs.y_ref
-
-        def fun(theta):
-            logp = self._engine.log_softmax(theta)
-            value, g_y, g_r = _pair_value_and_coeffs(logp[x, y], logp[x, yr], pairs)
-            return value, self._engine.grad(logp, x, y, g_y) + self._engine.grad(logp, x, yr, g_r)
-
-        starts = [np.zeros(self.dim)]
-        if pairs.loss == "squared":  # XPO
-            starts.append(self._regression_theta(pairs))
-            if init is not None:
-                starts.append(self._start_from(init))
-            rng = check_rng(self.random_state)
-            starts += [_uniform_in_ball(rng, self.dim, self.B) for _ in range(self.n_restarts)]
-        return self.policy(self._slsqp(fun, starts, pairs.weights.sum()))
+        fun = _LinearObjective.for_pairs(self.features, pairs)
+        if pairs.loss == "logistic":  # convex: one start
+            return self.policy(self._solve(fun, [np.zeros(self.dim)], pairs.weights.sum()))
+        warm = [self._regression_theta(pairs)] + ([] if init is None else [self._start_from(init)])
+        if warm_start and init is not None:
+            starts = warm
+        else:
+            gen = self.restart_rng(rng)
+            starts = [np.zeros(self.dim)] + warm + [_uniform_in_ball(gen, self.dim, self.B)
+                                                    for _ in range(self.n_restarts)]
+            starts += dominant_starts(fun, self.B, self.n_dominant)
+        return self.policy(self._solve(fun, starts, pairs.weights.sum()))
 
     def _start_from(self, init) -> np.ndarray:
         if not isinstance(init, LinearSoftmaxPolicy) or init.features.shape != self.features.shape:
@@ -193,25 +180,25 @@ class LinearSoftmaxClass(ModelClass):
         # A solver's constraint slack (~1e-10 relative) is undone by rescaling onto the sphere.
         return theta * (self.B / norm) if norm > self.B else theta
 
-    def _slsqp(self, fun, starts, total_weight: float) -> np.ndarray:
-        """Minimise ``fun`` (value, grad) over ``‖θ‖ ≤ B`` from each start; the best feasible point."""
+    def _solve(self, objective: _LinearObjective, starts, total_weight: float) -> np.ndarray:
+        """Minimise ``objective`` over ``‖θ‖ ≤ B`` from each start; the best point (regularised Newton)."""
         scale = 1.0 / max(total_weight, np.finfo(float).tiny)
-        B2 = self.B**2
 
-        def scaled(theta):
-            value, grad = fun(theta)
-            return scale * value, scale * grad
+        def value(theta):
+            return scale * objective.value(theta)
 
-        constraint = {"type": "ineq", "fun": lambda t: (B2 - t @ t) / B2, "jac": lambda t: -2.0 * t / B2}
-        best, best_value = None, np.inf
+        def value_grad_hess(theta):
+            f, g, H = objective.value_grad_hess(theta)
+            return scale * f, scale * g, scale * H
+
+        best = None
         for theta0 in starts:
-            res = minimize(scaled, self._feasible(np.asarray(theta0, dtype=float)), jac=True, method="SLSQP",
-                           constraints=[constraint], options={"maxiter": self.maxiter, "ftol": 1e-15})
-            theta = self._feasible(res.x)
-            value = scaled(theta)[0]
-            if best is None or value < best_value:
-                best, best_value, self.solver_info_ = theta, value, res
-        return best
+            res = minimise_in_ball(value, value_grad_hess, self._feasible(np.asarray(theta0, dtype=float)),
+                                   self.B, self.maxiter)
+            if best is None or res.fun < best.fun:
+                best = res
+        self.solver_info_ = best
+        return self._feasible(best.x)
 
     def contains(self, policy, atol: float = 1e-8) -> bool:
         """Whether ``policy = π_θ`` for some ``‖θ‖ ≤ B``, judged by a least-squares fit of logits.

@@ -10,7 +10,7 @@ import numpy as np
 
 from .._validation import check_int, check_real, check_rng
 from ..policies.tabular import TabularPolicy, as_tabular
-from ._row_softmax import _box_start, _BoxProblem, _check_anchor_support, _lbfgs_options, _RowSoftmax
+from ._row_softmax import _box_start, _BoxProblem, _check_anchor_support, _lbfgs_options, _RowSoftmax, restrict_to_data, rng_start
 from .base import _UNSEEN_RULES, ModelClass, _check_atol, _Pairs
 
 __all__ = ["TabularClass"]
@@ -77,6 +77,7 @@ class TabularClass(ModelClass):
       entries); otherwise, and for XPO and logistic DPO, by L-BFGS-B with
       analytic gradients on the weight-normalised objective plus a tiny ridge
       ``ridge·β²·‖u‖²`` (the unique minimiser; non-identified ``u`` stay 0).
+      Only prompts with data enter the solve; the others stay at the anchor.
     - XPO is non-convex (``log π(y'|x)`` is concave in ``u``). Since
       ``max_v ≤ log Σ_v exp ≤ max_v + log|Y|``, replacing ``−log Σ_v exp(A+u)``
       by ``−(A_k + u_k)`` gives, for each response ``k``, a convex surrogate
@@ -84,7 +85,8 @@ class TabularClass(ModelClass):
       ``k`` tried in a prompt are its compared responses and one never-compared
       response (``J ≤ min(|Y|, 2·n_x + 1)`` surrogates). L-BFGS-B runs from
       those starts, ``u = 0`` (the anchor), the DPO regression solution,
-      ``init`` if given and ``n_restarts`` random starts ``u ~ Uniform[−1, 1]``;
+      ``init`` if given and ``n_restarts`` random starts ``u ~ Uniform[−1, 1]``
+      (``warm_start=True`` keeps only the regression solution and ``init``);
       as prompts do not interact, each prompt keeps its best local solution and
       the assembled point is polished once more (about ``2J + 4`` L-BFGS-B runs).
 
@@ -96,7 +98,9 @@ class TabularClass(ModelClass):
         against the anchor within a prompt).
       ridge: ``≥ 0`` (default ``1e-10``).
       n_restarts: random XPO restarts (default 2).
-      random_state: seed of the XPO restarts (``None``, int or Generator).
+      random_state: seed of the XPO restarts (int or Generator); ``None`` (default)
+        uses the ``rng`` handed to the fit (the sharpening algorithms pass one
+        derived from their own), see :meth:`~ModelClass.restart_rng`.
       maxiter: L-BFGS-B iteration cap per start (default 5000).
 
     Attributes:
@@ -148,7 +152,7 @@ class TabularClass(ModelClass):
             log_freq = np.log(counts) - np.log(np.where(totals > 0, totals, 1.0))
         return TabularPolicy.from_log_probs(np.where(totals > 0, log_freq, self.anchor_log_probs))
 
-    def _fit_pairs(self, pairs: _Pairs, init):
+    def _fit_pairs(self, pairs: _Pairs, init, rng=None, warm_start=False):
         engine = _RowSoftmax(self.anchor_log_probs)
         data = (pairs.x[:, None], pairs.y[:, None], pairs.x[:, None], pairs.y_ref[:, None])
         _check_anchor_support(engine, data[0], data[1], "y")
@@ -158,33 +162,39 @@ class TabularClass(ModelClass):
             U = _min_norm_tabular_regression(engine.anchor, pairs)
             if U is None or not (pairs.alpha == 0 and np.max(np.abs(U)) <= self.logit_bound):
                 start = None if U is None else np.clip(U, -self.logit_bound, self.logit_bound)  # a start only
-                U = self._iterate(engine, data, pairs, start, init)
+                U = self._iterate(engine, data, pairs, start, init, rng, warm_start)
         else:
-            U = self._iterate(engine, data, pairs, None, init)
+            U = self._iterate(engine, data, pairs, None, init, rng, False)
         self.params_ = U
         return TabularPolicy.from_log_probs(engine.log_softmax(U))
 
-    def _iterate(self, engine, data, pairs, regression_start, init):
-        problem = _BoxProblem(engine, data, pairs, self.logit_bound, self.ridge, _lbfgs_options(self.maxiter))
-        starts = [np.zeros((engine.R, engine.V))]
-        if regression_start is not None:
-            starts.append(regression_start)
-        if pairs.alpha > 0:
-            if init is not None:
-                starts.append(self._start_from(init, engine))
-            rng = check_rng(self.random_state)
-            starts += [rng.uniform(-1.0, 1.0, (engine.R, engine.V)) * min(self.logit_bound, 1.0)
-                       for _ in range(self.n_restarts)]
+    def _iterate(self, engine, data, pairs, regression_start, init, rng, warm_start):
+        """L-BFGS-B from every start on the rows the data touch; ``U`` ``[X, Y]`` (0 on the other rows)."""
+        xpo = pairs.alpha > 0
+        warm = [] if regression_start is None else [regression_start]
+        if xpo and init is not None:
+            warm.append(self._start_from(init, engine))
+        cold = not (warm_start and xpo and init is not None)
+        sub, sub_data, active = restrict_to_data(engine, data)
+        U = np.zeros((engine.R, engine.V))
+        if active.shape[0] == 0:
+            return U
+        problem = _BoxProblem(sub, sub_data, pairs, self.logit_bound, self.ridge, _lbfgs_options(self.maxiter))
+        starts = [start[active] for start in ([np.zeros((engine.R, engine.V))] if cold else []) + warm]
+        if xpo and cold:
+            gen = self.restart_rng(rng)
+            starts += [rng_start(gen, sub, self.logit_bound) for _ in range(self.n_restarts)]
             starts += [problem.dominant_start(k) for k in problem.dominant_candidates()]
         results = problem.solve(starts)
         if len(results) > 1:
             # Prompts do not interact: keep each prompt's best row over all local solutions, then polish.
-            candidates = np.stack([r.x.reshape(engine.R, engine.V) for r in results])
-            best_rows = np.argmin(np.stack([problem.row_values(U) for U in candidates]), axis=0)
-            results += problem.solve([candidates[best_rows, np.arange(engine.R)]])
+            candidates = np.stack([r.x.reshape(sub.R, sub.V) for r in results])
+            best_rows = np.argmin(np.stack([problem.row_values(C) for C in candidates]), axis=0)
+            results += problem.solve([candidates[best_rows, np.arange(sub.R)]])
         best = min(results, key=lambda r: r.fun)
         self.solver_info_ = best
-        return best.x.reshape(engine.R, engine.V)
+        U[active] = best.x.reshape(sub.R, sub.V)
+        return U
 
     def _start_from(self, init, engine) -> np.ndarray:
         lp = as_tabular(init, "init").log_probs

@@ -7,6 +7,11 @@ Example J.1) are checked by exact sample-size searches and fitted log-log
 slopes. ``run()`` returns a :class:`VerifyReport`; the command prints its
 table and exits non-zero on any FAIL.
 
+Every row can fail: :mod:`.mutants` holds one plausible wrong version of each
+implementation a row calls, ``KILLS`` names the ones each row catches (listed
+per row in the JSON as ``mutants_killed``), and the tests run every pair. With
+the same ``seed`` the table and ``to_json()`` are the same bytes.
+
 Example:
   >>> from sharpsim.theory.verify import run
   >>> report = run(quick=True, only=["check_prop_c1"])
@@ -22,11 +27,14 @@ import time
 import numpy as np
 
 from .exact import EXACT_CHECKS
+from .mutants import KILLS, MUTANTS
 from .rates import RATE_CHECKS
 from .report import CheckResult, VerifyReport
 from .toolkit import Toolkit
 
 ALL_CHECKS = EXACT_CHECKS + RATE_CHECKS
+#: The check names ``only=`` accepts (and ``sharpsim verify --only``), in run order.
+CHECK_NAMES = tuple(check.__name__ for check in ALL_CHECKS)
 
 
 def run(quick: bool = True, seed: int = 0, toolkit: Toolkit | None = None, only=None,
@@ -34,17 +42,24 @@ def run(quick: bool = True, seed: int = 0, toolkit: Toolkit | None = None, only=
     """Run the checks and return the report.
 
     Args:
-      quick: the small CI-sized version (under two minutes on 2 cores) or the full one.
-      seed: root seed; each check gets its own stream from ``SeedSequence(seed).spawn``.
+      quick: the small CI-sized version (well under a minute on 2 cores) or the full one.
+      seed: root seed, an int ``>= 0``; each check gets its own stream from
+        ``SeedSequence(seed).spawn``, so the report (table and ``to_json()``)
+        depends on the seed only.
       toolkit: the implementations to check (default: sharpsim's own).
-      only: optional list of check function names to run (``"check_lemma_i1"``).
+      only: optional list of check function names to run (``"check_lemma_i1"``; see ``CHECK_NAMES``).
       progress: print each row to stderr as it finishes.
     """
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be an integer >= 0; got {seed!r}")
+    seed = int(seed)
     toolkit = Toolkit.default() if toolkit is None else toolkit
     if only is not None:
-        unknown = set(only) - {c.__name__ for c in ALL_CHECKS}
+        if isinstance(only, str):
+            raise TypeError(f"only must be a list of check names, not a string; got {only!r}")
+        unknown = set(only) - set(CHECK_NAMES)
         if unknown:
-            raise ValueError(f"only names unknown checks {sorted(unknown)}; known: {[c.__name__ for c in ALL_CHECKS]}")
+            raise ValueError(f"only names unknown checks {sorted(unknown)}; known: {list(CHECK_NAMES)}")
     checks = [c for c in ALL_CHECKS if only is None or c.__name__ in only]
     streams = np.random.SeedSequence(seed).spawn(len(ALL_CHECKS))
     rows = []
@@ -56,10 +71,11 @@ def run(quick: bool = True, seed: int = 0, toolkit: Toolkit | None = None, only=
         except Exception as exc:  # a crash is a FAIL with the reason, never a silent pass
             row = CheckResult(check.__name__, "crashed", f"{type(exc).__name__}: {exc}", "no error", False)
         row.seconds = time.perf_counter() - start
+        row.mutants_killed = KILLS.get(check.__name__, ())
         rows.append(row)
         if progress:
             print(f"[{'PASS' if row.passed else 'FAIL'}] {row.result} ({row.seconds:.1f}s)", file=sys.stderr)
     return VerifyReport(rows, quick=quick, seed=seed)
 
 
-__all__ = ["CheckResult", "Toolkit", "VerifyReport", "run", "ALL_CHECKS"]
+__all__ = ["CheckResult", "Toolkit", "VerifyReport", "run", "ALL_CHECKS", "CHECK_NAMES", "MUTANTS", "KILLS"]

@@ -21,6 +21,8 @@ class CheckResult:
         (a fitted slope or a bound comparison).
       seconds: wall-clock time of the check.
       numbers: the raw numbers behind ``measured`` (JSON-ready).
+      mutants_killed: names of the wrong implementations (:mod:`.mutants`)
+        this row is shown to FAIL on (each one tested in ``tests/test_verify.py``).
     """
 
     result: str
@@ -31,6 +33,7 @@ class CheckResult:
     kind: str = "exact"
     seconds: float = 0.0
     numbers: dict = field(default_factory=dict)
+    mutants_killed: tuple = ()
 
 
 @dataclass
@@ -70,12 +73,30 @@ class VerifyReport:
         lines.append(f"\n{len(self.rows)} checks ({mode} mode, seed {self.seed}): {verdict}")
         return "\n".join(lines)
 
-    def to_dict(self) -> dict:
-        return {"quick": self.quick, "seed": self.seed, "passed": self.passed,
-                "rows": [asdict(row) for row in self.rows]}
+    def to_dict(self, timings: bool = False) -> dict:
+        """JSON-ready dict; ``timings=True`` adds each row's wall-clock ``seconds``.
 
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, default=_jsonable)
+        Without timings the dict (and :meth:`to_json`) depends on the seed only:
+        two runs with the same seed give the same bytes. ``mutants`` describes
+        every wrong implementation a row names in ``mutants_killed``.
+        """
+        rows = []
+        for row in self.rows:
+            data = asdict(row)
+            data["mutants_killed"] = list(row.mutants_killed)
+            if not timings:
+                del data["seconds"]
+            rows.append(data)
+        from .mutants import MUTANTS  # what each named mutant gets wrong, for a self-contained report
+
+        named = sorted({name for row in self.rows for name in row.mutants_killed})
+        mutants = {name: {"replaces": MUTANTS[name].replaces, "description": MUTANTS[name].description}
+                   for name in named if name in MUTANTS}
+        return {"quick": self.quick, "seed": self.seed, "passed": self.passed, "rows": rows, "mutants": mutants}
+
+    def to_json(self, timings: bool = False) -> str:
+        """The report as JSON (see :meth:`to_dict`)."""
+        return json.dumps(self.to_dict(timings), indent=2, default=_jsonable)
 
 
 def _clip(text: str, width: int) -> str:

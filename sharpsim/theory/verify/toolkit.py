@@ -6,6 +6,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Callable
 
 from ... import algorithms, inference, measures
+from .. import instances
 
 
 @dataclass(frozen=True)
@@ -13,7 +14,13 @@ class Toolkit:
     """Every function a check calls. ``Toolkit.default()`` holds sharpsim's own.
 
     Replace one (``Toolkit.default().with_(best_of_n_law=broken)``) to see that
-    the checks catch it.
+    the checks catch it; :mod:`.mutants` holds one plausible wrong version of
+    each, and every row names the ones it catches.
+
+    Example:
+      >>> tk = Toolkit.default()
+      >>> tk.with_(coverage=len).coverage is len, Toolkit.default().coverage is tk.coverage
+      (True, True)
     """
 
     best_of_n_law: Callable
@@ -21,6 +28,7 @@ class Toolkit:
     bon_failure_probability: Callable
     adaptive_best_of_n_expected_samples: Callable
     adaptive_best_of_n_law: Callable
+    adaptive_best_of_n: Callable
     greedy_decode: Callable
     tilted: Callable
     coverage: Callable
@@ -36,10 +44,11 @@ class Toolkit:
     sft_sharpening: Callable
     xpo_sharpening: Callable
     dpo_sharpening: Callable
+    lower_bound_bayes_error: Callable
 
     @classmethod
     def default(cls) -> "Toolkit":
-        sources = (inference, measures, algorithms)
+        sources = (inference, measures, algorithms, instances)
         return cls(**{f.name: _find(f.name, sources) for f in fields(cls)})
 
     def with_(self, **replacements) -> "Toolkit":

@@ -40,3 +40,24 @@ def planted_mode_joint(rng: np.random.Generator, vocab_size: int, horizon: int):
     joint = (1.0 - weight) * rng.dirichlet(np.ones(size))
     joint[planted] += weight
     return JointAutoregressivePolicy(joint[None, :], vocab_size, horizon), planted
+
+
+def planted_margin_world(rng: np.random.Generator, gamma_margin: float, n_contexts: int = 3,
+                         max_responses: int = 8) -> tuple:
+    """A table whose modes are planted with margin exactly ``gamma_margin`` at prompt 0, ``>=`` elsewhere.
+
+    Each row: runner-up weight 1, the others uniform in ``[0, 1]``, the mode
+    ``(1 + γ_x)`` with ``γ_0 = gamma_margin`` and ``γ_x`` up to twice it.
+
+    Returns:
+      ``(TabularPolicy, modes)`` with ``modes`` the int array ``[n_contexts]`` of planted modes.
+    """
+    n_y = int(rng.integers(2, max_responses + 1))
+    gammas = gamma_margin * np.r_[1.0, rng.uniform(1.0, 2.0, size=n_contexts - 1)]
+    weights = rng.random((n_contexts, n_y))
+    runner_up = rng.integers(n_y, size=n_contexts)
+    modes = (runner_up + 1 + rng.integers(n_y - 1, size=n_contexts)) % n_y
+    rows = np.arange(n_contexts)
+    weights[rows, runner_up] = 1.0
+    weights[rows, modes] = 1.0 + gammas
+    return TabularPolicy(weights / weights.sum(axis=1, keepdims=True)), modes

@@ -1,0 +1,163 @@
+"""Regularised Newton over the ball ``‖θ‖₂ ≤ B`` with exact trust-region subproblems.
+
+For the low-dimensional problems of :class:`~sharpsim.LinearSoftmaxClass`
+(``d`` parameters, smooth, possibly non-convex: XPO's optimism term is
+concave). Each iteration minimises the quadratic model plus a proximal term,
+
+    v = argmin_{‖v‖ ≤ B}  ⟨g, v − θ⟩ + ½ (v − θ)ᵀ H (v − θ) + ½ σ ‖v − θ‖²,
+
+which is a trust-region subproblem centred at 0 with radius ``B``, solved
+exactly on the eigendecomposition of ``H + σI`` (Moré & Sorensen 1983,
+hard case included). The step is accepted when the objective decreases by a
+fair share of the model's prediction; ``σ`` shrinks after good steps and grows
+after rejected ones (Levenberg–Marquardt / adaptive-regularisation style). Near
+a solution ``σ = 0`` and the iteration is Newton's: quadratic convergence, a
+KKT point to machine precision in a few dozen evaluations where a quasi-Newton
+SQP needs hundreds.
+
+References:
+  J. J. Moré and D. C. Sorensen, "Computing a trust region step", SIAM J. Sci.
+  Stat. Comput. 4 (1983); Conn, Gould & Toint, *Trust-Region Methods* (2000).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import OptimizeResult, brentq
+
+#: Eigenvalues within this fraction of the largest magnitude count as zero curvature.
+_EIG_RTOL = 1e-12
+#: Stop when the model predicts a decrease below this fraction of ``|f|`` (or of the start's ``|f|``).
+_FTOL = 1e-15
+
+
+def _norm(v: np.ndarray) -> float:
+    top = np.max(np.abs(v), initial=0.0)
+    return float(top * np.linalg.norm(v / top)) if 0.0 < top < np.inf else float(top)
+
+
+def ball_trust_region(M: np.ndarray, c: np.ndarray, radius: float) -> np.ndarray:
+    """Global minimiser of ``½ vᵀMv + cᵀv`` over ``‖v‖₂ ≤ radius`` (``M`` symmetric ``[d, d]``).
+
+    ``v(λ) = −(M + λI)⁻¹c`` with the smallest ``λ ≥ max(0, −λ_min(M))`` giving
+    ``‖v(λ)‖ ≤ radius`` (equality when ``λ > 0``): the secular equation is
+    solved by Brent's method on the eigenbasis. In the hard case (``c`` has no
+    component on the most negative eigenvector) that eigenvector is added to
+    reach the sphere. Where ``M`` is singular and positive semi-definite, and
+    ``c`` has no component on its null space, the minimum-norm minimiser is
+    returned (non-identified directions stay at 0).
+
+    Example:
+      >>> import numpy as np
+      >>> ball_trust_region(np.eye(2), np.array([-1.0, 0.0]), 5.0).tolist()   # interior: −M⁻¹c
+      [1.0, 0.0]
+      >>> ball_trust_region(-np.eye(2), np.array([-1.0, 0.0]), 2.0).round(12).tolist()  # concave: sphere
+      [2.0, 0.0]
+    """
+    lam, Q = np.linalg.eigh(M)
+    ct = Q.T @ c
+    scale = max(np.max(np.abs(lam), initial=0.0), np.finfo(float).tiny)
+    lam = np.where(np.abs(lam) <= _EIG_RTOL * scale, 0.0, lam)
+    # A component of c on a zero-curvature direction is rounding noise when it is this small.
+    c_noise = 1e-12 * (_norm(c) + scale * radius)
+    lo = max(0.0, -float(lam[0]))
+    denom = lam + lo
+    flat = denom <= 0.0
+    ct = np.where(flat & (np.abs(ct) <= c_noise), 0.0, ct)
+    if not np.any(flat & (ct != 0.0)):
+        # At λ = lo every direction is either curved or carries no linear term.
+        v_lo = np.divide(-ct, denom, out=np.zeros_like(ct), where=~flat)
+        n_lo = _norm(v_lo)
+        if n_lo <= radius:
+            if lo > 0.0:  # hard case: move along negative curvature up to the sphere
+                k = int(np.argmax(flat))
+                v_lo[k] = np.sqrt(max(radius**2 - n_lo**2, 0.0))
+            return Q @ v_lo
+    hi = lo + _norm(ct) / radius  # ‖v(hi)‖ ≤ ‖c‖/(hi − lo) = radius
+
+    def excess(shift):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            w = np.where(ct == 0.0, 0.0, ct / (denom + shift))
+        size = _norm(w)
+        return 1.0 / radius - (1.0 / size if size > 0 else np.inf)
+
+    shift = brentq(excess, 0.0, hi - lo, xtol=1e-300, rtol=4 * np.finfo(float).eps, maxiter=500) \
+        if excess(hi - lo) < 0.0 else hi - lo
+    if shift <= 0.0:
+        shift = np.nextafter(0.0, 1.0)
+    v = Q @ (-ct / (denom + shift))
+    size = _norm(v)
+    return v * (radius / size) if size > radius else v
+
+
+def _kkt_residual(theta: np.ndarray, g: np.ndarray, radius: float) -> float:
+    """``‖g + ν θ‖`` with the best multiplier ``ν ≥ 0`` on the sphere (``‖g‖`` inside)."""
+    if _norm(theta) < radius * (1.0 - 1e-9):
+        return _norm(g)
+    nu = max(0.0, -float(g @ theta) / radius**2)
+    return _norm(g + nu * theta)
+
+
+def minimise_in_ball(value, value_grad_hess, theta0: np.ndarray, radius: float, maxiter: int) -> OptimizeResult:
+    """Regularised Newton for ``min f(θ)`` over ``‖θ‖ ≤ radius`` (see the module docstring).
+
+    Args:
+      value: ``θ → f(θ)``.
+      value_grad_hess: ``θ → (f, ∇f [d], ∇²f [d, d])``.
+      theta0: start ``[d]`` (moved onto the ball if outside).
+      radius: ``B > 0``.
+      maxiter: cap on evaluations of ``value_grad_hess``.
+
+    Returns:
+      ``OptimizeResult`` with ``x``, ``fun``, ``jac``, ``nit``, ``nfev``,
+      ``kkt`` (the KKT residual at ``x``), ``success`` and ``message``.
+
+    Example:
+      >>> import numpy as np
+      >>> f = lambda t: float(-t @ t)            # concave: any point of the sphere is a minimiser
+      >>> fgh = lambda t: (f(t), -2 * t, -2 * np.eye(2))
+      >>> res = minimise_in_ball(f, fgh, np.array([0.3, 0.4]), 2.0, 50)
+      >>> round(float(np.linalg.norm(res.x)), 12), res.success
+      (2.0, True)
+    """
+    theta = np.array(theta0, dtype=float)
+    size = _norm(theta)
+    if size > radius:
+        theta *= radius / size
+    f, g, H = value_grad_hess(theta)
+    f_start, sigma, nfev, nit = f, 0.0, 1, 0
+    eye = np.eye(theta.shape[0])
+    message = "maximum number of evaluations reached"
+    while nfev < maxiter:
+        nit += 1
+        M = H + sigma * eye
+        v = ball_trust_region(M, g - M @ theta, radius)
+        step = v - theta
+        predicted = -float(g @ step + 0.5 * step @ (M @ step))
+        level = max(abs(f), abs(f_start), np.finfo(float).tiny)  # the objective's rounding scale
+        if not predicted > 0.0 or _norm(step) <= 1e-15 * max(_norm(theta), 1.0):
+            message = "no decrease predicted"
+            break
+        f_new = value(v)
+        nfev += 1
+        ratio = (f - f_new) / predicted
+        # Below ~1e-13·|f| the measured decrease is rounding: any non-increase is accepted.
+        if (f_new < f and ratio >= 1e-4) or (predicted <= 1e-13 * level and f_new <= f):
+            theta = v
+            f, g, H = value_grad_hess(theta)
+            nfev += 1
+            if predicted <= _FTOL * level:
+                message = "predicted decrease below tolerance"
+                break
+            if ratio >= 0.75:  # the model is trusted: towards pure Newton
+                sigma = sigma / 8.0 if sigma > 1e-8 * _norm(H) else 0.0
+            elif ratio < 0.25:
+                sigma *= 2.0
+        elif predicted <= 1e-13 * level:
+            message = "predicted decrease at rounding level"
+            break
+        else:
+            sigma = max(4.0 * sigma, 2.0 * _norm(g) / _norm(step))
+    kkt = _kkt_residual(theta, g, radius)
+    return OptimizeResult(x=theta, fun=f, jac=g, nit=nit, nfev=nfev, kkt=kkt,
+                          success=message != "maximum number of evaluations reached", message=message)
