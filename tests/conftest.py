@@ -25,8 +25,10 @@ with warnings.catch_warnings():
 # ("ci", selected by the CI environment variable or HYPOTHESIS_PROFILE=ci) examples
 # are derandomised and no database is read or written, so a red run is reproducible
 # and a once-failing example is never replayed forever.
+# derandomize=False is explicit: hypothesis itself derandomises when it detects CI.
 settings.register_profile(
-    "default", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    "default", max_examples=60, deadline=None, derandomize=False,
+    suppress_health_check=[HealthCheck.too_slow],
 )
 settings.register_profile(
     "ci", max_examples=60, deadline=None, derandomize=True, database=None,
