@@ -320,10 +320,10 @@ class _NoBar:
     def update(self, n=1):
         pass
 
-    def set_description_str(self, text):
+    def refresh(self):
         pass
 
-    def write(self, text):
+    def set_postfix_str(self, text, refresh=True):
         pass
 
     def close(self):
@@ -371,7 +371,12 @@ def drive(executor, tasks, on_result, bar=None, window: int | None = None) -> No
     try:
         fill()
         while pending:
-            done, _ = cf.wait(list(pending), return_when=cf.FIRST_COMPLETED)
+            # wake up every half second so the bar's clock keeps ticking during long tasks
+            done, _ = cf.wait(list(pending), timeout=0.5, return_when=cf.FIRST_COMPLETED)
+            if not done:
+                bar.set_postfix_str(f"running: {next(iter(pending.values()))[1]}"[:60], refresh=False)
+                bar.refresh()
+                continue
             for future in done:
                 key, label = pending.pop(future)
                 try:
