@@ -29,8 +29,10 @@ from __future__ import annotations
 import concurrent.futures as cf
 import contextlib
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import signal
+import threading
 
 DASK_HINT = 'the Dask executors need the dask extra: pip install "sharpsim[dask]"'
 
@@ -93,8 +95,34 @@ def _mp_context():
     if "forkserver" not in multiprocessing.get_all_start_methods():  # pragma: no cover - Windows
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["sharpsim.experiments.runner"])  # imported once, shared by every worker
+    if _server_imports_this_sharpsim():
+        context.set_forkserver_preload(["sharpsim.experiments.runner"])  # imported once, shared by every worker
+    if threading.current_thread() is threading.main_thread():
+        # start the server with Ctrl-C ignored (inherited through exec), so an interrupt
+        # while it imports reaches only the runner, not a traceback from the server
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            multiprocessing.forkserver.ensure_running()
+        finally:
+            signal.signal(signal.SIGINT, previous)
     return context
+
+
+def _server_imports_this_sharpsim() -> bool:
+    """Would the forkserver (``python -c``: the working directory first on its path) import this sharpsim?
+
+    The server does not take the parent's ``sys.path`` before preloading, so a
+    different ``sharpsim`` folder in the working directory would be preloaded
+    into every worker. Then we preload nothing and each worker imports the
+    right one itself, with the parent's path.
+    """
+    import importlib.machinery
+    import sys
+
+    from .. import __file__ as ours
+
+    spec = importlib.machinery.PathFinder.find_spec("sharpsim", [os.getcwd(), *sys.path[1:]])
+    return spec is not None and spec.origin is not None and os.path.samefile(spec.origin, ours)
 
 
 def _check_positive(value, name: str) -> int:
