@@ -200,7 +200,7 @@ def test_failing_task_is_named_and_finished_ones_are_kept(tmp_path):
     (lambda rng, n: [{"n": 1}], "reserved or grid column names"),
     (lambda rng, n: [{"seed": 1}], "reserved or grid column names"),
     (lambda rng, n: [{"s": "two\nlines"}], "one-line string"),
-    (lambda rng, n: [{"s": 1}] if n == 1 else [{"s": "x"}], "column 's'.*number values and now str"),
+    (lambda rng, n: [{"s": 1}] if n == 1 else [{"s": "x"}], "column 's'.*(number values and now str|str values and now number)"),
 ])
 def test_bad_records_are_refused(func, match):
     exp = Experiment("bad", func, "bad", grid={"n": [1, 2]}, quick_grid={"n": [1, 2]}, quick_seeds=1)

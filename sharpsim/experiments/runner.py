@@ -273,8 +273,8 @@ class Sweep:
         """Keep one finished (cell, seed)'s records (from :func:`run_unit`); append them to the file."""
         c, s = unit
         full = [{"experiment": self.experiment.name, "cell": c, "seed": s, **self.cells[c], **r} for r in records]
+        new_columns = self._note_keys(full)  # checks the value kinds before anything is kept
         self.done[unit] = full
-        new_columns = self._note_keys(full)
         if self.out is None:
             return
         if new_columns:
@@ -359,12 +359,12 @@ def drive(executor, tasks, on_result, bar=None, window: int | None = None) -> No
     """
     bar = bar or _NoBar()
     window = window or 2 * parallelism(executor)
-    queue = iter(tasks)
+    queue = enumerate(tasks)
     pending: dict[cf.Future, tuple] = {}
 
     def fill():
-        for key, label, fn, args in queue:
-            pending[executor.submit(fn, *args)] = (key, label)
+        for order, (key, label, fn, args) in queue:
+            pending[executor.submit(fn, *args)] = (order, key, label)
             if len(pending) >= window:
                 return
 
@@ -374,17 +374,20 @@ def drive(executor, tasks, on_result, bar=None, window: int | None = None) -> No
             # wake up every half second so the bar's clock keeps ticking during long tasks
             done, _ = cf.wait(list(pending), timeout=0.5, return_when=cf.FIRST_COMPLETED)
             if not done:
-                bar.set_postfix_str(f"running: {next(iter(pending.values()))[1]}"[:60], refresh=False)
+                bar.set_postfix_str(f"running: {min(pending.values())[2]}"[:60], refresh=False)
                 bar.refresh()
                 continue
-            for future in done:
-                key, label = pending.pop(future)
-                try:
-                    value = future.result()
-                except Exception as exc:
-                    raise TaskError(f"{label} failed: {type(exc).__name__}: {exc}") from exc
-                on_result(key, value)
+            failed = None
+            for future in sorted(done, key=lambda f: pending[f][0]):  # submission order: deterministic
+                _, key, label = pending.pop(future)
+                if future.exception() is not None:
+                    failed = failed or (label, future.exception())
+                    continue
+                on_result(key, future.result())  # every finished task is kept before a failure is raised
                 bar.update(1)
+            if failed is not None:
+                label, exc = failed
+                raise TaskError(f"{label} failed: {type(exc).__name__}: {exc}") from exc
             fill()
     finally:
         for future in pending:
