@@ -86,7 +86,7 @@ def figure(name: str, records, out_dir) -> list[Path]:
     rows = [r for r in records if r.get("experiment", spec.experiment) == spec.experiment]
     if not rows:
         raise ValueError(f"figure {name!r} needs records of experiment {spec.experiment!r}; none given")
-    from . import style  # imports matplotlib (Agg)
+    from . import style
 
     module, func = _DRAWERS[name].split(":")
     draw = getattr(importlib.import_module(f"{__name__}.{module}"), func)

@@ -1,7 +1,9 @@
 """One paper style for every figure: rc parameters, palette, saving PNG + PDF.
 
-Imports matplotlib (Agg backend); only ``sharpsim.plotting``'s figure
-functions import this module, and only when a figure is drawn.
+matplotlib is imported inside the functions, only when a figure is drawn.
+Figures are built with the object-oriented API (``matplotlib.figure.Figure``,
+rendered by the Agg canvas when saved): no pyplot, no global backend switch,
+no global rcParams change (the style applies inside :func:`styled`).
 """
 
 from __future__ import annotations
@@ -9,10 +11,6 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 
 #: Colour-blind-safe palette (Okabe–Ito), in the order series are drawn.
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000")
@@ -30,12 +28,17 @@ BAND_NOTE = "shaded: 95% bootstrap CI of the mean over seeds (2000 resamples, se
 
 def styled():
     """Context manager applying the paper style (``RC``) without touching the global rcParams."""
-    return plt.rc_context(RC)
+    import matplotlib
+
+    return matplotlib.rc_context(RC)
 
 
 def new_figure(ncols: int = 1, nrows: int = 1, width: float = 4.2, height: float = 3.2):
-    """A figure with ``nrows × ncols`` axes (call inside :func:`styled`)."""
-    fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows), squeeze=False)
+    """A figure with ``nrows × ncols`` axes (call inside :func:`styled`); Agg canvas, no pyplot."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width * ncols, height * nrows))
+    axes = fig.subplots(nrows, ncols, squeeze=False)
     return fig, axes.ravel()
 
 
@@ -88,11 +91,10 @@ def legend_outside(ax, **kw) -> None:
 
 
 def save(fig, out_dir, name: str) -> list[Path]:
-    """Write ``<out_dir>/<name>.png`` and ``.pdf``; close the figure; return both paths."""
+    """Write ``<out_dir>/<name>.png`` and ``.pdf``; return both paths."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / f"{name}.png", out / f"{name}.pdf"]
     for p in paths:
         fig.savefig(p, metadata={"CreationDate": None} if p.suffix == ".pdf" else None)
-    plt.close(fig)
     return paths
