@@ -10,6 +10,9 @@ from .registry import Experiment, get, list_experiments, register
 from .results import read_results
 from .runner import ResultsMismatchError, Sweep, TaskError, run
 
+# --- experiment definitions (importing a module registers its experiments) ---
+from . import decoding, inference, lower_bound, rlhf, sft  # noqa: F401,E402
+
 list = list_experiments  # the DESIGN.md name: ``experiments.list()``
 
 __all__ = ["Experiment", "ResultsMismatchError", "Sweep", "TaskError", "get", "list", "list_experiments",
