@@ -214,7 +214,7 @@ def test_figures_failure_exits_1(capsys, toy_registry, monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "sharpsim.plotting", module)
     monkeypatch.setattr(sharpsim, "plotting", module, raising=False)
     assert main(["figures", "--quick", "--out", str(tmp_path), "--data", str(tmp_path), "--jobs", "1"]) == 1
-    assert "figure FAILED: ValueError: no such figure" in capsys.readouterr().out
+    assert "figure FAILED: cli-toy: ValueError: no such figure" in capsys.readouterr().out
 
 
 def test_verify_only_and_json(capsys, tmp_path):

@@ -128,12 +128,27 @@ def run_job(experiments: list[Experiment], checks: list[str] | None, *, quick: b
 
 
 def _render(name: str, records: list[dict], fig_dir, result: JobResult) -> None:
+    """Draw every figure experiment ``name`` feeds; a failure is kept as a one-line reason."""
     from .. import plotting
 
+    figures = list(result.sweeps[name].experiment.figures) or [name]
+    result.figures[name] = []
+    for fig in figures:
+        try:
+            result.figures[name] += [Path(p) for p in plotting.figure(fig, records, Path(fig_dir))]
+        except Exception as exc:  # one broken figure must not lose the others; reported, exit status 1
+            reason = f"{fig}: {type(exc).__name__}: {exc}"
+            result.figure_errors[name] = f"{result.figure_errors[name]}; {reason}" \
+                if name in result.figure_errors else reason
+
+
+def _caption(fig: str) -> str:
     try:
-        result.figures[name] = [Path(p) for p in plotting.figure(name, records, Path(fig_dir))]
-    except Exception as exc:  # one broken figure must not lose the others; reported and exit 1
-        result.figure_errors[name] = f"{type(exc).__name__}: {exc}"
+        from ..plotting import FIGURES
+    except ImportError:  # pragma: no cover - plotting is part of the package
+        return ""
+    spec = FIGURES.get(fig)
+    return getattr(spec, "caption", "") if spec is not None else ""
 
 
 def write_report(out: Path, job: JobResult, *, quick: bool, seed: int, workers: str, command: str) -> Path:
@@ -159,7 +174,8 @@ def write_report(out: Path, job: JobResult, *, quick: bool, seed: int, workers: 
             if path.suffix == ".png":
                 rel = path.resolve().relative_to(out.resolve()) if path.resolve().is_relative_to(out.resolve()) \
                     else path
-                lines += [f"![{name}: {path.stem}]({rel.as_posix()})", ""]
+                caption = _caption(path.stem)
+                lines += [f"![{name}: {path.stem}]({rel.as_posix()})", ""] + ([f"*{caption}*", ""] if caption else [])
         lines += [f"Data: `{csv_path.as_posix()}` ({len(sweep.units)} tasks: {len(sweep.cells)} cells × "
                   f"{sweep.seeds} seeds).", ""]
     if job.verify is not None:
