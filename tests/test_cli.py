@@ -298,7 +298,7 @@ def test_reproduce(capsys, toy_registry, fake_plotting, fast_checks, tmp_path):
     report = (out / "report.md").read_text()
     for name in ("cli-toy", "cli-toy-2"):
         assert (out / "figures" / f"{name}.png").exists()
-        assert f"![{name}: {name}](figures/{name}.png)" in report
+        assert f"![{name}](figures/{name}.png)" in report
         assert f"data/quick/{name}/results.csv" in report
         assert fake_plotting[name] == read_results(out / "data" / "quick" / name)
     assert "Prop. C.1" in report and "all checks passed" in report

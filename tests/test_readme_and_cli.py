@@ -49,3 +49,15 @@ def test_import_pulls_only_numpy_and_scipy():
             "'pytest')]; print(bad)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.strip() == "[]"
+
+
+def test_readme_experiments_example_runs(tmp_path, monkeypatch):
+    from sharpsim.experiments import read_results
+
+    blocks = re.findall(r"```python\n(.*?)```", README, re.S)
+    code = next(b for b in blocks if "experiments.run(" in b)
+    monkeypatch.chdir(tmp_path)
+    namespace = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    assert namespace["records"] == read_results(tmp_path / "results" / "my-sweep")
+    assert {r["experiment"] for r in namespace["records"]} == {"sft_error"}

@@ -3,7 +3,7 @@
 :func:`run_job` puts every unfinished (cell, seed) of the chosen experiments
 and every chosen theorem check into one executor, under one progress bar,
 and renders each experiment's figures (``sharpsim.plotting.figure``) as soon
-as its sweep is complete. Checks go first (they are the longest tasks), so on
+as its sweep is complete. Checks go first, the last-listed first (the rate checks are the longest tasks), so on
 two workers the sweeps fill in around them. Each check runs as
 ``verify.run(quick, seed, only=[check])``, whose random stream is keyed by
 the check's position in ``ALL_CHECKS``: the rows are the same as one serial
@@ -86,7 +86,8 @@ def run_job(experiments: list[Experiment], checks: list[str] | None, *, quick: b
     rows: dict[str, object] = {}
     for exp in experiments:
         result.sweeps[exp.name] = Sweep(exp, quick=quick, seed=seed, out=data_folder(data_dir, quick, exp.name))
-    tasks = [(("verify", name), f"check {name}", verify_one, (quick, seed, name)) for name in checks or []]
+    # checks first and the last-listed first: the rate checks at the end of ALL_CHECKS are the longest tasks
+    tasks = [(("verify", name), f"check {name}", verify_one, (quick, seed, name)) for name in reversed(checks or [])]
     for name, sweep in result.sweeps.items():
         tasks += [(("sweep", name, unit), label, fn, args) for unit, label, fn, args in sweep.tasks()]
     renders = len(experiments) if fig_dir is not None else 0
@@ -175,7 +176,9 @@ def write_report(out: Path, job: JobResult, *, quick: bool, seed: int, workers: 
                 rel = path.resolve().relative_to(out.resolve()) if path.resolve().is_relative_to(out.resolve()) \
                     else path
                 caption = _caption(path.stem)
-                lines += [f"![{name}: {path.stem}]({rel.as_posix()})", ""] + ([f"*{caption}*", ""] if caption else [])
+                lines += [f"![{path.stem}]({rel.as_posix()})", ""]
+                if caption and caption != sweep.experiment.description:
+                    lines += [f"*{path.stem}: {caption}*", ""]
         lines += [f"Data: `{csv_path.as_posix()}` ({len(sweep.units)} tasks: {len(sweep.cells)} cells × "
                   f"{sweep.seeds} seeds).", ""]
     if job.verify is not None:
