@@ -62,6 +62,12 @@ def _positive(text: str) -> int:
     return value
 
 
+def _address(text: str) -> str:
+    if "://" not in text:
+        raise argparse.ArgumentTypeError(f"expected an address like tcp://HOST:PORT, got {text!r}")
+    return text
+
+
 # --------------------------------------------------------------------------- helpers
 
 
@@ -267,7 +273,7 @@ def _add_executor(parser) -> None:
     group = parser.add_argument_group("executor", EXECUTOR_HELP).add_mutually_exclusive_group()
     group.add_argument("--jobs", type=_positive, metavar="J", help="worker processes (default: every core)")
     group.add_argument("--dask-local", type=_positive, metavar="N", help="start a Dask LocalCluster of N workers")
-    group.add_argument("--dask-scheduler", metavar="ADDR", help="join the Dask scheduler at tcp://HOST:PORT")
+    group.add_argument("--dask-scheduler", type=_address, metavar="ADDR", help="join the Dask scheduler at tcp://HOST:PORT")
 
 
 def _add_seed(parser, what: str) -> None:
@@ -395,9 +401,9 @@ def main(argv=None) -> int:
         if debug:
             raise
         from .experiments import ResultsMismatchError
-        from .experiments.executors import MissingExtraError
+        from .experiments.executors import ExecutorStartError, MissingExtraError
 
-        if isinstance(exc, (UsageError, ResultsMismatchError, MissingExtraError)):
+        if isinstance(exc, (UsageError, ResultsMismatchError, MissingExtraError, ExecutorStartError)):
             print(f"sharpsim: error: {exc}", file=sys.stderr)
             return 2
         print(f"sharpsim: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)", file=sys.stderr)

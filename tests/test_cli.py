@@ -103,6 +103,7 @@ def test_help_documents_seed_only_and_every_check(capsys):
     (["run", "x", "--jobs", "0"], "--jobs: expected a positive integer, got '0'"),
     (["run", "x", "--jobs", "2", "--dask-local", "2"], "not allowed with argument"),
     (["verify", "--seed", "x"], "expected a non-negative integer, got 'x'"),
+    (["run", "x", "--dask-scheduler", "nonsense"], "expected an address like tcp://HOST:PORT, got 'nonsense'"),
 ])
 def test_usage_errors_are_one_line_exit_2(capsys, argv, match):
     _one_line_error(capsys, 2, argv, match)
@@ -177,6 +178,13 @@ def test_run_on_dask_local(capsys, toy_registry, tmp_path):
     assert main(["run", "cli-toy", "--dask-local", "2", "--out", str(tmp_path / "d"), "--quiet"]) == 0
     assert main(["run", "cli-toy", "--jobs", "1", "--out", str(tmp_path / "j"), "--quiet"]) == 0
     assert (tmp_path / "d" / "results.csv").read_bytes() == (tmp_path / "j" / "results.csv").read_bytes()
+
+
+@pytest.mark.slow  # the client waits 10 s for the scheduler
+def test_unreachable_dask_scheduler_is_one_line_exit_2(capsys, toy_registry, tmp_path):
+    pytest.importorskip("distributed")
+    _one_line_error(capsys, 2, ["run", "cli-toy", "--dask-scheduler", "tcp://127.0.0.1:1", "--out", str(tmp_path)],
+                    "cannot reach the Dask scheduler at tcp://127.0.0.1:1")
 
 
 def test_dask_flags_without_dask_name_the_extra(capsys, toy_registry, tmp_path, monkeypatch):

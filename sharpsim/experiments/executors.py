@@ -41,6 +41,10 @@ class MissingExtraError(ImportError):
     """An optional dependency a command asked for is not installed (the message names the extra)."""
 
 
+class ExecutorStartError(RuntimeError):
+    """The executor asked for could not be started or reached (the message says which and why)."""
+
+
 class InProcessExecutor(cf.Executor):
     """Runs each submitted call at once in this process and returns its finished future.
 
@@ -161,7 +165,11 @@ def dask_scheduler(address: str):
     if not isinstance(address, str) or "://" not in address:
         raise ValueError(f"dask_scheduler must be an address like tcp://HOST:PORT; got {address!r}")
     distributed = _distributed()
-    with distributed.Client(address) as client:
+    try:
+        client = distributed.Client(address, timeout="10s")
+    except OSError as exc:
+        raise ExecutorStartError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+    with client:
         yield _dask_executor(client, max(1, sum(client.nthreads().values())))
 
 

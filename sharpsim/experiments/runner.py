@@ -198,6 +198,7 @@ class Sweep:
     def _load(self, csv_path: Path) -> None:
         header, rows = rio.parse_csv(csv_path.read_text())
         units: dict[tuple[int, int], list[dict]] = {}
+        wanted = set(self.units)
         for row in rows:
             values = dict(zip(header, row))
             try:
@@ -209,7 +210,7 @@ class Sweep:
         for key, got in units.items():
             counts = {count for _, count, _ in got}
             indices = sorted(index for index, _, _ in got)
-            if key in set(self.units) and len(counts) == 1 and indices == list(range(counts.pop())):
+            if key in wanted and len(counts) == 1 and indices == list(range(counts.pop())):
                 got.sort(key=lambda t: t[0])
                 self.done[key] = [self._decode(values) for _, _, values in got]
         for records in self.done.values():
@@ -414,10 +415,10 @@ def run(name, quick: bool = True, seeds: int | None = None, executor=None, out=N
         list of dicts ``{"experiment", "cell", "seed", **cell, **record}``
         sorted by (cell, seed, record): the same whichever executor ran them.
     """
-    sweep = Sweep(name, quick=quick, seeds=seeds, seed=seed, out=out)
     executor = InProcessExecutor() if executor is None else executor
     if not isinstance(executor, cf.Executor):
         raise TypeError(f"executor must be a concurrent.futures.Executor or None; got {type(executor).__name__}")
+    sweep = Sweep(name, quick=quick, seeds=seeds, seed=seed, out=out)
     bar = progress_bar(len(sweep.units), sweep.experiment.name, progress, initial=len(sweep.done))
     try:
         drive(executor, sweep.tasks(), sweep.add, bar)
