@@ -242,8 +242,12 @@ def _reproduce(args) -> int:
     out = _prepare_out(args.out or ("results" if quick else "results-full"))
     fig_dir = _prepare_out(out / "figures")
     progress, log = _progress(args)
+    exps, checks = _experiments(None), _check_names()
+    if not args.quiet:
+        print(f"sharpsim reproduce: {len(exps)} experiments ({'quick' if quick else 'paper-scale'} grids) and "
+              f"{len(checks)} theorem checks on {_workers(args)}, into {out}/", file=sys.stderr, flush=True)
     with _executor(args) as executor:
-        job = run_job(_experiments(None), _check_names(), quick=quick, seed=args.seed, executor=executor,
+        job = run_job(exps, checks, quick=quick, seed=args.seed, executor=executor,
                       data_dir=out / "data", fig_dir=fig_dir, progress=progress, log=log, desc="reproduce")
     (out / "verify.txt").write_text(job.verify.table() + "\n")
     (out / "verify.json").write_text(job.verify.to_json())
@@ -263,7 +267,10 @@ def _lm(argv: list[str]) -> int:
         from .torch.cli import main as lm_main
     except ImportError:
         raise UsageError(TORCH_HINT) from None
-    return lm_main(argv)
+    try:
+        return lm_main(argv)
+    except SystemExit as exc:  # its argparse: --help, usage errors
+        return exc.code if isinstance(exc.code, int) else 2
 
 
 # --------------------------------------------------------------------------- the parser

@@ -285,13 +285,20 @@ def test_lm_dispatches_the_rest(monkeypatch):
     seen = []
     package = types.ModuleType("sharpsim.torch")
     cli = types.ModuleType("sharpsim.torch.cli")
-    cli.main = lambda argv: seen.append(argv) or 0
+    def lm_main(argv):
+        seen.append(argv)
+        if argv == ["--bad"]:
+            raise SystemExit(2)
+        return 0
+
+    cli.main = lm_main
     package.cli = cli
     monkeypatch.setitem(sys.modules, "sharpsim.torch", package)
     monkeypatch.setitem(sys.modules, "sharpsim.torch.cli", cli)
     monkeypatch.setattr(sharpsim, "torch", package, raising=False)
     assert main(["lm", "--help"]) == 0 and main(["--debug", "lm", "bon", "-N", "4"]) == 0
-    assert seen == [["--help"], ["bon", "-N", "4"]]
+    assert main(["lm", "--bad"]) == 2
+    assert seen == [["--help"], ["bon", "-N", "4"], ["--bad"]]
 
 
 # --------------------------------------------------------------------------- the main job
