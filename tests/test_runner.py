@@ -4,11 +4,14 @@ import json
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sharpsim.experiments import Experiment, ResultsMismatchError, TaskError, read_results, run
 from sharpsim.experiments import results as rio
@@ -274,3 +277,35 @@ def test_import_sharpsim_experiments_stays_light():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.strip() == "[]"
 
+
+
+_values = st.one_of(
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=True, allow_infinity=True, width=64),
+    st.booleans(),
+    st.text(st.characters(blacklist_characters="\r\n"), min_size=1, max_size=8),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.dictionaries(st.sampled_from(["a", "b,c", 'q"t', "ü", "x y"]), _values, min_size=1),
+                min_size=1, max_size=4))
+def test_results_round_trip_exactly(records):
+    """Any plain-scalar records come back from results.csv with the same types and bits (NaN included)."""
+    kinds = {}
+    for record in records:  # a column holds one kind (number, bool or str); others are refused, tested above
+        for key, value in record.items():
+            kinds.setdefault(key, rio.kind_of(value))
+    records = [{k: v for k, v in r.items() if rio.kind_of(v) == kinds[k]} or {"z": 0} for r in records]
+    exp = Experiment("prop", lambda rng, g: records, "property", grid={"g": [0]}, quick_grid={"g": [0]},
+                     quick_seeds=1)
+    with tempfile.TemporaryDirectory() as tmp:
+        got = run(exp, out=tmp, progress=False)
+        back = read_results(tmp)
+
+    def canon(rows):
+        return [{k: (type(v).__name__, repr(v)) for k, v in row.items()} for row in rows]
+
+    assert canon(back) == canon(got)
+    assert canon([{k: v for k, v in r.items() if k not in ("experiment", "cell", "seed", "g")} for r in got]) == \
+        canon(records)
