@@ -74,8 +74,8 @@ def test_results_csv_round_trips_types_and_order(tmp_path):
     assert [type(r[k]) for r in back[:1] for k in ("cell", "n", "scale", "mean", "positive", "tag")] == \
         [int, int, float, float, bool, str]
     header = (tmp_path / "results.csv").read_text().splitlines()[0].split(",")
-    assert header == ["experiment", "cell", "seed", "n", "label", "scale", "mean", "draws", "positive", "tag",
-                      "tiny", "inf", "record", "n_records"]
+    assert header == ["experiment", "cell", "seed", "n", "label", "scale", "draws", "inf", "mean", "positive", "tag",
+                      "tiny", "record", "n_records"]
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest["grid"] == {"n": [1, 3], "label": ["u"], "scale": [0.1, 1 / 3]}
     assert manifest["seeds"] == 3 and manifest["tasks_done"] == 12 and manifest["finished"]
@@ -135,6 +135,25 @@ def test_resume_after_torn_and_partial_writes(tmp_path):
     assert run(counting, quick=True, out=out, progress=False) == fresh
     assert len(ran) == 9  # the nine unfinished (cell, seed)s, the torn one included
     assert (out / "results.csv").read_bytes() == target
+
+
+def shuffled_keys(rng, n):
+    """Records whose shared keys come in a different order from cell to cell."""
+    a, b = float(rng.random()), int(rng.integers(10))
+    return [{"b": b, "a": a} if n % 2 else {"a": a, "c": "x", "b": b}]
+
+
+def test_resume_order_does_not_change_the_file(tmp_path):
+    exp = Experiment("keys", shuffled_keys, "key order", grid={"n": [0, 1, 2, 3]}, quick_grid={"n": [0, 1, 2, 3]},
+                     quick_seeds=2)
+    fresh = run(exp, out=tmp_path / "fresh", progress=False)
+    sweep = Sweep(exp, out=tmp_path / "resumed")
+    tasks = sweep.tasks()
+    for key, _, fn, args in (tasks[3], tasks[2], tasks[0]):  # cell 1 ({"b", "a"}) arrives first, then the run dies
+        sweep.add(key, fn(*args))
+    assert (tmp_path / "resumed" / "results.csv").read_text().startswith("experiment,cell,seed,n,b,a,c,")
+    assert run(exp, out=tmp_path / "resumed", progress=False) == fresh
+    assert (tmp_path / "resumed" / "results.csv").read_bytes() == (tmp_path / "fresh" / "results.csv").read_bytes()
 
 
 def test_resume_after_killed_process_loses_nothing(tmp_path):

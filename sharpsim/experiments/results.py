@@ -2,8 +2,8 @@
 
 ``results.csv`` holds one row per record an experiment returned, for every
 (grid cell, seed) it ran. Its columns, in a fixed order:
-``experiment, cell, seed, <grid parameters in grid order>, <record keys in
-order of first appearance>, record, n_records``. The last two are
+``experiment, cell, seed, <grid parameters in grid order>, <record keys
+sorted by name>, record, n_records``. The last two are
 bookkeeping: row ``record`` of the ``n_records`` rows its (cell, seed)
 produced, so a (cell, seed) whose rows are not all present (a run killed
 mid-write) is recognised and run again. Values are written so they read back

@@ -220,15 +220,17 @@ class Sweep:
         return {k: rio.decode_value(v, self.kinds.get(k) or rio.infer_kind([v]))
                 for k, v in values.items() if v != "" and k not in rio.BOOKKEEPING}
 
-    def _columns(self, order=None) -> list[str]:
-        """Column order: prefix, grid, record keys (first appearance in ``order``, else arrival), bookkeeping."""
+    def _columns(self, canonical: bool = False) -> list[str]:
+        """Column order: prefix, grid, record keys, bookkeeping.
+
+        Record keys are sorted by name in the canonical file (an order that cannot
+        depend on which tasks ran in this process and which were read back from
+        disk), and in arrival order while the sweep runs.
+        """
         record_keys = self.record_keys
-        if order is not None:
-            seen: dict[str, None] = {}
-            for unit in order:
-                for record in self.done[unit]:
-                    seen.update(dict.fromkeys(record))
-            record_keys = [k for k in seen if k not in rio.PREFIX and k not in self.grid]
+        if canonical:
+            keys = {k for records in self.done.values() for record in records for k in record}
+            record_keys = sorted(keys - set(rio.PREFIX) - set(self.grid))
         return [*rio.PREFIX, *self.grid, *record_keys, *rio.BOOKKEEPING]
 
     def _rows(self, order) -> list[dict]:
@@ -237,7 +239,7 @@ class Sweep:
 
     def _rewrite(self, canonical: bool) -> None:
         order = sorted(self.done)
-        columns = self._columns(order if canonical else None)
+        columns = self._columns(canonical)
         if canonical:
             self.record_keys = columns[len(rio.PREFIX) + len(self.grid):-len(rio.BOOKKEEPING)]
         self._columns_written = columns
