@@ -39,8 +39,11 @@ def sft_error(records, out_dir):
 
 
 def _slope_panel(ax, x, y, color, label, marker="o"):
-    fit = fit_loglog_slope(x, y)
+    """Points, and their log-log least-squares line with the slope CI in the legend (needs >= 2 points)."""
     ax.plot(x, y, marker, color=color, label=label)
+    if len(x) < 2:
+        return None
+    fit = fit_loglog_slope(x, y)
     grid = np.geomspace(min(x), max(x), 50)
     ax.plot(grid, np.exp(fit.intercept) * grid**fit.slope, "-", color=color, linewidth=1.0, alpha=0.8,
             label=f"fit: {slope_label(fit)}")
