@@ -176,7 +176,7 @@ def test_adaptive_and_separation_and_xpo_draw(records, tmp_path):
     x, y = line(fig, "Thm J.1 bound")  # each seed has its own packing (R_max): the line is their mean
     np.testing.assert_allclose(y, [np.mean([r["bound"] for r in rows if r["t"] == t]) for t in x])
     fig = draw("separation", records["separation"], tmp_path)
-    x, y = line(fig, "SFT (exact): reached")  # geometric mean over seeds
+    x, y = line(fig, "SFT (exact): reached eps")  # geometric mean over seeds
     sft_rows = [r for r in records["separation"] if r["method"] == "SFT (exact)"]
     np.testing.assert_allclose(y, [10 ** np.mean([np.log10(r["queries"]) for r in sft_rows if r["d"] == d])
                                    for d in x])
