@@ -25,12 +25,14 @@ RESERVED = {"experiment", "cell", "seed"}
 KEYS = {
     "bon_lift": {"reward", "N", "accuracy_exact", "accuracy_mc", "loglik_exact", "loglik_mc", "greedy_accuracy",
                  "sample_accuracy", "mode_accuracy", "pass_at_n"},
+    "bon_loglik": {"reward", "N", "accuracy_exact", "accuracy_mc", "loglik_exact", "loglik_mc", "greedy_accuracy",
+                   "sample_accuracy", "mode_accuracy", "pass_at_n"},
     "loglik_correctness": {"source", "correct", "bin_lo", "mass", "mean", "count"},
     "bon_concentration": {"panel", "world", "x", "exact", "mc", "bound"},
     "sft_error": {"n", "error_mc", "error_mc_finite", "error_exact", "bound", "C_cov"},
     "sample_size": {"epsilon", "M", "C_cov", "m", "n", "N", "log_class_size"},
     "adaptive_sft": {"epsilon", "m_adaptive", "n_adaptive", "m_plain", "error_adaptive_exact", "m_adaptive_mc",
-                     "error_adaptive_mc", "C_bar_cov"},
+                     "m_adaptive_mc_se", "error_adaptive_mc", "C_bar_cov"},
     "amortization": {"visits", "queries", "accuracy_sft", "loglik_sft", "accuracy_greedy", "loglik_greedy",
                      "accuracy_bon", "loglik_bon", "accuracy_limit", "loglik_limit"},
     "phase_transition": {"ratio", "m", "Delta", "error_exact", "error_mc", "error_mc_se"},
@@ -42,6 +44,7 @@ KEYS = {
 #: A tiny cell per experiment (parameters as in the grids, sizes cut down).
 TINY = {
     "bon_lift": {"bonus": 1.0, "n_prompts": 8},
+    "bon_loglik": {"bonus": 1.0, "n_prompts": 8},
     "loglik_correctness": {"bonus": 1.0, "n_prompts": 8, "n_samples": 4},
     "bon_concentration": {"mode_mass": 0.3, "draws": 60},
     "sft_error": {"N": 2, "reps": 2},
@@ -70,7 +73,7 @@ def test_every_experiment_has_keys_and_figures():
     from sharpsim import plotting
     for name in KEYS:
         exp = experiments.get(name)
-        assert exp.figures and all(plotting.FIGURES[f].experiment == name for f in exp.figures)
+        assert exp.figures == (name,) and plotting.FIGURES[name].experiment == name
         assert exp.cells(quick=True) and exp.cells(quick=False)
         assert not (set(exp.grid) & KEYS[name]) and not (set(exp.grid) & RESERVED)
 
@@ -103,6 +106,17 @@ def test_same_seed_same_records():
 
 
 # --------------------------------------------------------------------------- inference experiments
+
+
+def test_bon_lift_loglik_columns_are_the_exact_law():
+    task = inference._task(np.random.default_rng(0), 8, 1.0)
+    table = task.base.to_tabular()
+    for r in tiny_records("bon_loglik"):
+        if r["reward"] == "log-likelihood":
+            law = ss.best_of_n_law(task.base, r["N"]).probs
+            expected = float(np.sum(np.where(law > 0, law * np.where(law > 0, table.log_probs, 0), 0), axis=1).mean())
+            assert r["loglik_exact"] == pytest.approx(expected, abs=1e-12)
+    assert tiny_records("bon_loglik") == tiny_records("bon_lift")
 
 
 def test_bon_lift_exact_columns():
@@ -215,6 +229,13 @@ def test_adaptive_sft_exact_columns():
     assert (r["error_adaptive_exact"], r["m_adaptive"]) == (err, m)
     assert err <= r["epsilon"] < ss.expected_adaptive_sft_error(base, r["n_adaptive"] - 1, 0.5, mu)[0]
     assert r["m_adaptive"] < r["m_plain"]
+
+
+def test_adaptive_sft_monte_carlo_queries_match_exact():
+    # Mean realised queries over 60 runs vs the exact E[m]: CLT z-test at level LEVEL with the sample SE.
+    (r,) = experiments.get("adaptive_sft").func(np.random.default_rng(4), k=0, reps=60)
+    z = stats.norm.ppf(1 - LEVEL / 2)
+    assert abs(r["m_adaptive_mc"] - r["m_adaptive"]) <= z * r["m_adaptive_mc_se"]
 
 
 def test_amortization_limits():

@@ -33,7 +33,7 @@ FIGURES: dict[str, FigureSpec] = {
         "loglik_correctness", "Distribution of log pi_base(y|x) given correct / incorrect, exact and sampled "
         "(Figs. 1c/6 analogue)."),
     "bon_loglik": FigureSpec(
-        "bon_lift", "Mean log-likelihood of the best-of-N pick vs N, exact law and sampled (Fig. 4)."),
+        "bon_loglik", "Mean log-likelihood of the best-of-N pick vs N, exact law and sampled (Fig. 4)."),
     "sft_error": FigureSpec(
         "sft_error", "SFT-sharpening error vs n for several N: Monte Carlo, exact expected error, Thm 4.1' bound."),
     "sample_size": FigureSpec(

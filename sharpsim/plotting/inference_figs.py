@@ -48,11 +48,13 @@ def bon_loglik(records, out_dir):
     fig, (ax,) = style.new_figure(width=4.4, height=3.4)
     for i, reward in enumerate(r for r in REWARD_ORDER if r in distinct(records, "reward")):
         where = {"reward": reward}
+        majority = reward == "majority vote"
         style.band(ax, summarize(records, "N", "loglik_exact", where), style.color(i),
-                   label=f"{reward}: exact BoN law", marker=None, linestyle="-")
+                   label=f"{reward}: {'population vote, ' if majority else ''}exact BoN law", marker=None,
+                   linestyle="-")
         m = summarize(records, "N", "loglik_mc", where)
         ax.errorbar(m.x, m.y, yerr=[m.y - m.lo, m.hi - m.y], fmt="o", color=style.color(i), ms=3.5, capsize=2,
-                    label=f"{reward}: sampled BoN")
+                    label=f"{reward}: {'empirical vote, ' if majority else ''}sampled BoN")
     style.log2_ticks(ax, sorted(distinct(records, "N")))
     ax.set_xlabel("N (responses per prompt, log scale)")
     ax.set_ylabel(r"mean $\log\pi_{\rm base}(y_{\rm BoN}|x)$ (nats)")

@@ -110,11 +110,12 @@ def fit_loglog_slope(x, y, level: float = LEVEL) -> SlopeFit:
       >>> round(fit.slope, 6), round(fit.lo, 6), round(fit.hi, 6)
       (2.0, 2.0, 2.0)
     """
-    lx, ly = np.log(np.asarray(x, dtype=float)), np.log(np.asarray(y, dtype=float))
-    if lx.shape != ly.shape or lx.ndim != 1 or lx.size < 2:
-        raise ValueError(f"x and y must be 1-d of equal length >= 2; got {lx.shape}, {ly.shape}")
-    if not (np.all(np.isfinite(lx)) and np.all(np.isfinite(ly))):
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if x.shape != y.shape or x.ndim != 1 or x.size < 2:
+        raise ValueError(f"x and y must be 1-d of equal length >= 2; got {x.shape}, {y.shape}")
+    if not (np.all(np.isfinite(x) & (x > 0)) and np.all(np.isfinite(y) & (y > 0))):
         raise ValueError("x and y must be positive and finite for a log-log fit")
+    lx, ly = np.log(x), np.log(y)
     fit = stats.linregress(lx, ly)
     dof = lx.size - 2
     if dof == 0:

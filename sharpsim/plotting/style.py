@@ -75,7 +75,7 @@ def plain_log_ticks(ax, values=None, axis: str = "x") -> None:
         target.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
     else:
         target.set_major_locator(FixedLocator(sorted(values)))
-    target.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.3g}"))
+    target.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}" if v >= 1000 else f"{v:.3g}"))
     target.set_minor_formatter(FuncFormatter(lambda v, _: ""))
 
 
