@@ -1,11 +1,19 @@
 """Named experiments (grid × seeds → tidy records), the sweep runner and its executors.
 
 ``experiments.list()`` lists the registered experiments; ``experiments.run``
-runs one (see ``sharpsim.experiments.runner``).
+runs one over its grid × seeds (see :mod:`sharpsim.experiments.runner`) on an
+executor from :mod:`sharpsim.experiments.executors`; ``read_results`` reads a
+saved ``results.csv`` back with its types.
 """
 
 from .registry import Experiment, get, list_experiments, register
+from .results import read_results
+from .runner import ResultsMismatchError, Sweep, TaskError, run
+
+# --- experiment definitions (importing a module registers its experiments) ---
+from . import decoding, inference, lower_bound, rlhf, sft  # noqa: F401,E402
 
 list = list_experiments  # the DESIGN.md name: ``experiments.list()``
 
-__all__ = ["Experiment", "get", "list", "list_experiments", "register"]
+__all__ = ["Experiment", "ResultsMismatchError", "Sweep", "TaskError", "get", "list", "list_experiments",
+           "read_results", "register", "run"]

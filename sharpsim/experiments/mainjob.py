@@ -1,0 +1,197 @@
+"""The jobs behind ``sharpsim figures``, ``sharpsim verify`` and ``sharpsim reproduce``.
+
+:func:`run_job` puts every unfinished (cell, seed) of the chosen experiments
+and every chosen theorem check into one executor, under one progress bar,
+and renders each experiment's figures (``sharpsim.plotting.figure``) as soon
+as its sweep is complete. Checks go first, the last-listed first (the rate checks are the longest tasks), so on
+two workers the sweeps fill in around them. Each check runs as
+``verify.run(quick, seed, only=[check])``, whose random stream is keyed by
+the check's position in ``ALL_CHECKS``: the rows are the same as one serial
+``verify.run``.
+
+:func:`write_report` writes the one-page ``report.md`` of the main job.
+
+Layout of an output folder ``OUT`` of ``sharpsim reproduce``::
+
+    OUT/report.md                        the one-page report
+    OUT/figures/NAME.png, NAME.pdf       one or more per experiment
+    OUT/data/quick/NAME/results.csv      each sweep's records (+ manifest.json)
+    OUT/verify.txt, OUT/verify.json      the theorem-check table and its numbers
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .registry import Experiment
+from .runner import Sweep, _git_commit, _version, drive, progress_bar
+
+
+def data_folder(data_dir, quick: bool, name: str) -> Path:
+    """Where a sweep's results live: ``DATA/quick/NAME`` or ``DATA/full/NAME``."""
+    return Path(data_dir) / ("quick" if quick else "full") / name
+
+
+def verify_one(quick: bool, seed: int, name: str):
+    """One theorem check's row (run in a worker): ``verify.run(quick, seed, only=[name]).rows[0]``."""
+    from ..theory.verify import run
+
+    return run(quick=quick, seed=seed, only=[name]).rows[0]
+
+
+def check_names() -> list[str]:
+    """Names of every theorem check, in ``verify``'s order."""
+    from ..theory.verify import ALL_CHECKS
+
+    return [check.__name__ for check in ALL_CHECKS]
+
+
+@dataclass
+class JobResult:
+    """What :func:`run_job` produced."""
+
+    sweeps: dict = field(default_factory=dict)          # name -> Sweep
+    figures: dict = field(default_factory=dict)         # name -> [Path]
+    figure_errors: dict = field(default_factory=dict)   # name -> one-line reason
+    verify: object = None                               # VerifyReport or None
+    seconds: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        return not self.figure_errors and (self.verify is None or self.verify.passed)
+
+
+def run_job(experiments: list[Experiment], checks: list[str] | None, *, quick: bool, seed: int, executor,
+            data_dir, fig_dir=None, progress: bool | None = None, log=None, desc: str = "sharpsim") -> JobResult:
+    """Run sweeps (saved under ``data_dir``), render figures into ``fig_dir`` and run ``checks``.
+
+    Args:
+        experiments: the experiments to sweep (their quick or full grids).
+        checks: theorem-check names for ``verify``, or ``None`` for none.
+        quick: quick grids and ``verify --quick``, or the full ones.
+        seed: root seed of every sweep and of the checks.
+        executor: a ``concurrent.futures.Executor``.
+        data_dir: sweeps go to ``data_folder(data_dir, quick, name)`` (resumable).
+        fig_dir: figures folder, or ``None`` to skip rendering.
+        progress: the tqdm bar (``None``: on a terminal only).
+        log: a callable taking one line per finished experiment or check
+            (used when there is no bar), or ``None``.
+    """
+    start = time.perf_counter()
+    log = log or (lambda line: None)
+    result = JobResult()
+    rows: dict[str, object] = {}
+    for exp in experiments:
+        result.sweeps[exp.name] = Sweep(exp, quick=quick, seed=seed, out=data_folder(data_dir, quick, exp.name))
+    # checks first and the last-listed first: the rate checks at the end of ALL_CHECKS are the longest tasks
+    tasks = [(("verify", name), f"check {name}", verify_one, (quick, seed, name)) for name in reversed(checks or [])]
+    for name, sweep in result.sweeps.items():
+        tasks += [(("sweep", name, unit), label, fn, args) for unit, label, fn, args in sweep.tasks()]
+    renders = len(experiments) if fig_dir is not None else 0
+    bar = progress_bar(len(tasks) + renders, desc, progress)
+
+    def finished_sweep(name: str) -> None:
+        sweep = result.sweeps[name]
+        records = sweep.finish()
+        if fig_dir is not None:
+            _render(name, records, fig_dir, result)
+            bar.update(1)
+        shown = result.figure_errors.get(name) or ", ".join(p.name for p in result.figures.get(name, []))
+        log(f"experiment {name}: {len(sweep.units)} tasks, {len(records)} records"
+            + (f"; figures: {shown}" if fig_dir is not None else ""))
+
+    def on_result(key, value) -> None:
+        if key[0] == "verify":
+            rows[key[1]] = value
+            log(f"[{'PASS' if value.passed else 'FAIL'}] {value.result} ({value.seconds:.1f}s)")
+            return
+        sweep = result.sweeps[key[1]]
+        sweep.add(key[2], value)
+        if sweep.complete:
+            finished_sweep(key[1])
+
+    try:
+        for name, sweep in result.sweeps.items():
+            if sweep.complete:  # nothing left from an earlier run: draw it now
+                finished_sweep(name)
+        drive(executor, tasks, on_result, bar)
+    finally:
+        bar.close()
+    if checks is not None:
+        from ..theory.verify import VerifyReport
+
+        result.verify = VerifyReport([rows[name] for name in checks], quick=quick, seed=seed)
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def _render(name: str, records: list[dict], fig_dir, result: JobResult) -> None:
+    """Draw every figure experiment ``name`` feeds; a failure is kept as a one-line reason."""
+    from .. import plotting
+
+    figures = list(result.sweeps[name].experiment.figures) or [name]
+    result.figures[name] = []
+    for fig in figures:
+        try:
+            result.figures[name] += [Path(p) for p in plotting.figure(fig, records, Path(fig_dir))]
+        except Exception as exc:  # one broken figure must not lose the others; reported, exit status 1
+            reason = f"{fig}: {type(exc).__name__}: {exc}"
+            result.figure_errors[name] = f"{result.figure_errors[name]}; {reason}" \
+                if name in result.figure_errors else reason
+
+
+def _caption(fig: str) -> str:
+    try:
+        from ..plotting import FIGURES
+    except ImportError:  # pragma: no cover - plotting is part of the package
+        return ""
+    spec = FIGURES.get(fig)
+    return getattr(spec, "caption", "") if spec is not None else ""
+
+
+def write_report(out: Path, job: JobResult, *, quick: bool, seed: int, workers: str, command: str) -> Path:
+    """Write ``out/report.md``: every figure embedded, the sweeps' data files and the verify table."""
+    commit = _git_commit()
+    mode = "quick grids" if quick else "paper-scale grids"
+    lines = [
+        "# sharpsim: reproduction report", "",
+        f"`{command}` — sharpsim {_version()}" + (f" (commit `{commit[:12]}`)" if commit else "")
+        + f", {mode}, seed {seed}, {workers}, {job.seconds:.0f} s, "
+        f"finished {time.strftime('%Y-%m-%d %H:%M:%S %Z')}.", "",
+        "Verdict: " + ("**all checks passed**" if job.passed else "**FAILED** (see below)"), "",
+        "## Figures", "",
+    ]
+    if not job.sweeps:
+        lines += ["No experiments are registered in this installation.", ""]
+    for name, sweep in job.sweeps.items():
+        csv_path = Path(sweep.out, "results.csv").relative_to(out) if sweep.out else None
+        lines += [f"### {name}", "", sweep.experiment.description, ""]
+        if name in job.figure_errors:
+            lines += [f"Figure failed: `{job.figure_errors[name]}`", ""]
+        for path in job.figures.get(name, []):
+            if path.suffix == ".png":
+                rel = path.resolve().relative_to(out.resolve()) if path.resolve().is_relative_to(out.resolve()) \
+                    else path
+                caption = _caption(path.stem)
+                lines += [f"![{path.stem}]({rel.as_posix()})", ""]
+                if caption and caption != sweep.experiment.description:
+                    lines += [f"*{path.stem}: {caption}*", ""]
+        lines += [f"Data: `{csv_path.as_posix()}` ({len(sweep.units)} tasks: {len(sweep.cells)} cells × "
+                  f"{sweep.seeds} seeds).", ""]
+    if job.verify is not None:
+        lines += ["## Theorem check (`sharpsim verify" + (" --quick" if quick else "") + "`)", "",
+                  "```text", job.verify.table(), "```", ""]
+    path = out / "report.md"
+    path.write_text("\n".join(lines))
+    return path
+
+
+def stderr_log(line: str) -> None:
+    """Print one progress line to stderr (the job's log when no bar is shown)."""
+    print(line, file=sys.stderr, flush=True)
+
+
+__all__ = ["JobResult", "check_names", "data_folder", "run_job", "verify_one", "write_report"]
