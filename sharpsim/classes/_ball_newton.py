@@ -86,6 +86,13 @@ def ball_trust_region(M: np.ndarray, c: np.ndarray, radius: float) -> np.ndarray
       >>> ball_trust_region(-np.eye(2), np.array([-1.0, 0.0]), 2.0).round(12).tolist()  # concave: sphere
       [2.0, 0.0]
     """
+    try:  # positive definite with the Newton point inside: no eigendecomposition needed
+        chol = np.linalg.cholesky(M)
+        v = -np.linalg.solve(chol.T, np.linalg.solve(chol, c))
+        if _norm(v) <= radius and np.min(np.diag(chol)) ** 2 > 1e-8 * np.max(np.abs(np.diag(M))):
+            return v
+    except np.linalg.LinAlgError:
+        pass
     lam, Q = np.linalg.eigh(M)
     ct = Q.T @ c
     scale = max(np.max(np.abs(lam), initial=0.0), np.finfo(float).tiny)

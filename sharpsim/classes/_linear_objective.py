@@ -38,6 +38,9 @@ class _LinearObjective:
         self.table = np.ascontiguousarray(features[self.prompts].transpose(0, 2, 1))  # [p, d, Y]
         self.linear = linear
         self.design, self.offset, self.weights, self.loss = design, offset, weights, loss
+        # The squared loss has a constant Hessian 2AᵀWA: computed once.
+        self._pair_hessian = (2.0 * design.T @ (weights[:, None] * design)
+                              if design is not None and loss == "squared" else None)
 
     # ---- constructors -------------------------------------------------------
 
@@ -105,7 +108,8 @@ class _LinearObjective:
             value += loss
             grad += d1 @ self.design
             if hessian:
-                hess += self.design.T @ (d2[:, None] * self.design)
+                hess += self._pair_hessian if self._pair_hessian is not None else \
+                    self.design.T @ (d2[:, None] * self.design)
         if self.kappa.shape[0]:
             weights, total, log_z = self._softmax(theta)
             probs = weights / total[:, None]
@@ -113,8 +117,12 @@ class _LinearObjective:
             value += float(self.kappa @ log_z)
             grad += self.kappa @ mean
             if hessian:
-                second = np.matmul(self.table * (self.kappa[:, None, None] * probs[:, None, :]),
-                                   self.table.transpose(0, 2, 1)).sum(axis=0)
+                if self.kappa.shape[0] == 1:  # one prompt (the common case): plain 2-d products
+                    table = self.table[0]
+                    second = (table * (self.kappa[0] * probs[0])) @ table.T
+                else:
+                    second = np.matmul(self.table * (self.kappa[:, None, None] * probs[:, None, :]),
+                                       self.table.transpose(0, 2, 1)).sum(axis=0)
                 hess += second - (self.kappa[:, None] * mean).T @ mean
         return value, grad, hess
 
