@@ -81,8 +81,8 @@ def ball_trust_region(M: np.ndarray, c: np.ndarray, radius: float) -> np.ndarray
 
     Example:
       >>> import numpy as np
-      >>> ball_trust_region(np.eye(2), np.array([-1.0, 0.0]), 5.0).tolist()   # interior: −M⁻¹c
-      [1.0, 0.0]
+      >>> ball_trust_region(np.eye(2), np.array([-1.0, 2.0]), 5.0).tolist()   # interior: −M⁻¹c
+      [1.0, -2.0]
       >>> ball_trust_region(-np.eye(2), np.array([-1.0, 0.0]), 2.0).round(12).tolist()  # concave: sphere
       [2.0, 0.0]
     """
