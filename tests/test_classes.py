@@ -942,3 +942,20 @@ def test_tabular_dominant_surrogate_gradient_matches_finite_differences(seed, al
         fd = numerical_gradient(lambda v: fun(v)[0], u, FD_STEP)
         np.testing.assert_allclose(grad, fd, atol=FD_TOL * (1 + np.abs(grad).max(initial=0)))
         assert exact <= value + 1e-12
+
+
+def test_dominant_starts_do_not_depend_on_the_block_size(monkeypatch):
+    """Candidates are scored in prompt blocks (bounded memory); the chosen starts are the same."""
+    import sharpsim.classes._linear_objective as lo
+
+    rng = np.random.default_rng(4)
+    phi = rng.standard_normal((5, 7, 3))
+    phi /= np.linalg.norm(phi, axis=-1, keepdims=True)
+    base = ss.LinearSoftmaxPolicy(phi, [0.5, -0.2, 0.1])
+    _, pairs = _linear_pairs(base, 12, rng, 0.5, 0.3, "squared")
+    objective = _LinearObjective.for_pairs(phi, pairs)
+    whole = dominant_starts(objective, 4.0, 4)
+    monkeypatch.setattr(lo, "_CANDIDATE_ENTRIES", 3 * 7)  # one prompt per block
+    blocks = dominant_starts(objective, 4.0, 4)
+    assert len(whole) == len(blocks) == 4
+    assert all(np.array_equal(a, b) for a, b in zip(whole, blocks))
