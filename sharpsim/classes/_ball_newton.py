@@ -166,11 +166,13 @@ def minimise_in_ball(value, value_grad_hess, theta0: np.ndarray, radius: float, 
         step = v - theta
         predicted = -float(g @ step + 0.5 * step @ (M @ step))
         level = max(abs(f), abs(f_start), np.finfo(float).tiny)  # the objective's rounding scale
-        if not predicted > 0.0 or _norm(step) <= 1e-15 * max(_norm(theta), 1.0):
-            message = "no decrease predicted"
+        if _norm(step) <= 1e-15 * max(_norm(theta), 1.0):
+            message = "step below rounding level"
             break
-        if predicted <= 1e-13 * level:
-            # Rounding regime: f can no longer tell the points apart, the KKT residual still can.
+        if not predicted > 1e-13 * level:
+            # Rounding regime (the exact subproblem never predicts an increase, so predicted ≤ 0 is
+            # rounding too, e.g. of the radius on the sphere): f can no longer tell the points apart,
+            # the KKT residual still can.
             f_new, g_new, H_new = value_grad_hess(v)
             nfev += 1
             if f_new <= f + 4 * np.finfo(float).eps * level and \
