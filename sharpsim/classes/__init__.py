@@ -13,7 +13,9 @@ conventions (SPEC §1, §7):
 
 Exact where possible: tabular MLE (counts), finite classes (enumeration),
 tabular and linear-softmax DPO regression (the normalisers cancel in ``Δ_π``,
-leaving linear least squares). Elsewhere scipy with analytic gradients: the
+leaving linear least squares). Elsewhere iterative solvers with analytic
+gradients (regularised Newton over the ball for the linear softmax class,
+L-BFGS-B in a box for the row-softmax classes): the
 linear-softmax MLE and logistic DPO (concave / convex), and XPO, whose
 optimism term ``α log π(y'|x)`` is concave in the logits, so the minimised
 objective is non-convex; it is solved from several starting points.

@@ -23,17 +23,49 @@ References:
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import OptimizeResult, brentq
+from scipy.optimize import OptimizeResult
 
 #: Eigenvalues within this fraction of the largest magnitude count as zero curvature.
 _EIG_RTOL = 1e-12
-#: Stop when the model predicts a decrease below this fraction of ``|f|`` (or of the start's ``|f|``).
-_FTOL = 1e-15
+
+
+_SQ_LOW, _SQ_HIGH = np.finfo(float).tiny / np.finfo(float).eps, np.finfo(float).max / 4
 
 
 def _norm(v: np.ndarray) -> float:
+    """``‖v‖₂``; the sum of squares directly when it neither underflows nor overflows, else rescaled."""
+    sq = float(v @ v) if v.ndim == 1 else float(np.sum(v * v))
+    if _SQ_LOW < sq < _SQ_HIGH:
+        return float(np.sqrt(sq))
     top = np.max(np.abs(v), initial=0.0)
     return float(top * np.linalg.norm(v / top)) if 0.0 < top < np.inf else float(top)
+
+
+def _secular_root(ct: np.ndarray, denom: np.ndarray, radius: float, hi: float) -> float:
+    """Smallest ``λ ∈ (0, hi]`` with ``‖ct/(denom + λ)‖ = radius`` (``‖·‖ > radius`` near 0, ``≤`` at ``hi``).
+
+    Moré–Sorensen Newton steps on ``1/‖v(λ)‖ − 1/radius`` (concave and
+    increasing, so Newton from the left converges monotonically), safeguarded
+    by bisection on the bracket.
+    """
+    lo, lam = 0.0, hi
+    sq = ct * ct
+    for _ in range(200):
+        inv = 1.0 / (denom + lam)
+        size = float(np.sqrt(sq @ (inv * inv)))
+        if abs(size - radius) <= 1e-13 * radius:
+            return lam
+        if size > radius:
+            lo = lam
+        else:
+            hi = lam
+        # Newton on φ(λ) = 1/size − 1/radius, φ'(λ) = Σ c²/(d+λ)³ / size³.
+        slope = float(sq @ (inv * inv * inv)) / size**3
+        step = lam - (1.0 / size - 1.0 / radius) / slope if slope > 0 else np.nan
+        lam = step if lo < step < hi else 0.5 * (lo + hi)
+        if hi - lo <= 4 * np.finfo(float).eps * hi:
+            return hi
+    return hi
 
 
 def ball_trust_region(M: np.ndarray, c: np.ndarray, radius: float) -> np.ndarray:
@@ -41,7 +73,7 @@ def ball_trust_region(M: np.ndarray, c: np.ndarray, radius: float) -> np.ndarray
 
     ``v(λ) = −(M + λI)⁻¹c`` with the smallest ``λ ≥ max(0, −λ_min(M))`` giving
     ``‖v(λ)‖ ≤ radius`` (equality when ``λ > 0``): the secular equation is
-    solved by Brent's method on the eigenbasis. In the hard case (``c`` has no
+    solved by safeguarded Newton steps on the eigenbasis. In the hard case (``c`` has no
     component on the most negative eigenvector) that eigenvector is added to
     reach the sphere. Where ``M`` is singular and positive semi-definite, and
     ``c`` has no component on its null space, the minimum-norm minimiser is
@@ -49,11 +81,18 @@ def ball_trust_region(M: np.ndarray, c: np.ndarray, radius: float) -> np.ndarray
 
     Example:
       >>> import numpy as np
-      >>> ball_trust_region(np.eye(2), np.array([-1.0, 0.0]), 5.0).tolist()   # interior: −M⁻¹c
-      [1.0, 0.0]
+      >>> ball_trust_region(np.eye(2), np.array([-1.0, 2.0]), 5.0).tolist()   # interior: −M⁻¹c
+      [1.0, -2.0]
       >>> ball_trust_region(-np.eye(2), np.array([-1.0, 0.0]), 2.0).round(12).tolist()  # concave: sphere
       [2.0, 0.0]
     """
+    try:  # positive definite with the Newton point inside: no eigendecomposition needed
+        chol = np.linalg.cholesky(M)
+        v = -np.linalg.solve(chol.T, np.linalg.solve(chol, c))
+        if _norm(v) <= radius and np.min(np.diag(chol)) ** 2 > 1e-8 * np.max(np.abs(np.diag(M))):
+            return v
+    except np.linalg.LinAlgError:
+        pass
     lam, Q = np.linalg.eigh(M)
     ct = Q.T @ c
     scale = max(np.max(np.abs(lam), initial=0.0), np.finfo(float).tiny)
@@ -74,15 +113,7 @@ def ball_trust_region(M: np.ndarray, c: np.ndarray, radius: float) -> np.ndarray
                 v_lo[k] = np.sqrt(max(radius**2 - n_lo**2, 0.0))
             return Q @ v_lo
     hi = lo + _norm(ct) / radius  # ‖v(hi)‖ ≤ ‖c‖/(hi − lo) = radius
-
-    def excess(shift):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            w = np.where(ct == 0.0, 0.0, ct / (denom + shift))
-        size = _norm(w)
-        return 1.0 / radius - (1.0 / size if size > 0 else np.inf)
-
-    shift = brentq(excess, 0.0, hi - lo, xtol=1e-300, rtol=4 * np.finfo(float).eps, maxiter=500) \
-        if excess(hi - lo) < 0.0 else hi - lo
+    shift = _secular_root(ct, denom, radius, hi - lo)
     if shift <= 0.0:
         shift = np.nextafter(0.0, 1.0)
     v = Q @ (-ct / (denom + shift))
@@ -135,27 +166,32 @@ def minimise_in_ball(value, value_grad_hess, theta0: np.ndarray, radius: float, 
         step = v - theta
         predicted = -float(g @ step + 0.5 * step @ (M @ step))
         level = max(abs(f), abs(f_start), np.finfo(float).tiny)  # the objective's rounding scale
-        if not predicted > 0.0 or _norm(step) <= 1e-15 * max(_norm(theta), 1.0):
-            message = "no decrease predicted"
+        if _norm(step) <= 1e-15 * max(_norm(theta), 1.0):
+            message = "step below rounding level"
+            break
+        if not predicted > 1e-13 * level:
+            # Rounding regime (the exact subproblem never predicts an increase, so predicted ≤ 0 is
+            # rounding too, e.g. of the radius on the sphere): f can no longer tell the points apart,
+            # the KKT residual still can.
+            f_new, g_new, H_new = value_grad_hess(v)
+            nfev += 1
+            if f_new <= f + 4 * np.finfo(float).eps * level and \
+                    _kkt_residual(v, g_new, radius) < _kkt_residual(theta, g, radius):
+                theta, f, g, H = v, f_new, g_new, H_new
+                continue
+            message = "converged to rounding level"
             break
         f_new = value(v)
         nfev += 1
         ratio = (f - f_new) / predicted
-        # Below ~1e-13·|f| the measured decrease is rounding: any non-increase is accepted.
-        if (f_new < f and ratio >= 1e-4) or (predicted <= 1e-13 * level and f_new <= f):
+        if f_new < f and ratio >= 1e-4:
             theta = v
             f, g, H = value_grad_hess(theta)
             nfev += 1
-            if predicted <= _FTOL * level:
-                message = "predicted decrease below tolerance"
-                break
             if ratio >= 0.75:  # the model is trusted: towards pure Newton
                 sigma = sigma / 8.0 if sigma > 1e-8 * _norm(H) else 0.0
             elif ratio < 0.25:
                 sigma *= 2.0
-        elif predicted <= 1e-13 * level:
-            message = "predicted decrease at rounding level"
-            break
         else:
             sigma = max(4.0 * sigma, 2.0 * _norm(g) / _norm(step))
     kkt = _kkt_residual(theta, g, radius)

@@ -38,6 +38,9 @@ class _LinearObjective:
         self.table = np.ascontiguousarray(features[self.prompts].transpose(0, 2, 1))  # [p, d, Y]
         self.linear = linear
         self.design, self.offset, self.weights, self.loss = design, offset, weights, loss
+        # The squared loss has a constant Hessian 2AᵀWA: computed once.
+        self._pair_hessian = (2.0 * design.T @ (weights[:, None] * design)
+                              if design is not None and loss == "squared" else None)
 
     # ---- constructors -------------------------------------------------------
 
@@ -105,7 +108,8 @@ class _LinearObjective:
             value += loss
             grad += d1 @ self.design
             if hessian:
-                hess += self.design.T @ (d2[:, None] * self.design)
+                hess += self._pair_hessian if self._pair_hessian is not None else \
+                    self.design.T @ (d2[:, None] * self.design)
         if self.kappa.shape[0]:
             weights, total, log_z = self._softmax(theta)
             probs = weights / total[:, None]
@@ -113,8 +117,12 @@ class _LinearObjective:
             value += float(self.kappa @ log_z)
             grad += self.kappa @ mean
             if hessian:
-                second = np.matmul(self.table * (self.kappa[:, None, None] * probs[:, None, :]),
-                                   self.table.transpose(0, 2, 1)).sum(axis=0)
+                if self.kappa.shape[0] == 1:  # one prompt (the common case): plain 2-d products
+                    table = self.table[0]
+                    second = (table * (self.kappa[0] * probs[0])) @ table.T
+                else:
+                    second = np.matmul(self.table * (self.kappa[:, None, None] * probs[:, None, :]),
+                                       self.table.transpose(0, 2, 1)).sum(axis=0)
                 hess += second - (self.kappa[:, None] * mean).T @ mean
         return value, grad, hess
 
@@ -137,18 +145,33 @@ def dominant_starts(objective: _LinearObjective, radius: float, count: int) -> l
         return []
     w, A = objective.weights, objective.design
     M = 2.0 * A.T @ (w[:, None] * A)
-    base_linear = objective.linear - 2.0 * A.T @ (w * objective.offset)
     table, kappa = objective.table, objective.kappa  # [p, d, Y], [p]
+    d, n_y = table.shape[1], table.shape[2]
     mean0 = table.mean(axis=2)  # E_{π_0}φ: the uniform law
-    log_z0 = np.full(kappa.shape[0], np.log(table.shape[2]))
-    base_linear = base_linear + kappa @ mean0
-    # Candidate (p, k): swap prompt p's tangent for the bound ⟨φ(p,k), θ⟩.
-    C = base_linear[:, None] + (kappa[:, None, None] * (table - mean0[:, :, None])).transpose(1, 0, 2).reshape(
-        table.shape[1], -1)  # [d, p·Y]
-    shift = np.repeat(-kappa * log_z0, table.shape[2])  # constant −κ_p log Z_p(0) of candidate (p, ·)
+    base_linear = objective.linear - 2.0 * A.T @ (w * objective.offset) + kappa @ mean0
     lam, Q = np.linalg.eigh(M)
     lam = np.where(lam <= 1e-12 * max(lam.max(initial=0.0), np.finfo(float).tiny), 0.0, lam)
-    Ct = Q.T @ C
+    best_values, best_points = np.empty(0), np.empty((d, 0))
+    chunk = max(1, _CANDIDATE_ENTRIES // (d * n_y))  # prompts per block: bounded memory
+    for lo_p in range(0, kappa.shape[0], chunk):
+        block = slice(lo_p, lo_p + chunk)
+        # Candidate (p, k): swap prompt p's tangent for the bound ⟨φ(p,k), θ⟩.
+        C = base_linear[:, None] + (kappa[block, None, None] * (table[block] - mean0[block, :, None])).transpose(
+            1, 0, 2).reshape(d, -1)  # [d, block·Y]
+        shift = np.repeat(-kappa[block] * np.log(n_y), n_y)  # constant −κ_p log Z_p(0) of candidate (p, ·)
+        values, points = _surrogate_minima(lam, Q.T @ C, radius, shift)
+        keep = np.argsort(np.concatenate([best_values, values]), kind="stable")[:count]
+        best_values = np.concatenate([best_values, values])[keep]
+        best_points = np.concatenate([best_points, points], axis=1)[:, keep]
+    return [Q @ best_points[:, k] for k in range(best_points.shape[1])]
+
+
+#: Largest ``d × candidates`` block :func:`dominant_starts` holds at once.
+_CANDIDATE_ENTRIES = 1 << 22
+
+
+def _surrogate_minima(lam: np.ndarray, Ct: np.ndarray, radius: float, shift: np.ndarray):
+    """Minima and minimisers (eigenbasis) of ``½vᵀΛv + c̃ᵀv + shift`` over ``‖v‖ ≤ radius``, one per column."""
     hi = np.linalg.norm(Ct, axis=0) / radius + np.finfo(float).tiny
     lo = np.zeros_like(hi)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -157,9 +180,7 @@ def dominant_starts(objective: _LinearObjective, radius: float, count: int) -> l
             mid = 0.5 * (lo + hi)
             big = np.linalg.norm(Ct / (lam[:, None] + mid), axis=0) > radius
             lo, hi = np.where(big, mid, lo), np.where(big, hi, mid)
-        shifts = np.where(inside, 0.0, hi)
-        V = -Ct / (lam[:, None] + shifts)
+        V = -Ct / (lam[:, None] + np.where(inside, 0.0, hi))
     V = np.where(np.isfinite(V), V, 0.0)
     values = 0.5 * np.einsum("ik,i,ik->k", V, lam, V) + np.einsum("ik,ik->k", Ct, V) + shift
-    best = np.argsort(values, kind="stable")[:count]
-    return [Q @ V[:, k] for k in best]
+    return values, V

@@ -110,6 +110,11 @@ class _BoxProblem:
     def dominant_start(self, k: np.ndarray) -> np.ndarray:
         """Minimiser of the convex surrogate in which each row's ``−log Σ_v exp(A+U)`` (optimism
         term) is replaced by ``−(A_k + U_k)`` for that row's response ``k [R]`` (rows with finite ``A_k``)."""
+        return _minimise_in_box(self.surrogate(k), np.zeros(self.engine.R * self.engine.V), self.bound,
+                                self.options).x
+
+    def surrogate(self, k: np.ndarray):
+        """The surrogate objective of :meth:`dominant_start`: ``u ↦ (value, gradient)``, analytic."""
         engine, (rows_y, toks_y, rows_r, toks_r), pairs = self.engine, self.data, self.pairs
         rows = np.arange(engine.R)
         active = np.isfinite(engine.anchor[rows, k])
@@ -128,7 +133,7 @@ class _BoxProblem:
             value += float(np.sum(optimism * U))
             return self.scale * value + self.lam * (u @ u), self.scale * grad.ravel() + 2.0 * self.lam * u
 
-        return _minimise_in_box(fun, np.zeros(engine.R * engine.V), self.bound, self.options).x
+        return fun
 
 
 def _minimise_in_box(fun, u0: np.ndarray, bound: float, options: dict, rounds: int = 8, gtol: float = 1e-10):
