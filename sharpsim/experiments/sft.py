@@ -24,6 +24,7 @@ from ..measures import adaptive_coverage, coverage, sharpening_error
 from ..policies import JointAutoregressivePolicy, encode_sequences
 from ..theory.bounds import sft_error_bound
 from ..theory.instances import hidden_knowledge_task, lower_bound_family
+from ..theory.verify.rates import hard_world, n_grid  # the worst-case family of SPEC §8/§9 and its n search grid
 from .registry import register
 
 
@@ -59,16 +60,6 @@ def min_sft_queries(base, mu, epsilon, delta, N_grid):
         if n is not None and n * int(N) < best[0]:
             best = (n * int(N), n, int(N))
     return best
-
-
-def hard_world(M: int, epsilon: float, d: int):
-    """The worst-case family of SPEC §8/§9: ``Δ = 2ε`` of prompt mass on ``d`` prompts of mode mass ``2/M``."""
-    inst = lower_bound_family(d, M, 2 * epsilon, index=np.arange(d) % M + 1, build_class=False)
-    return inst.base, np.asarray(inst.mu)
-
-
-def _n_grid(M: int) -> np.ndarray:
-    return np.unique(np.round(np.geomspace(max(1, M // 8), 4 * M, 14)).astype(int))
 
 
 #: SFT-error world: lower-bound family d=2, M=8 (realizable finite class of 64 BoN laws), Δ, δ.
@@ -140,7 +131,7 @@ def sample_size(rng, sweep, k):
     eps = s["epsilon"] if sweep == "C_cov" else s["eps"][k]
     M = s["M"][k] if sweep == "C_cov" else int(round(s["C"] / eps))
     base, mu = hard_world(M, eps, s["d"])
-    m, n, N = min_sft_queries(base, mu, eps, s["delta"], _n_grid(M))
+    m, n, N = min_sft_queries(base, mu, eps, s["delta"], n_grid(M))
     return [{"epsilon": eps, "M": M, "C_cov": coverage(base, mu), "m": float(m), "n": n, "N": N,
              "log_class_size": s["d"] * math.log(M)}]
 
@@ -174,7 +165,7 @@ def adaptive_sft(rng, k, reps):
     tab = TabularClass(base.n_contexts, base.n_responses)
     runs = [adaptive_sft_sharpening(base, n, delta, tab, mu, rng=rng) for _ in range(reps)]
     return [{"epsilon": eps, "m_adaptive": m_ad, "n_adaptive": n,
-             "m_plain": float(min_sft_queries(base, mu, eps, delta, _n_grid(M))[0]),
+             "m_plain": float(min_sft_queries(base, mu, eps, delta, n_grid(M))[0]),
              "error_adaptive_exact": err,
              "m_adaptive_mc": float(np.mean([r.queries for r in runs])),
              "m_adaptive_mc_se": float(np.std([r.queries for r in runs], ddof=1) / math.sqrt(reps)),

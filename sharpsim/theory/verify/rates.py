@@ -74,13 +74,14 @@ def sft_queries_needed(tk, base, mu, epsilon: float, delta: float, N_grid, n_max
     return best
 
 
-def _hard_world(M: int, epsilon: float, d: int):
+def hard_world(M: int, epsilon: float, d: int):
     """The worst-case family of SPEC §8/§9: Δ = 2ε of prompt mass on d prompts with mode mass 2/M."""
     inst = lower_bound_family(d, M, 2 * epsilon, index=np.arange(d) % M + 1, build_class=False)
     return inst.base, np.asarray(inst.mu)
 
 
-def _n_grid(M: int) -> np.ndarray:
+def n_grid(M: int) -> np.ndarray:
+    """Prompt counts searched for ``min n·N`` on the family with ``M`` responses (14 geometric points)."""
     return np.unique(np.round(np.geomspace(max(1, M // 8), 4 * M, 14)).astype(int))
 
 
@@ -91,17 +92,17 @@ def check_sft_slopes(tk, rng, quick: bool) -> CheckResult:
     eps = 0.05
     m_C, cov, cov_err = [], [], 0.0
     for M in Ms:
-        base, mu = _hard_world(M, eps, d)
+        base, mu = hard_world(M, eps, d)
         cov.append(tk.coverage(base, mu))
         cov_err = max(cov_err, abs(cov[-1] / lower_bound_coverage(M, 2 * eps) - 1.0))  # (1-Δ) + ΔM/2
-        m_C.append(sft_queries_needed(tk, base, mu, eps, delta, _n_grid(M))["m"])
+        m_C.append(sft_queries_needed(tk, base, mu, eps, delta, n_grid(M))["m"])
     C = 5.0
     epsilons = [0.1, 0.05, 0.025] if quick else [0.1, 0.05, 0.025, 0.0125, 0.00625]
     m_eps = []
     for e in epsilons:
         M = int(round(C / e))
-        base, mu = _hard_world(M, e, d)
-        m_eps.append(sft_queries_needed(tk, base, mu, e, delta, _n_grid(M))["m"])
+        base, mu = hard_world(M, e, d)
+        m_eps.append(sft_queries_needed(tk, base, mu, e, delta, n_grid(M))["m"])
     finite = bool(np.all(np.isfinite(m_C)) and np.all(np.isfinite(m_eps)))
     slope_C = fit_slope(cov, m_C)[0] if finite else math.nan
     slope_e = fit_slope(1 / np.array(epsilons), m_eps)[0] if finite else math.nan
@@ -123,10 +124,10 @@ def check_adaptive_slope(tk, rng, quick: bool) -> CheckResult:
     m_ad, m_plain = [], []
     for e in epsilons:
         M = int(round(C / e))
-        base, mu = _hard_world(M, e, d)
+        base, mu = hard_world(M, e, d)
         n = _min_n(lambda k: tk.expected_adaptive_sft_error(base, k, delta, mu)[0], e, N_MAX)
         m_ad.append(math.inf if n is None else tk.expected_adaptive_sft_error(base, n, delta, mu)[1])
-        m_plain.append(sft_queries_needed(tk, base, mu, e, delta, _n_grid(M))["m"])
+        m_plain.append(sft_queries_needed(tk, base, mu, e, delta, n_grid(M))["m"])
     finite = bool(np.all(np.isfinite(m_ad)) and np.all(np.isfinite(m_plain)))
     slope_ad = fit_slope(1 / np.array(epsilons), m_ad)[0] if finite else math.nan
     slope_plain = fit_slope(1 / np.array(epsilons), m_plain)[0] if finite else math.nan
