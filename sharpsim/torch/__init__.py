@@ -22,8 +22,34 @@ _require("transformers")
 from .policy import CausalLMPolicy, DecodedResponses, SampledResponses  # noqa: E402
 from .tiny import tiny_causal_lm  # noqa: E402
 from .smollm2 import smollm2, smollm2_path  # noqa: E402
+from .rewards import LengthNormalized, LogLikelihood, MajorityVote  # noqa: E402
+from .inference import (  # noqa: E402
+    AdaptiveBestOfNResult,
+    BestOfNResult,
+    PowerSampleResult,
+    adaptive_best_of_n,
+    beam_search,
+    best_of_n,
+    greedy,
+    power_sample,
+    select_best,
+)
+from .wrap import as_causal_lm  # noqa: E402
 
 __all__ = [
+    "AdaptiveBestOfNResult",
+    "BestOfNResult",
+    "LengthNormalized",
+    "LogLikelihood",
+    "MajorityVote",
+    "PowerSampleResult",
+    "adaptive_best_of_n",
+    "as_causal_lm",
+    "beam_search",
+    "best_of_n",
+    "greedy",
+    "power_sample",
+    "select_best",
     "CausalLMPolicy",
     "DecodedResponses",
     "SampledResponses",

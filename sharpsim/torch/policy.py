@@ -65,6 +65,16 @@ class DecodedResponses:
     log_probs: np.ndarray
 
 
+@dataclass(frozen=True)
+class _Generated:
+    """Raw output of one generation batch: per-row tokens and per-token log-probs."""
+
+    token_ids: list
+    log_probs: list  # temperature-1 terms, one float64 array per row
+    tempered_log_probs: list  # terms of the sampler's (tempered) law
+    ended: np.ndarray  # bool [b]: emitted an end-of-sequence token
+
+
 def is_hf_model(model) -> bool:
     """True for a Hugging Face ``PreTrainedModel`` (or a peft wrapper around one)."""
     from transformers import PreTrainedModel
@@ -329,14 +339,14 @@ class CausalLMPolicy:
         rows = [p for p in P for _ in range(n)]
         ids, lps, done = [], [], []
         for s in range(0, len(rows), self.batch_size):
-            i, lp, d = self._generate(rows[s : s + self.batch_size], max_new_tokens, temperature, gen)
-            ids += i
-            lps.append(lp)
-            done.append(d)
+            g = self._generate(rows[s : s + self.batch_size], max_new_tokens, temperature, gen)
+            ids += g.token_ids
+            lps += [t.sum() for t in g.log_probs]
+            done.append(g.ended)
         k = len(P)
         token_ids = [ids[i * n : (i + 1) * n] for i in range(k)]
         texts = [[self.decode(t) for t in group] for group in token_ids]
-        return SampledResponses(texts, token_ids, np.concatenate(lps).reshape(k, n), np.concatenate(done).reshape(k, n))
+        return SampledResponses(texts, token_ids, np.array(lps, dtype=float).reshape(k, n), np.concatenate(done).reshape(k, n))
 
     def torch_generator(self, rng) -> torch.Generator:
         """A ``torch.Generator`` on the model's device seeded from the numpy ``rng``."""
@@ -344,8 +354,12 @@ class CausalLMPolicy:
         return torch.Generator(device=self.device).manual_seed(seed)
 
     @torch.inference_mode()
-    def _generate(self, prompt_ids, max_new_tokens, temperature, gen, greedy=False):
-        """Left-padded batched ancestral sampling with a KV cache (Hugging Face) or full recompute."""
+    def _generate(self, prompt_ids, max_new_tokens, temperature, gen, greedy=False, caps=None) -> "_Generated":
+        """Left-padded batched ancestral sampling with a KV cache (Hugging Face) or full recompute.
+
+        ``caps [b]`` optionally stops row ``i`` after ``caps[i] <= max_new_tokens``
+        tokens. Returns per-token temperature-1 and tempered log-probs.
+        """
         b, Lp = len(prompt_ids), max(len(p) for p in prompt_ids)
         ids = torch.full((b, Lp), self.pad_token_id, dtype=torch.long)
         mask = torch.zeros((b, Lp), dtype=torch.long)
@@ -353,26 +367,29 @@ class CausalLMPolicy:
             ids[i, Lp - len(p) :] = torch.tensor(p, dtype=torch.long)
             mask[i, Lp - len(p) :] = 1
         ids, mask = ids.to(self.device), mask.to(self.device)
+        cap = torch.as_tensor(caps if caps is not None else [max_new_tokens] * b, device=self.device)
         pos = (mask.cumsum(-1) - 1).clamp(min=0) if self._hf else None
         logits, past = self._forward(ids, mask, position_ids=pos, use_cache=self._hf)
         logits = logits[:, -1]
         eos = torch.tensor(self.eos_token_ids or [-1], device=self.device)
-        finished = torch.zeros(b, dtype=torch.bool, device=self.device)
-        total = torch.zeros(b, dtype=torch.float64, device=self.device)
-        steps = []
-        for _ in range(max_new_tokens):
+        ended = torch.zeros(b, dtype=torch.bool, device=self.device)  # emitted an end-of-sequence token
+        done = cap <= 0
+        steps, terms, tempered = [], [], []
+        for step in range(max_new_tokens):
             logp = torch.log_softmax(_float_logits(logits), dim=-1)  # raw logits: the temperature-1 model
+            # Shift by the row max before dividing: a tiny temperature cannot overflow.
+            scaled = torch.log_softmax((logp - logp.max(-1, keepdim=True).values) / temperature, dim=-1)
             if greedy:
                 tok = logp.argmax(-1)
             else:
-                # Shift by the row max before dividing: a tiny temperature cannot overflow.
-                scaled = (logp - logp.max(-1, keepdim=True).values) / temperature
-                tok = torch.multinomial(torch.softmax(scaled, dim=-1), 1, generator=gen)[:, 0]
-            tok = torch.where(finished, torch.full_like(tok, self.pad_token_id), tok)
-            total += torch.where(finished, 0.0, logp.gather(-1, tok[:, None])[:, 0].double())
-            steps.append(torch.where(finished, -1, tok))
-            finished |= torch.isin(tok, eos)
-            if bool(finished.all()):
+                tok = torch.multinomial(scaled.exp(), 1, generator=gen)[:, 0]
+            tok = torch.where(done, torch.full_like(tok, self.pad_token_id), tok)
+            steps.append(torch.where(done, -1, tok))
+            terms.append(logp.gather(-1, tok[:, None])[:, 0].double())
+            tempered.append(scaled.gather(-1, tok[:, None])[:, 0].double())
+            ended |= ~done & torch.isin(tok, eos)
+            done = done | ended | (cap <= step + 1)
+            if bool(done.all()):
                 break
             mask = torch.cat([mask, torch.ones((b, 1), dtype=mask.dtype, device=self.device)], dim=1)
             if self._hf:
@@ -383,8 +400,15 @@ class CausalLMPolicy:
                 logits, _ = self._forward(ids, mask)
             logits = logits[:, -1]
         grid = torch.stack(steps, dim=1).cpu().numpy()
-        out = [[int(t) for t in row if t >= 0] for row in grid]
-        return out, total.cpu().numpy(), finished.cpu().numpy()
+        lp = torch.stack(terms, dim=1).cpu().numpy()
+        lpt = torch.stack(tempered, dim=1).cpu().numpy()
+        lengths = (grid >= 0).sum(axis=1)
+        return _Generated(
+            [grid[i, : lengths[i]].tolist() for i in range(b)],
+            [lp[i, : lengths[i]] for i in range(b)],
+            [lpt[i, : lengths[i]] for i in range(b)],
+            ended.cpu().numpy(),
+        )
 
     def decode_greedy(self, prompts, *, max_new_tokens, num_beams=1) -> DecodedResponses:
         """Greedy (``num_beams=1``) or beam-search responses through the model's own ``generate``.
@@ -410,7 +434,7 @@ class CausalLMPolicy:
         elif num_beams == 1:
             ids = []
             for s in range(0, len(P), self.batch_size):
-                ids += self._generate(P[s : s + self.batch_size], max_new_tokens, 1.0, None, greedy=True)[0]
+                ids += self._generate(P[s : s + self.batch_size], max_new_tokens, 1.0, None, greedy=True).token_ids
         else:
             raise ValueError(f"num_beams={num_beams} > 1 needs a Hugging Face model with generate(); got {type(self.model).__name__}")
         return DecodedResponses([self.decode(r) for r in ids], ids, self._score(P, ids))
