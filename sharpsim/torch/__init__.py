@@ -35,8 +35,18 @@ from .inference import (  # noqa: E402
     select_best,
 )
 from .wrap import as_causal_lm  # noqa: E402
+from .training import TorchSharpeningResult, dpo_sharpening, sft_sharpening, xpo_sharpening  # noqa: E402
+from .evaluation import ResponseMetrics, evaluate_greedy, lift, score_responses  # noqa: E402
 
 __all__ = [
+    "ResponseMetrics",
+    "TorchSharpeningResult",
+    "dpo_sharpening",
+    "evaluate_greedy",
+    "lift",
+    "score_responses",
+    "sft_sharpening",
+    "xpo_sharpening",
     "AdaptiveBestOfNResult",
     "BestOfNResult",
     "LengthNormalized",
