@@ -48,7 +48,8 @@ def score_responses(reference, prompts, token_ids, texts, answers, extract) -> R
       token_ids: ``k`` responses as token ids (scored under ``reference``).
       texts: the same ``k`` responses as text (for answer extraction).
       answers: ``k`` correct answers.
-      extract: ``extract(text) -> answer`` (``None`` when no answer is found).
+      extract: ``extract(text) -> answer`` (``None`` when no answer is found), or a
+        list of such callables, one per prompt.
 
     Example:
       >>> from sharpsim.torch import tiny_causal_lm
@@ -62,7 +63,10 @@ def score_responses(reference, prompts, token_ids, texts, answers, extract) -> R
             f"prompts, token_ids, texts and answers must have the same length; got {len(prompts)}, "
             f"{len(token_ids)}, {len(texts)}, {len(answers)}"
         )
-    correct = np.array([extract(t) == a for t, a in zip(texts, answers)], dtype=bool)
+    extractors = list(extract) if isinstance(extract, (list, tuple)) else [extract] * len(texts)
+    if len(extractors) != len(texts) or not all(callable(e) for e in extractors):
+        raise TypeError("extract must be a callable text -> answer, or a list of them (one per prompt)")
+    correct = np.array([e(t) == a for e, t, a in zip(extractors, texts, answers)], dtype=bool)
     lls = reference.log_prob(list(prompts), list(token_ids))
     return ResponseMetrics(float(correct.mean()), float(lls.mean()), correct, lls, list(texts))
 
