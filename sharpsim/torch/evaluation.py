@@ -39,7 +39,7 @@ class ResponseMetrics:
     texts: list
 
 
-def score_responses(reference, prompts, token_ids, texts, answers, extract) -> ResponseMetrics:
+def score_responses(reference, prompts, token_ids, texts, answers, extract, *, log_likelihoods=None) -> ResponseMetrics:
     """Accuracy (``extract(text) == answer``) and mean reference log-likelihood of given responses.
 
     Args:
@@ -50,6 +50,8 @@ def score_responses(reference, prompts, token_ids, texts, answers, extract) -> R
       answers: ``k`` correct answers.
       extract: ``extract(text) -> answer`` (``None`` when no answer is found), or a
         list of such callables, one per prompt.
+      log_likelihoods: optional ``[k]`` reference log-likelihoods already known
+        (e.g. best-of-N picks drawn from ``reference``); skips the scoring pass.
 
     Example:
       >>> from sharpsim.torch import tiny_causal_lm
@@ -67,7 +69,12 @@ def score_responses(reference, prompts, token_ids, texts, answers, extract) -> R
     if len(extractors) != len(texts) or not all(callable(e) for e in extractors):
         raise TypeError("extract must be a callable text -> answer, or a list of them (one per prompt)")
     correct = np.array([e(t) == a for e, t, a in zip(extractors, texts, answers)], dtype=bool)
-    lls = reference.log_prob(list(prompts), list(token_ids))
+    if log_likelihoods is None:
+        lls = reference.log_prob(list(prompts), list(token_ids))
+    else:
+        lls = np.asarray(log_likelihoods, dtype=float)
+        if lls.shape != (len(prompts),):
+            raise ValueError(f"log_likelihoods must have shape ({len(prompts)},); got {lls.shape}")
     return ResponseMetrics(float(correct.mean()), float(lls.mean()), correct, lls, list(texts))
 
 

@@ -30,7 +30,7 @@ from .training import sft_sharpening
 
 __all__ = ["run_experiment", "QUICK", "FULL"]
 
-QUICK = dict(n_test=16, n_train=24, N_max=16, seeds=(0, 1), sft_N=8, sft_seeds=(0,), max_new_tokens=16, epochs=2, lr=1e-3)
+QUICK = dict(n_test=16, n_train=16, N_max=16, seeds=(0, 1), sft_N=8, sft_seeds=(0,), max_new_tokens=16, epochs=2, lr=2e-3)
 FULL = dict(n_test=64, n_train=128, N_max=16, seeds=(0, 1, 2), sft_N=16, sft_seeds=(0, 1, 2), max_new_tokens=24, epochs=3, lr=1e-3)
 
 
@@ -69,8 +69,8 @@ def run_experiment(policy, *, quick=True, log=print, progress=None, **overrides)
     prompts, answers = [t.prompt for t in test], [t.answer for t in test]
     extract = [partial(_extract, kind=t.kind) for t in test]
 
-    def score(ids, texts):
-        return score_responses(policy, prompts, ids, texts, answers, extract)
+    def score(pick):  # the picks' base log-likelihoods come from the generation pass
+        return score_responses(policy, prompts, pick.token_ids, pick.texts, answers, extract, log_likelihoods=pick.log_probs)
 
     greedy = evaluate_greedy(policy, prompts, answers, extract, max_new_tokens=cfg["max_new_tokens"])
     say(f"greedy: accuracy {greedy.accuracy:.3f}, mean log-likelihood {greedy.log_likelihood:.3f} ({time.perf_counter() - start:.0f} s)")
@@ -79,7 +79,7 @@ def run_experiment(policy, *, quick=True, log=print, progress=None, **overrides)
         cands = policy.sample(prompts, cfg["N_max"], max_new_tokens=cfg["max_new_tokens"], rng=seed)
         for N in range(1, cfg["N_max"] + 1):
             pick = select_best(_first(cands, N))
-            m = score(pick.token_ids, pick.texts)
+            m = score(pick)
             bon.append({"seed": seed, "N": N, "accuracy": m.accuracy, "log_likelihood": m.log_likelihood, **lift(m, greedy)})
         say(f"BoN seed {seed}: " + ", ".join(f"N={r['N']} acc {r['accuracy']:.2f}" for r in bon[-cfg["N_max"]:] if r["N"] in (1, 2, 4, 8, 16))
             + f" ({time.perf_counter() - start:.0f} s)")

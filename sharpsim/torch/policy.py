@@ -336,10 +336,12 @@ class CausalLMPolicy:
         max_new_tokens = check_int(max_new_tokens, "max_new_tokens", minimum=1)
         temperature = check_real(temperature, "temperature", low=0.0, low_open=True)
         gen = self.torch_generator(rng)
-        rows = [p for p in P for _ in range(n)]
+        rows = np.repeat(np.arange(len(P)), n)
         ids, lps, done = [], [], []
         for s in range(0, len(rows), self.batch_size):
-            g = self._generate(rows[s : s + self.batch_size], max_new_tokens, temperature, gen)
+            # Each distinct prompt of the chunk is encoded once; its KV cache is then shared by its n rows.
+            distinct, expand = np.unique(rows[s : s + self.batch_size], return_inverse=True)
+            g = self._generate([P[i] for i in distinct], max_new_tokens, temperature, gen, expand=expand)
             ids += g.token_ids
             lps += [t.sum() for t in g.log_probs]
             done.append(g.ended)
@@ -354,9 +356,11 @@ class CausalLMPolicy:
         return torch.Generator(device=self.device).manual_seed(seed)
 
     @torch.inference_mode()
-    def _generate(self, prompt_ids, max_new_tokens, temperature, gen, greedy=False, caps=None) -> "_Generated":
+    def _generate(self, prompt_ids, max_new_tokens, temperature, gen, greedy=False, caps=None, expand=None) -> "_Generated":
         """Left-padded batched ancestral sampling with a KV cache (Hugging Face) or full recompute.
 
+        ``expand [b]`` (optional) maps each generated row to its prompt in
+        ``prompt_ids``: prompts are encoded once and their cache is repeated.
         ``caps [b]`` optionally stops row ``i`` after ``caps[i] <= max_new_tokens``
         tokens. Returns per-token temperature-1 and tempered log-probs.
         """
@@ -367,10 +371,17 @@ class CausalLMPolicy:
             ids[i, Lp - len(p) :] = torch.tensor(p, dtype=torch.long)
             mask[i, Lp - len(p) :] = 1
         ids, mask = ids.to(self.device), mask.to(self.device)
-        cap = torch.as_tensor(caps if caps is not None else [max_new_tokens] * b, device=self.device)
         pos = (mask.cumsum(-1) - 1).clamp(min=0) if self._hf else None
+        rows = None if expand is None else torch.as_tensor(np.asarray(expand), dtype=torch.long, device=self.device)
+        if rows is not None and not self._hf:  # no cache to share: expand before the first pass
+            ids, mask, rows = ids[rows], mask[rows], None
         logits, past = self._forward(ids, mask, position_ids=pos, use_cache=self._hf)
         logits = logits[:, -1]
+        if rows is not None:
+            past.reorder_cache(rows)
+            logits, mask, pos = logits[rows], mask[rows], pos[rows]
+        b = logits.shape[0]
+        cap = torch.as_tensor(caps if caps is not None else [max_new_tokens] * b, device=self.device)
         eos = torch.tensor(self.eos_token_ids or [-1], device=self.device)
         ended = torch.zeros(b, dtype=torch.bool, device=self.device)  # emitted an end-of-sequence token
         done = cap <= 0
