@@ -115,7 +115,6 @@ def _optimise(policy, n_items, loss_fn, *, lr, epochs, batch_size, grad_accum, s
     opt = optimizer or torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
     gen = torch.Generator().manual_seed(seed)
     losses = []
-    micro = [None]
     n_batches = -(-n_items // batch_size)
     steps = epochs * (-(-n_batches // grad_accum))
     bar = _progress(steps, label, progress)
@@ -127,7 +126,6 @@ def _optimise(policy, n_items, loss_fn, *, lr, epochs, batch_size, grad_accum, s
             opt.zero_grad()
             total = 0.0
             for idx in group:
-                micro[0] = idx
                 loss = loss_fn(idx) * (len(idx) / sum(len(b) for b in group))
                 loss.backward()
                 total += float(loss.detach())
