@@ -30,7 +30,7 @@ from .training import sft_sharpening
 
 __all__ = ["run_experiment", "QUICK", "FULL"]
 
-QUICK = dict(n_test=16, n_train=16, N_max=16, seeds=(0, 1), sft_N=8, sft_seeds=(0,), max_new_tokens=16, epochs=2, lr=2e-3)
+QUICK = dict(n_test=32, n_train=48, N_max=16, seeds=(0, 1), sft_N=8, sft_seeds=(0,), max_new_tokens=16, epochs=3, lr=2e-3)
 FULL = dict(n_test=64, n_train=128, N_max=16, seeds=(0, 1, 2), sft_N=16, sft_seeds=(0, 1, 2), max_new_tokens=24, epochs=3, lr=1e-3)
 
 
