@@ -47,6 +47,8 @@ __all__ = [
 
 #: Rows are processed in blocks of about this many table entries.
 _BLOCK_ELEMENTS = 1 << 22
+#: Table entries per block in ``mode_mask`` (2 MB of float64: stays in cache).
+_MASK_BLOCK_ELEMENTS = 1 << 18
 
 _MARGIN_ASSUMPTIONS = ("4.2", "J.2")
 
@@ -166,6 +168,19 @@ def mode_mask(pi, gamma=0.0) -> np.ndarray:
 
 
 def _mode_mask(log_probs: np.ndarray, gamma: float) -> np.ndarray:
+    n_rows, n_cols = log_probs.shape
+    step = max(1, _MASK_BLOCK_ELEMENTS // n_cols)
+    if step >= n_rows:
+        return _mode_mask_rows(log_probs, gamma)
+    # Blocks of rows small enough for the CPU cache: the comparisons below stream
+    # over the table several times, which costs memory bandwidth on wide tables.
+    mask = np.empty(log_probs.shape, dtype=bool)
+    for start in range(0, n_rows, step):
+        mask[start : start + step] = _mode_mask_rows(log_probs[start : start + step], gamma)
+    return mask
+
+
+def _mode_mask_rows(log_probs: np.ndarray, gamma: float) -> np.ndarray:
     top = np.max(log_probs, axis=1, keepdims=True)  # finite: every row has mass
     cut = tie_threshold(top + math.log1p(-gamma))
     mask = log_probs >= cut

@@ -17,9 +17,11 @@ from hypothesis import strategies as st
 import sharpsim as ss
 import sharpsim.measures as measures
 from strategies import (
+    autoregressive_policies,
     prob_tables,
     prob_tables_of_shape,
     prompt_distributions,
+    tabular_policies,
     unique_mode_tables,
 )
 
@@ -710,3 +712,17 @@ def test_kl_per_prompt_must_be_bool(bad):
     with pytest.raises(TypeError, match="per_prompt must be a bool"):
         ss.kl_divergence(p, p, per_prompt=bad)
     assert ss.kl_divergence(p, p, per_prompt=np.bool_(True)).tolist() == [0.0]
+
+
+@given(world=st.one_of(tabular_policies(), autoregressive_policies().map(lambda p: p.to_tabular())),
+       gamma=st.sampled_from([0.0, 0.3, 0.9]))
+def test_mode_mask_blocks_of_rows_do_not_change_the_mask(world, gamma):
+    """``mode_mask`` works on cache-sized blocks of rows (ulp ties included); blocks change no bit."""
+    whole = measures._mode_mask_rows(world.log_probs, gamma)
+    saved = measures._MASK_BLOCK_ELEMENTS
+    try:
+        measures._MASK_BLOCK_ELEMENTS = world.n_responses  # one row per block
+        blocked = ss.mode_mask(world, gamma)
+    finally:
+        measures._MASK_BLOCK_ELEMENTS = saved
+    assert np.array_equal(whole, blocked)
