@@ -277,7 +277,8 @@ def test_demo(capsys):
 
 
 def test_lm_without_torch_names_the_extra(capsys, monkeypatch):
-    monkeypatch.setitem(sys.modules, "sharpsim.torch", None)
+    monkeypatch.setitem(sys.modules, "sharpsim.torch", None)  # as if torch were not installed,
+    monkeypatch.setitem(sys.modules, "sharpsim.torch.cli", None)  # even where another test imported it
     _one_line_error(capsys, 2, ["lm", "sample", "--n", "3"], 'pip install "sharpsim[torch]"')
 
 

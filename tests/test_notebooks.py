@@ -22,11 +22,21 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+def _needs_torch(path: pathlib.Path) -> bool:
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    return any("sharpsim.torch" in "".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
+
+
+#: The NumPy teaching notebooks, run here; a notebook on the torch backend runs on the
+#: real SmolLM2 in tests/test_torch_notebook.py (slow).
+TEACHING = [p for p in NOTEBOOKS if not _needs_torch(p)]
 CELL_TIMEOUT_S = 300
 
 
 def test_at_least_three_notebooks():
-    assert len(NOTEBOOKS) >= 3, [p.name for p in NOTEBOOKS]
+    assert len(TEACHING) >= 3, [p.name for p in TEACHING]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -37,7 +47,7 @@ def test_committed_without_outputs(path):
     assert not dirty, f"{path.name}: cells {dirty} carry outputs; run `python notebooks/strip_outputs.py`"
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", TEACHING, ids=lambda p: p.name)
 def test_has_parameters_cell_and_exercises(path):
     nb = json.loads(path.read_text(encoding="utf-8"))
     code = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"]
@@ -78,7 +88,7 @@ def _kernel_manager_class(tmp_path):
     return CheckoutKernelManager
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", TEACHING, ids=lambda p: p.name)
 def test_notebook_runs(path, tmp_path, monkeypatch):
     monkeypatch.setenv("JUPYTER_PLATFORM_DIRS", "1")  # silences jupyter_core's path-migration notice
     for module in ("nbformat", "nbclient", "ipykernel", "matplotlib"):
