@@ -160,3 +160,41 @@ def test_evaluation_lift():
     assert out["log_likelihood_lift"] == pytest.approx(bon.log_likelihood - base.log_likelihood)
     with pytest.raises(ValueError, match="same length"):
         score_responses(lm, prompts, picks.token_ids, picks.texts, ["2"], str.strip)
+
+
+def test_xpo_validation_returns_the_iterate_with_the_largest_estimate(monkeypatch):
+    """Algorithm 1's output rule: the returned model is the iterate of largest Ĵ_β, queries include validation."""
+    from sharpsim.torch import training
+
+    base = _joint_world()
+    beta, T, per_round, k = 0.5, 6, 4, 400
+    lm = as_causal_lm(base)
+    snapshots = []
+    consider = training._IterateSelector.consider
+
+    def recording(self, model, gen):
+        snapshots.append(model.to_numpy().to_tabular().probs.copy())
+        return consider(self, model, gen)
+
+    monkeypatch.setattr(training._IterateSelector, "consider", recording)
+    res = xpo_sharpening(lm, lm.prompts([0]), T, beta, 1e-3, prompts_per_round=per_round, inner_steps=5, lr=0.05,
+                         max_new_tokens=3, validation_samples=k, rng=0)
+    values = res.diagnostics["validation_J"]
+    assert len(values) == len(snapshots) == T + 1
+    assert res.diagnostics["selected_iterate"] == int(np.argmax(values)) + 1
+    np.testing.assert_array_equal(res.policy.to_numpy().to_tabular().probs, snapshots[int(np.argmax(values))])
+    assert res.queries == 2 * T * per_round + (T + 1) * k
+    # Ĵ_β(π^(1)) estimates J_β(π_base) = E[log π_base] without bias: a CLT band at level 1e-3 (z = 3.29).
+    table = base.to_tabular()
+    lp = table.log_probs[0][table.probs[0] > 0]
+    p = table.probs[0][table.probs[0] > 0]
+    sd = np.sqrt(np.sum(p * lp**2) - np.sum(p * lp) ** 2)
+    assert abs(values[0] - ss.regularized_objective(table, table, beta)) <= 3.29 * sd / np.sqrt(k)
+
+
+def test_xpo_without_validation_returns_the_last_iterate_and_refuses_bad_counts():
+    lm = as_causal_lm(_joint_world())
+    res = xpo_sharpening(lm, lm.prompts([0]), 2, 0.5, 1e-3, prompts_per_round=2, inner_steps=2, max_new_tokens=3, rng=0)
+    assert "validation_J" not in res.diagnostics and res.queries == 8
+    with pytest.raises(ValueError, match="validation_samples must be >= 0"):
+        xpo_sharpening(lm, lm.prompts([0]), 1, 0.5, 0.1, validation_samples=-1)

@@ -302,6 +302,8 @@ def xpo_sharpening(
     max_new_tokens=64,
     lora=None,
     lr=1e-3,
+    validation_prompts=None,
+    validation_samples=0,
     rng=None,
     progress=None,
 ) -> TorchSharpeningResult:
@@ -317,8 +319,13 @@ def xpo_sharpening(
     with ``r = log π_base`` — an approximate version of the exact argmin.
     Queries: ``ỹ`` with its log-likelihood, plus the base evaluation of ``y``
     (counted, as in Thm 4.3's framework): ``2 · prompts_per_round`` per round.
-    Returns the last iterate (choosing the iterate of largest ``J_β`` needs a
-    validation estimate, left to the caller).
+
+    Which iterate is returned: with ``validation_samples = 0`` the last one.
+    With ``validation_samples = k > 0``, Algorithm 1's rule: the iterate
+    ``π^(t)``, ``t = 1..T+1`` (``π^(1) = π_base``), with the largest estimate
+    ``Ĵ_β(π) = mean[(1+β) log π_base(y|x) − β log π(y|x)]`` over ``k`` draws
+    ``y ~ π(·|x)`` per validation prompt (Eq. (3) with ``r = log π_base``:
+    ``E_π[r] − β KL(π‖π_base)``). Each draw's base evaluation is a query.
 
     Args:
       policy: the base :class:`~sharpsim.torch.CausalLMPolicy` (the frozen reference).
@@ -329,9 +336,13 @@ def xpo_sharpening(
       prompts_per_round: prompts drawn per round.
       inner_steps: optimiser steps per round.
       max_new_tokens, lora, lr, rng, progress: as in :func:`sft_sharpening`.
+      validation_prompts: prompts for the ``Ĵ_β`` estimate (default: ``prompts``).
+      validation_samples: draws per validation prompt (``0``: return the last iterate).
 
     Returns:
-      :class:`TorchSharpeningResult` (``diagnostics["losses_per_round"]``).
+      :class:`TorchSharpeningResult` (``diagnostics["losses_per_round"]``; with
+      validation also ``diagnostics["validation_J"]`` ``[T+1]`` and
+      ``diagnostics["selected_iterate"]``, 1-based as ``π^(t)``).
     """
     T = check_int(T, "T", minimum=1)
     beta = check_real(beta, "beta", low=0.0, low_open=True)
@@ -339,14 +350,19 @@ def xpo_sharpening(
     prompts_per_round = check_int(prompts_per_round, "prompts_per_round", minimum=1)
     inner_steps = check_int(inner_steps, "inner_steps", minimum=1)
     lr = check_real(lr, "lr", low=0.0, low_open=True)
+    validation_samples = check_int(validation_samples, "validation_samples", minimum=0)
     seed = _seed(rng)
     gen = np.random.default_rng(seed)
     P = policy.encode_prompts(prompts)
+    V = P if validation_prompts is None else policy.encode_prompts(validation_prompts)
     model = trainable_copy(policy, lora)
     torch.manual_seed(seed)
     opt = torch.optim.AdamW([p for p in model.model.parameters() if p.requires_grad], lr=lr, weight_decay=0.0)
     D_x, D_y, D_yt, D_ref_y, D_ref_yt = [], [], [], [], []
     queries, losses, per_round = 0, [], []
+    selector = _IterateSelector(policy, V, validation_samples, beta, max_new_tokens) if validation_samples else None
+    if selector:
+        queries += selector.consider(model, gen)  # π^(1) = π_base
     bar = _progress(T, "XPO-sharpening", progress)
     for _ in range(T):
         xs = [P[i] for i in gen.integers(len(P), size=prompts_per_round)]
@@ -371,8 +387,41 @@ def xpo_sharpening(
             opt.step()
             losses.append(float(loss.detach()))
         per_round.append(losses[-1])
+        if selector:
+            queries += selector.consider(model, gen)
         bar.update(1)
     bar.close()
     data = {"prompts": D_x, "y": D_y, "y_tilde": D_yt}
-    return TorchSharpeningResult(model, queries, seed, np.array(losses), data=data,
-                                 diagnostics={"losses_per_round": np.array(per_round)})
+    diagnostics = {"losses_per_round": np.array(per_round)}
+    if selector:
+        selector.restore_best(model)
+        diagnostics.update(validation_J=np.array(selector.values), selected_iterate=selector.best + 1)
+    return TorchSharpeningResult(model, queries, seed, np.array(losses), data=data, diagnostics=diagnostics)
+
+
+class _IterateSelector:
+    """Algorithm 1's output rule: keep the trainable parameters of the iterate with the largest ``Ĵ_β``."""
+
+    def __init__(self, base, prompts, samples, beta, max_new_tokens):
+        self.base, self.prompts, self.samples = base, prompts, samples
+        self.beta, self.max_new_tokens = beta, max_new_tokens
+        self.values, self.best, self.best_state = [], -1, None
+
+    def consider(self, model, gen) -> int:
+        """Estimate ``Ĵ_β(model)``, remember it if best; returns the base queries it spent."""
+        draws = model.sample(self.prompts, self.samples, max_new_tokens=self.max_new_tokens, rng=gen)
+        flat_p = [p for p in self.prompts for _ in range(self.samples)]
+        flat_y = [y for group in draws.token_ids for y in group]
+        base_lp = self.base._score(flat_p, flat_y)
+        value = float(np.mean((1 + self.beta) * base_lp - self.beta * draws.log_probs.ravel()))
+        self.values.append(value)
+        if value > (self.values[self.best] if self.best >= 0 else -np.inf):
+            self.best = len(self.values) - 1
+            self.best_state = {n: p.detach().clone() for n, p in model.model.named_parameters() if p.requires_grad}
+        return len(flat_y)
+
+    def restore_best(self, model) -> None:
+        with torch.no_grad():
+            for name, param in model.model.named_parameters():
+                if name in self.best_state:
+                    param.copy_(self.best_state[name])
