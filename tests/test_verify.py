@@ -201,7 +201,7 @@ def test_xpo_doubling_schedule_and_capped_median_equal_full_runs():
 
 
 def test_pruned_sft_search_equals_the_full_search():
-    from sharpsim.theory.verify.rates import _min_n, hard_world, n_grid, sft_queries_needed
+    from sharpsim.theory.verify.rates import hard_world, min_n, n_grid, sft_queries_needed
 
     tk = Toolkit.default()
     base, mu = hard_world(40, 0.1, 2)
@@ -209,7 +209,7 @@ def test_pruned_sft_search_equals_the_full_search():
     for N in n_grid(40):  # every N searched to the end, no pruning
         if tk.sft_error_plateau(base, int(N), 0.5, mu) > 0.1:
             continue
-        n = _min_n(lambda k: tk.expected_sft_error(base, k, int(N), 0.5, mu), 0.1, 1 << 14)
+        n = min_n(lambda k: tk.expected_sft_error(base, k, int(N), 0.5, mu), 0.1, 1 << 14)
         if n is not None:
             best["m"] = min(best["m"], n * int(N))
     assert sft_queries_needed(tk, base, mu, 0.1, 0.5, n_grid(40))["m"] == best["m"]

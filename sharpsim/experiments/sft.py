@@ -17,49 +17,26 @@ import math
 import numpy as np
 
 from ..algorithms import adaptive_sft_sharpening, expected_adaptive_sft_error, expected_sft_error
-from ..algorithms import sft_error_plateau, sft_sharpening
+from ..algorithms import sft_sharpening
 from ..classes import FiniteClass, PrefixTreeClass, TabularClass
 from ..inference import best_of_n_law, greedy_decode
 from ..measures import adaptive_coverage, coverage, sharpening_error
 from ..policies import JointAutoregressivePolicy, encode_sequences
 from ..theory.bounds import sft_error_bound
 from ..theory.instances import hidden_knowledge_task, lower_bound_family
-from ..theory.verify.rates import hard_world, n_grid  # the worst-case family of SPEC §8/§9 and its n search grid
+from ..theory.verify.rates import hard_world, min_n, n_grid, sft_queries_needed  # worst-case family, searches
+from ..theory.verify.toolkit import Toolkit
 from .registry import register
 
 
-def min_n(error_at, target: float, n_max: int = 1 << 22):
-    """Smallest ``n <= n_max`` with ``error_at(n) <= target`` (doubling, then bisection), ``None`` if none.
-
-    Assumes ``error_at`` is non-increasing in ``n`` (true of the exact
-    expected errors it is used on up to rounding).
-
-    Example:
-      >>> min_n(lambda n: 1.0 / n, 0.01)
-      100
-    """
-    hi = 1
-    while error_at(hi) > target:
-        hi *= 2
-        if hi > n_max:
-            return None
-    lo = hi // 2
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        lo, hi = (lo, mid) if error_at(mid) <= target else (mid, hi)
-    return hi
-
-
 def min_sft_queries(base, mu, epsilon, delta, N_grid):
-    """Smallest exact ``m = n·N`` over ``N ∈ N_grid`` whose expected SFT error is ``<= ε`` (tabular class)."""
-    best = (math.inf, 0, 0)
-    for N in N_grid:
-        if sft_error_plateau(base, int(N), delta, mu) > epsilon:
-            continue  # even n → ∞ stays above ε at this N
-        n = min_n(lambda k: expected_sft_error(base, k, int(N), delta, mu), epsilon)
-        if n is not None and n * int(N) < best[0]:
-            best = (n * int(N), n, int(N))
-    return best
+    """Smallest exact ``m = n·N`` over ``N ∈ N_grid`` whose expected SFT error is ``<= ε`` (tabular class).
+
+    Returns ``(m, n, N)``; ``(inf, 0, 0)`` when no ``N`` of the grid reaches ``ε`` with ``n <= 2^22``.
+    The search is the theorem check's (:func:`sharpsim.theory.verify.rates.sft_queries_needed`).
+    """
+    best = sft_queries_needed(Toolkit.default(), base, mu, epsilon, delta, N_grid, n_max=1 << 22)
+    return best["m"], best["n"] or 0, best["N"] or 0
 
 
 #: SFT-error world: lower-bound family d=2, M=8 (realizable finite class of 64 BoN laws), Δ, δ.

@@ -32,12 +32,19 @@ def fit_slope(x, y) -> tuple[float, float]:
     return float(fit.slope), float(fit.rvalue**2)
 
 
-def _min_n(error_at, target: float, n_max: int, useless_from: float = math.inf) -> int | None:
+def min_n(error_at, target: float, n_max: int = 1 << 22, useless_from: float = math.inf) -> int | None:
     """Smallest ``n <= n_max`` with ``error_at(n) <= target`` by doubling then bisection (None if none).
+
+    Assumes ``error_at`` is non-increasing in ``n`` (true of the exact expected
+    errors it is used on, up to rounding).
 
     ``useless_from``: the caller discards any answer ``>= useless_from``, so the
     doubling gives up once the bracket lies wholly at or above it (the answers
     below it are those of the full search).
+
+    Example:
+      >>> min_n(lambda n: 1.0 / n, 0.01)
+      100
     """
     hi = 1
     while error_at(hi) > target:
@@ -68,7 +75,7 @@ def sft_queries_needed(tk, base, mu, epsilon: float, delta: float, N_grid, n_max
         if tk.sft_error_plateau(base, N, delta, mu) > epsilon:
             continue  # the n → ∞ limit is above ε: no n reaches it at this N
         useless = best["m"] / N  # n >= best m / N cannot improve on the best so far
-        n = _min_n(lambda k: tk.expected_sft_error(base, k, N, delta, mu), epsilon, n_max, useless)
+        n = min_n(lambda k: tk.expected_sft_error(base, k, N, delta, mu), epsilon, n_max, useless)
         if n is not None and n * N < best["m"]:
             best = {"m": n * N, "n": n, "N": N}
     return best
@@ -125,7 +132,7 @@ def check_adaptive_slope(tk, rng, quick: bool) -> CheckResult:
     for e in epsilons:
         M = int(round(C / e))
         base, mu = hard_world(M, e, d)
-        n = _min_n(lambda k: tk.expected_adaptive_sft_error(base, k, delta, mu)[0], e, N_MAX)
+        n = min_n(lambda k: tk.expected_adaptive_sft_error(base, k, delta, mu)[0], e, N_MAX)
         m_ad.append(math.inf if n is None else tk.expected_adaptive_sft_error(base, n, delta, mu)[1])
         m_plain.append(sft_queries_needed(tk, base, mu, e, delta, n_grid(M))["m"])
     finite = bool(np.all(np.isfinite(m_ad)) and np.all(np.isfinite(m_plain)))
@@ -261,7 +268,7 @@ def check_separation(tk, rng, quick: bool, epsilon: float = 0.1, delta: float = 
         sizes.append(base.n_responses)
         p_star = float(np.exp(base.log_prob(np.array([0]), np.array([mode]))[0]))
         sft_closed.append(math.ceil(math.log(epsilon) / math.log1p(-p_star)))
-        found = _min_n(lambda N: tk.expected_sft_error(base, 1, N, delta), epsilon, 1 << 24)
+        found = min_n(lambda N: tk.expected_sft_error(base, 1, N, delta), epsilon, 1 << 24)
         m_sft.append(math.inf if found is None else found)
         beta = xpo_beta(delta, tk.margin(base), math.log(base.n_responses))
         # Realizability (Assumption J.3) needs ‖θ*_β‖ = (1 + 1/β)‖θ*‖ <= B: the paper's B = C d log d with C large.
