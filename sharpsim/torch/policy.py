@@ -264,6 +264,16 @@ class CausalLMPolicy:
             )
         return logits, None
 
+    def _left_pad(self, prompt_ids):
+        """Left-padded ``ids`` and attention ``mask``, long tensors ``[b, longest prompt]`` (on the CPU)."""
+        b, Lp = len(prompt_ids), max(len(p) for p in prompt_ids)
+        ids = torch.full((b, Lp), self.pad_token_id, dtype=torch.long)
+        mask = torch.zeros((b, Lp), dtype=torch.long)
+        for i, p in enumerate(prompt_ids):
+            ids[i, Lp - len(p) :] = torch.tensor(p, dtype=torch.long)
+            mask[i, Lp - len(p) :] = 1
+        return ids, mask
+
     def sequence_log_probs(self, prompt_ids, response_ids) -> torch.Tensor:
         """Differentiable ``log π(y|x)``, float64 tensor ``[b]``, for encoded pairs (one forward pass).
 
@@ -365,11 +375,7 @@ class CausalLMPolicy:
         tokens. Returns per-token temperature-1 and tempered log-probs.
         """
         b, Lp = len(prompt_ids), max(len(p) for p in prompt_ids)
-        ids = torch.full((b, Lp), self.pad_token_id, dtype=torch.long)
-        mask = torch.zeros((b, Lp), dtype=torch.long)
-        for i, p in enumerate(prompt_ids):
-            ids[i, Lp - len(p) :] = torch.tensor(p, dtype=torch.long)
-            mask[i, Lp - len(p) :] = 1
+        ids, mask = self._left_pad(prompt_ids)
         ids, mask = ids.to(self.device), mask.to(self.device)
         pos = (mask.cumsum(-1) - 1).clamp(min=0) if self._hf else None
         rows = None if expand is None else torch.as_tensor(np.asarray(expand), dtype=torch.long, device=self.device)
@@ -455,11 +461,7 @@ class CausalLMPolicy:
         from transformers import GenerationConfig
 
         b, Lp = len(prompt_ids), max(len(p) for p in prompt_ids)
-        ids = torch.full((b, Lp), self.pad_token_id, dtype=torch.long)
-        mask = torch.zeros((b, Lp), dtype=torch.long)
-        for i, p in enumerate(prompt_ids):
-            ids[i, Lp - len(p) :] = torch.tensor(p, dtype=torch.long)
-            mask[i, Lp - len(p) :] = 1
+        ids, mask = self._left_pad(prompt_ids)
         config = GenerationConfig(
             do_sample=False, num_beams=num_beams, max_new_tokens=max_new_tokens,
             eos_token_id=self.eos_token_ids or None, pad_token_id=self.pad_token_id,
