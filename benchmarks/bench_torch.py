@@ -70,7 +70,7 @@ def _sample_case(name, lm, prompts, n, max_new_tokens, repeats):
     (t_gen, t_ours), (tok_gen, tok_ours) = _interleaved(generate_alone, sample_with_scores, repeats)
     return {
         "name": f"torch.sample_with_log_probs[{name}]", "ratio": t_ours / t_gen, "baseline": "transformers generate alone",
-        "target": TARGET_SAMPLE, "prompts": len(prompts), "n": n, "max_new_tokens": max_new_tokens, "rows": len(rows),
+        "target": TARGET_SAMPLE, "better": "lower", "prompts": len(prompts), "n": n, "max_new_tokens": max_new_tokens, "rows": len(rows),
         "seconds": t_ours, "baseline_seconds": t_gen, "tokens": tok_ours, "baseline_tokens": tok_gen,
     }
 
@@ -86,7 +86,7 @@ def _scoring_case(name, lm, prompts, n, max_new_tokens, repeats):
     (t_one, t_batch), _ = _interleaved(one_at_a_time, lambda: lm.log_prob(flat_p, flat), repeats)
     return {
         "name": f"torch.batched_scoring[{name}]", "ratio": t_batch / t_one, "baseline": "one log_prob call per pair",
-        "target": TARGET_SCORING, "pairs": len(flat), "batch_size": lm.batch_size, "seconds": t_batch,
+        "target": TARGET_SCORING, "better": "lower", "pairs": len(flat), "batch_size": lm.batch_size, "seconds": t_batch,
         "baseline_seconds": t_one,
     }
 
