@@ -33,8 +33,7 @@ import sharpsim as ss
 from _timing import PeakRSS, best_time
 from _v010 import run_v010
 from _worlds import random_world
-from sharpsim.theory import bounds
-from sharpsim.theory.instances import separation_instance
+from bench_xpo import _current
 
 
 def _random_world(n_contexts: int, n_responses: int, seed: int, scale: float = 2.0) -> ss.TabularPolicy:
@@ -155,16 +154,9 @@ def _exact_vs_v010(quick: bool) -> dict:
 
 def _xpo_iterations(quick: bool) -> dict:
     d, T, max_size = (10, 6, 1024) if quick else (10, 20, 4096)
-    epsilon = delta = 0.1
-    inst = separation_instance(d, rng=0, B=2000.0, max_size=max_size)
+    inst, beta, alpha, delta = _current(f"setup({d}, {T}, {max_size})")  # bench_xpo's J.1 parameters
     n_y = inst.claims["n_responses"]
-    plan = bounds.xpo_linear_softmax_plan(epsilon, delta, 0.1, inst.claims["gamma_margin"], d, inst.claims["B"],
-                                          math.log(n_y))
-    sec = bounds.linear_softmax_sec_bound(d, T)
-    log_net = bounds.linear_softmax_log_covering_number(d, inst.claims["B"],
-                                                        bounds.xpo_discretization(epsilon, delta, sec, T))
-    alpha = bounds.xpo_alpha(T, sec, log_net, 0.1, plan.R_max, plan.beta * plan.R_max, plan.beta)
-    t_total, res = best_time(lambda: ss.xpo_sharpening(inst.base, T, plan.beta, alpha, inst.model_class, rng=0,
+    t_total, res = best_time(lambda: ss.xpo_sharpening(inst.base, T, beta, alpha, inst.model_class, rng=0,
                                                     delta=delta))
     diag = res.diagnostics
     return {

@@ -5,7 +5,10 @@ import os
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
+import builtins  # noqa: E402
 import warnings  # noqa: E402
+
+import pytest  # noqa: E402
 
 from hypothesis import HealthCheck, settings  # noqa: E402
 
@@ -35,3 +38,16 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "default"))
+
+
+@pytest.fixture
+def without_dask(monkeypatch):
+    """Make ``import dask`` / ``import distributed`` fail, as on an install without the dask extra."""
+    real_import = builtins.__import__
+
+    def no_dask(name, *args, **kwargs):
+        if name.split(".")[0] in ("dask", "distributed"):
+            raise ImportError(f"No module named {name!r}")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_dask)

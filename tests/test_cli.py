@@ -1,6 +1,5 @@
 """The ``sharpsim`` command: every subcommand, its output files, exit codes and one-line errors."""
 
-import builtins
 import json
 import subprocess
 import sys
@@ -187,15 +186,7 @@ def test_unreachable_dask_scheduler_is_one_line_exit_2(capsys, toy_registry, tmp
                     "cannot reach the Dask scheduler at tcp://127.0.0.1:1")
 
 
-def test_dask_flags_without_dask_name_the_extra(capsys, toy_registry, tmp_path, monkeypatch):
-    real_import = builtins.__import__
-
-    def no_dask(name, *args, **kwargs):
-        if name.split(".")[0] in ("dask", "distributed"):
-            raise ImportError(f"No module named {name!r}")
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", no_dask)
+def test_dask_flags_without_dask_name_the_extra(capsys, toy_registry, tmp_path, without_dask):
     for flags in (["--dask-local", "2"], ["--dask-scheduler", "tcp://127.0.0.1:8786"]):
         _one_line_error(capsys, 2, ["run", "cli-toy", "--out", str(tmp_path), *flags],
                         'pip install "sharpsim[dask]"')

@@ -257,17 +257,7 @@ def test_executor_options_are_checked():
         assert isinstance(ex, InProcessExecutor)
 
 
-def test_missing_dask_names_the_extra(monkeypatch):
-    import builtins
-
-    real_import = builtins.__import__
-
-    def no_dask(name, *args, **kwargs):
-        if name.split(".")[0] in ("dask", "distributed"):
-            raise ImportError(f"No module named {name!r}")
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", no_dask)
+def test_missing_dask_names_the_extra(without_dask):
     from sharpsim.experiments.executors import MissingExtraError
 
     with pytest.raises(MissingExtraError, match=r'pip install "sharpsim\[dask\]"'):
