@@ -14,7 +14,12 @@ def work(rng, n_responses, N):
     base = ss.TabularPolicy(rng.dirichlet(np.full(n_responses, 0.3), size=200))
     law = ss.best_of_n_law(base, N)
     error = ss.expected_sft_error(base, 64, N, 0.25)
-    return [{"mode_mass": float(np.mean(np.sum(law.probs * ss.mode_mask(base), axis=1))), "error": float(error)}]
+    return [
+        {
+            "mode_mass": float(np.mean(np.sum(law.probs * ss.mode_mask(base), axis=1))),
+            "error": float(error),
+        }
+    ]
 
 
 def _warm(_):

@@ -24,8 +24,12 @@ TARGET = ROOT / "benchmarks" / "results" / "v010"
 def v010_path() -> Path:
     """Folder holding 0.1.0's ``sharpsim`` package (extracted on first use)."""
     if not (TARGET / "sharpsim" / "__init__.py").exists():
-        blob = subprocess.run(["git", "archive", "--format=tar", V010_COMMIT, "sharpsim"],
-                              cwd=ROOT, check=True, capture_output=True).stdout
+        blob = subprocess.run(
+            ["git", "archive", "--format=tar", V010_COMMIT, "sharpsim"],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        ).stdout
         TARGET.mkdir(parents=True, exist_ok=True)
         with tarfile.open(fileobj=io.BytesIO(blob)) as tar:
             tar.extractall(TARGET)
@@ -35,6 +39,13 @@ def v010_path() -> Path:
 def run_v010(code: str, timeout: float = 1800) -> dict:
     """Run ``code`` under 0.1.0 in a subprocess; it must print one JSON object last. Returns it."""
     env = dict(os.environ, PYTHONPATH=str(v010_path()))
-    out = subprocess.run([sys.executable, "-c", code], env=env, check=True,
-                         capture_output=True, text=True, timeout=timeout, cwd=str(TARGET)).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=str(TARGET),
+    ).stdout
     return json.loads(out.strip().splitlines()[-1])

@@ -17,7 +17,9 @@ import sharpsim as ss
 BLOCK_ENTRIES = 1 << 20
 
 
-def random_world(n_contexts: int, n_responses: int, seed: int = 0, scale: float = 3.0) -> ss.TabularPolicy:
+def random_world(
+    n_contexts: int, n_responses: int, seed: int = 0, scale: float = 3.0
+) -> ss.TabularPolicy:
     """``TabularPolicy.from_logits(scale · Gumbel[n_contexts, n_responses])``, validated block by block."""
     rng = np.random.default_rng(seed)
     log_probs = np.empty((n_contexts, n_responses))

@@ -28,18 +28,20 @@ from __future__ import annotations
 import math
 
 import numpy as np
-
-import sharpsim as ss
 from _timing import PeakRSS, best_time
 from _v010 import run_v010
 from _worlds import random_world
 from bench_xpo import _current
 
-
-def _random_world(n_contexts: int, n_responses: int, seed: int, scale: float = 2.0) -> ss.TabularPolicy:
-    return random_world(n_contexts, n_responses, seed, scale)  # from_logits, built in blocks of rows
+import sharpsim as ss
 
 
+def _random_world(
+    n_contexts: int, n_responses: int, seed: int, scale: float = 2.0
+) -> ss.TabularPolicy:
+    return random_world(
+        n_contexts, n_responses, seed, scale
+    )  # from_logits, built in blocks of rows
 
 
 def _sft_law_vs_faithful(quick: bool, N_scale: int = 1) -> dict:
@@ -48,8 +50,12 @@ def _sft_law_vs_faithful(quick: bool, N_scale: int = 1) -> dict:
     n_x = 100
     base = _random_world(n_x, n_y, seed=0)
     cls = ss.TabularClass(n_x, n_y)
-    t_law, law = best_time(lambda: ss.sft_sharpening(base, n, N, cls, rng=1, bon_method="law"), repeats=3)
-    t_faithful, faithful = best_time(lambda: ss.sft_sharpening(base, n, N, cls, rng=1, bon_method="faithful"), 2)
+    t_law, law = best_time(
+        lambda: ss.sft_sharpening(base, n, N, cls, rng=1, bon_method="law"), repeats=3
+    )
+    t_faithful, faithful = best_time(
+        lambda: ss.sft_sharpening(base, n, N, cls, rng=1, bon_method="faithful"), 2
+    )
     if law.queries != faithful.queries or law.queries != n * N:
         raise AssertionError("both BoN methods must charge n·N queries")
     note = "full size" if not quick else "quick: n=1e3, |Y|=1e3 (full: n=1e4, |Y|=1e4)"
@@ -77,38 +83,68 @@ def _exact_vs_monte_carlo(quick: bool) -> dict:
     """
     n_x, n_y, n, N = (20, 200, 500, 20) if quick else (100, 1000, 10**4, 50)
     timed, delta = (30 if quick else 100), 0.37
-    base = _random_world(n_x, n_y, seed=3, scale=0.5)  # flat enough that the expected error is not tiny
+    base = _random_world(
+        n_x, n_y, seed=3, scale=0.5
+    )  # flat enough that the expected error is not tiny
     mu = np.random.default_rng(4).dirichlet(np.ones(n_x))
     cls = ss.TabularClass(n_x, n_y, unseen="base", base=base)
     with PeakRSS() as mem:
-        t_exact, exact = best_time(lambda: ss.expected_sft_error(base, n, N, delta, mu=mu), repeats=3)
+        t_exact, exact = best_time(
+            lambda: ss.expected_sft_error(base, n, N, delta, mu=mu), repeats=3
+        )
 
         def monte_carlo():
             gen = np.random.default_rng(5)
-            return np.array([
-                ss.sharpening_error(ss.sft_sharpening(base, n, N, cls, mu=mu, rng=gen).policy, base, delta, mu=mu)
-                for _ in range(timed)
-            ])
+            return np.array(
+                [
+                    ss.sharpening_error(
+                        ss.sft_sharpening(base, n, N, cls, mu=mu, rng=gen).policy,
+                        base,
+                        delta,
+                        mu=mu,
+                    )
+                    for _ in range(timed)
+                ]
+            )
 
         t_timed, errors = best_time(monte_carlo)
     sigma = float(errors.std(ddof=1))
     std_error = sigma / math.sqrt(timed)
     if abs(errors.mean() - exact) > 4 * std_error + 1e-12:
-        raise AssertionError(f"Monte Carlo mean {errors.mean()} is not within 4 SE of the exact {exact}")
+        raise AssertionError(
+            f"Monte Carlo mean {errors.mean()} is not within 4 SE of the exact {exact}"
+        )
     needed = max(1, math.ceil((Z95 * sigma / HALF_WIDTH) ** 2))
     t_equal = t_timed * needed / timed
     return {
         "name": "sft/exact_vs_monte_carlo_equal_precision",
         "ratio": t_equal / t_exact,
-        "baseline": (f"Monte Carlo of SFT (exact-law picks) at equal precision: ±{HALF_WIDTH:g} at 95% needs "
-                     f"R = (1.96·σ/{HALF_WIDTH:g})² = {needed} replicates (σ = {sigma:.3g}); {timed} timed, "
-                     f"scaled linearly to R"),
+        "baseline": (
+            f"Monte Carlo of SFT (exact-law picks) at equal precision: ±{HALF_WIDTH:g} at 95% needs "
+            f"R = (1.96·σ/{HALF_WIDTH:g})² = {needed} replicates (σ = {sigma:.3g}); {timed} timed, "
+            f"scaled linearly to R"
+        ),
         "target": 10.0,
-        "sizes": {"n": n, "N": N, "n_contexts": n_x, "n_responses": n_y, "replicates_timed": timed,
-                  "replicates_for_equal_precision": needed, "half_width_95": HALF_WIDTH, "sigma": sigma,
-                  "exact": exact, "monte_carlo_mean": float(errors.mean()),
-                  "note": "quick: |X|=20, |Y|=200, n=500, N=20 (full: 100, 1e3, 1e4, 50)" if quick else "full size"},
-        "seconds": {"exact": t_exact, "monte_carlo_timed": t_timed, "monte_carlo_equal_precision": t_equal},
+        "sizes": {
+            "n": n,
+            "N": N,
+            "n_contexts": n_x,
+            "n_responses": n_y,
+            "replicates_timed": timed,
+            "replicates_for_equal_precision": needed,
+            "half_width_95": HALF_WIDTH,
+            "sigma": sigma,
+            "exact": exact,
+            "monte_carlo_mean": float(errors.mean()),
+            "note": "quick: |X|=20, |Y|=200, n=500, N=20 (full: 100, 1e3, 1e4, 50)"
+            if quick
+            else "full size",
+        },
+        "seconds": {
+            "exact": t_exact,
+            "monte_carlo_timed": t_timed,
+            "monte_carlo_equal_precision": t_equal,
+        },
         "ratio_at_timed_replicates": t_timed / t_exact,
         "peak_rss_bytes": mem.bytes,
     }
@@ -146,7 +182,14 @@ def _exact_vs_v010(quick: bool) -> dict:
         "ratio": old["seconds"] / t_now,
         "baseline": "0.1.0 (commit 7df18a8) in a subprocess, same world, same value",
         "target": None,
-        "sizes": {"n": n, "N": N, "delta": delta, "n_contexts": n_x, "n_responses": n_y, "value": now},
+        "sizes": {
+            "n": n,
+            "N": N,
+            "delta": delta,
+            "n_contexts": n_x,
+            "n_responses": n_y,
+            "value": now,
+        },
         "seconds": {"now": t_now, "v010": old["seconds"]},
         "peak_rss_bytes": mem.bytes,
     }
@@ -154,22 +197,36 @@ def _exact_vs_v010(quick: bool) -> dict:
 
 def _xpo_iterations(quick: bool) -> dict:
     d, T, max_size = (10, 6, 1024) if quick else (10, 20, 4096)
-    inst, beta, alpha, delta = _current(f"setup({d}, {T}, {max_size})")  # bench_xpo's J.1 parameters
+    inst, beta, alpha, delta = _current(
+        f"setup({d}, {T}, {max_size})"
+    )  # bench_xpo's J.1 parameters
     n_y = inst.claims["n_responses"]
-    t_total, res = best_time(lambda: ss.xpo_sharpening(inst.base, T, beta, alpha, inst.model_class, rng=0,
-                                                    delta=delta))
+    t_total, res = best_time(
+        lambda: ss.xpo_sharpening(inst.base, T, beta, alpha, inst.model_class, rng=0, delta=delta)
+    )
     diag = res.diagnostics
     return {
         "name": "xpo/solver_vs_sampling",
         "ratio": diag["seconds_solver"] / diag["seconds_sampling"],
         "baseline": "time spent drawing and evaluating the pairs (oracle + own model)",
         "target": None,
-        "sizes": {"d": d, "T": T, "n_responses": n_y, "iterations_per_second": T / t_total,
-                  "final_sharpening_error": float(diag["sharpening_error"][diag["selected"]]),
-                  "queries": res.queries,
-                  "note": "quick: T=6, |Y| capped at 1024 (full: T=20, |Y|=4096)" if quick else "full size"},
-        "seconds": {"total": t_total, "sampling": diag["seconds_sampling"], "solver": diag["seconds_solver"],
-                    "diagnostics": diag["seconds_diagnostics"]},
+        "sizes": {
+            "d": d,
+            "T": T,
+            "n_responses": n_y,
+            "iterations_per_second": T / t_total,
+            "final_sharpening_error": float(diag["sharpening_error"][diag["selected"]]),
+            "queries": res.queries,
+            "note": "quick: T=6, |Y| capped at 1024 (full: T=20, |Y|=4096)"
+            if quick
+            else "full size",
+        },
+        "seconds": {
+            "total": t_total,
+            "sampling": diag["seconds_sampling"],
+            "solver": diag["seconds_solver"],
+            "diagnostics": diag["seconds_diagnostics"],
+        },
     }
 
 
@@ -185,8 +242,13 @@ def run(quick: bool) -> list[dict]:
     it reports where an iteration's time goes.
     """
     rows = []
-    for case in (_sft_law_vs_faithful, lambda q: _sft_law_vs_faithful(q, N_scale=10), _exact_vs_monte_carlo,
-                 _exact_vs_v010, _xpo_iterations):
+    for case in (
+        _sft_law_vs_faithful,
+        lambda q: _sft_law_vs_faithful(q, N_scale=10),
+        _exact_vs_monte_carlo,
+        _exact_vs_v010,
+        _xpo_iterations,
+    ):
         with PeakRSS() as mem:
             row = case(quick)
         row.setdefault("peak_rss_bytes", mem.bytes)
@@ -198,4 +260,6 @@ if __name__ == "__main__":
     import sys
 
     for row in run(quick="--quick" in sys.argv):
-        print(f"{row['name']:<26} ratio {row['ratio']:9.2f}  target {row['target']}  {row['seconds']}  {row['sizes']}")
+        print(
+            f"{row['name']:<26} ratio {row['ratio']:9.2f}  target {row['target']}  {row['seconds']}  {row['sizes']}"
+        )

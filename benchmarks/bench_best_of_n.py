@@ -36,12 +36,11 @@ Quick mode shrinks the sizes and says so in ``sizes["note"]``.
 
 from __future__ import annotations
 
-
 import numpy as np
-
-import sharpsim as ss
 from _timing import best_time
 from _worlds import random_world
+
+import sharpsim as ss
 from sharpsim.inference.bon_law import _bon_log_law
 
 
@@ -64,8 +63,13 @@ def _law_vs_faithful(quick: bool) -> dict:
         "ratio": t_faithful / t_law,
         "baseline": "faithful best-of-N sampler (k·N responses drawn through the oracle and scored)",
         "target": 50.0,
-        "sizes": {"n_contexts": n_x, "n_responses": n_y, "N": N, "prompts": k,
-                  "note": "quick: 1e4 prompts (full: 1e5)" if quick else "full size"},
+        "sizes": {
+            "n_contexts": n_x,
+            "n_responses": n_y,
+            "N": N,
+            "prompts": k,
+            "note": "quick: 1e4 prompts (full: 1e5)" if quick else "full size",
+        },
         "seconds": {"law": t_law, "faithful": t_faithful},
     }
 
@@ -73,15 +77,25 @@ def _law_vs_faithful(quick: bool) -> dict:
 def _per_prompt_loop(pi: ss.TabularPolicy, N: int) -> ss.TabularPolicy:
     law = np.empty(pi.log_probs.shape)
     for x in range(pi.n_contexts):
-        law[x : x + 1] = _bon_log_law(pi.log_probs[x : x + 1], pi.log_probs[x : x + 1], float(N), "first")
+        law[x : x + 1] = _bon_log_law(
+            pi.log_probs[x : x + 1], pi.log_probs[x : x + 1], float(N), "first"
+        )
     return ss.TabularPolicy.from_log_probs(law)
 
 
 def _vectorised_vs_loop(quick: bool, many_prompts: bool = False) -> dict:
     if many_prompts:
-        name, (n_x, n_y), full = "bon/law_vectorised_vs_loop_many_prompts", (10**4, 100) if quick else (10**5, 100), "1e5, 100"
+        name, (n_x, n_y), full = (
+            "bon/law_vectorised_vs_loop_many_prompts",
+            (10**4, 100) if quick else (10**5, 100),
+            "1e5, 100",
+        )
     else:
-        name, (n_x, n_y), full = "bon/law_vectorised_vs_loop", (100, 10**4) if quick else (300, 10**5), "300, 1e5"
+        name, (n_x, n_y), full = (
+            "bon/law_vectorised_vs_loop",
+            (100, 10**4) if quick else (300, 10**5),
+            "300, 1e5",
+        )
     N = 64
     base = _random_world(n_x, n_y, seed=4)
     repeats = 3 if quick else 1
@@ -94,8 +108,12 @@ def _vectorised_vs_loop(quick: bool, many_prompts: bool = False) -> dict:
         "ratio": t_loop / t_vec,
         "baseline": "Python loop over prompts, same per-row kernel and validation",
         "target": 1.0,
-        "sizes": {"n_contexts": n_x, "n_responses": n_y, "N": N,
-                  "note": f"quick: |X|={n_x}, |Y|={n_y} (full: {full})" if quick else "full size"},
+        "sizes": {
+            "n_contexts": n_x,
+            "n_responses": n_y,
+            "N": N,
+            "note": f"quick: |X|={n_x}, |Y|={n_y} (full: {full})" if quick else "full size",
+        },
         "seconds": {"vectorised": t_vec, "loop": t_loop},
     }
 
@@ -166,7 +184,7 @@ def _law_vs_v010(quick: bool) -> list[dict]:
             "ratio": slope_now,
             "better": "lower",
             "baseline": f"log-log slope of best_of_n_law seconds in |Y| from {sizes[0]} to {sizes[1]} "
-                        "(a Y log Y sort alone gives ~1.08)",
+            "(a Y log Y sort alone gives ~1.08)",
             "target": 1.15,
             "sizes": {"n_contexts": 4, "n_responses": list(sizes), "N": 64, "note": note},
             "seconds": {"now": now, "v010": old["seconds"]},
@@ -177,8 +195,12 @@ def _law_vs_v010(quick: bool) -> list[dict]:
 
 def run(quick: bool) -> list[dict]:
     """Measured ratios (see the module docstring)."""
-    return [_law_vs_faithful(quick), _vectorised_vs_loop(quick), _vectorised_vs_loop(quick, many_prompts=True),
-            *_law_vs_v010(quick)]
+    return [
+        _law_vs_faithful(quick),
+        _vectorised_vs_loop(quick),
+        _vectorised_vs_loop(quick, many_prompts=True),
+        *_law_vs_v010(quick),
+    ]
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ import time
 from pathlib import Path
 
 from _sweep_work import _warm, work
+
 from sharpsim.experiments import Experiment
 from sharpsim.experiments import run as run_sweep
 from sharpsim.experiments.executors import available_cores, dask_local, process_pool
@@ -43,7 +44,9 @@ BUDGET = 240.0
 
 def _sweep(quick: bool) -> Experiment:
     grid = {"n_responses": [1000, 2000, 4000] if not quick else [1000, 2000], "N": [2, 8, 32, 128]}
-    return Experiment("bench-sweep", work, "benchmark sweep", grid=grid, quick_grid=grid, seeds=2, quick_seeds=2)
+    return Experiment(
+        "bench-sweep", work, "benchmark sweep", grid=grid, quick_grid=grid, seeds=2, quick_seeds=2
+    )
 
 
 def _timed(executor, exp):
@@ -70,10 +73,20 @@ def _dask_factory():
 
 
 def _command_wall(args: list[str]) -> float:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+    }
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "sharpsim", *args, "--quiet"], cwd=ROOT, env=env, check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "sharpsim", *args, "--quiet"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     return time.perf_counter() - start
 
 
@@ -95,31 +108,72 @@ def run_bench(quick: bool) -> list[dict]:
     finally:
         for context, _, _ in opened:
             context.__exit__(None, None, None)
-    rows = [{
-        "name": "experiments/jobs2_vs_jobs1", "ratio": best["jobs1"] / best["jobs2"], "target": 1.6,
-        "baseline": "the same sweep in-process (--jobs 1)", "sizes": {"tasks": tasks, "grid": dict(exp.grid)},
-        "seconds": {"jobs1": best["jobs1"], "jobs2": best["jobs2"], "pool_startup": opened[0][2]},
-        "repeats": repeats, "cores_available": available_cores(),
-    }]
+    rows = [
+        {
+            "name": "experiments/jobs2_vs_jobs1",
+            "ratio": best["jobs1"] / best["jobs2"],
+            "target": 1.6,
+            "baseline": "the same sweep in-process (--jobs 1)",
+            "sizes": {"tasks": tasks, "grid": dict(exp.grid)},
+            "seconds": {
+                "jobs1": best["jobs1"],
+                "jobs2": best["jobs2"],
+                "pool_startup": opened[0][2],
+            },
+            "repeats": repeats,
+            "cores_available": available_cores(),
+        }
+    ]
     if dask_factory is None:
-        rows.append({"name": "experiments/dask_local2_vs_jobs2", "ratio": None, "target": None,
-                     "baseline": "the same sweep on --jobs 2", "skipped": "dask not installed"})
+        rows.append(
+            {
+                "name": "experiments/dask_local2_vs_jobs2",
+                "ratio": None,
+                "target": None,
+                "baseline": "the same sweep on --jobs 2",
+                "skipped": "dask not installed",
+            }
+        )
     else:
-        rows.append({"name": "experiments/dask_local2_vs_jobs2", "ratio": best["jobs2"] / best["dask_local2"],
-                     "target": None, "baseline": "the same sweep on --jobs 2", "sizes": {"tasks": tasks},
-                     "seconds": {"jobs2": best["jobs2"], "dask_local2": best["dask_local2"],
-                                 "dask_startup": opened[1][2]}, "repeats": repeats})
+        rows.append(
+            {
+                "name": "experiments/dask_local2_vs_jobs2",
+                "ratio": best["jobs2"] / best["dask_local2"],
+                "target": None,
+                "baseline": "the same sweep on --jobs 2",
+                "sizes": {"tasks": tasks},
+                "seconds": {
+                    "jobs2": best["jobs2"],
+                    "dask_local2": best["dask_local2"],
+                    "dask_startup": opened[1][2],
+                },
+                "repeats": repeats,
+            }
+        )
     if not quick:
-        for name, args, target in (("figures_quick_wall", ["figures", "--quick"], None),
-                                   ("reproduce_wall", ["reproduce"], 1.0)):
+        for name, args, target in (
+            ("figures_quick_wall", ["figures", "--quick"], None),
+            ("reproduce_wall", ["reproduce"], 1.0),
+        ):
             with tempfile.TemporaryDirectory() as tmp:
-                extra = ["--out", f"{tmp}/figures", "--data", f"{tmp}/data"] if args[0] == "figures" else \
-                    ["--out", f"{tmp}/results"]
+                extra = (
+                    ["--out", f"{tmp}/figures", "--data", f"{tmp}/data"]
+                    if args[0] == "figures"
+                    else ["--out", f"{tmp}/results"]
+                )
                 seconds = _command_wall(args + extra)
-            rows.append({"name": f"experiments/{name}", "ratio": seconds / BUDGET, "target": target,
-                         "better": "lower", "baseline": "the main job's 4-minute budget (240 s)",
-                         "seconds": {"wall": seconds}, "command": "sharpsim " + " ".join(args),
-                         "cores_available": available_cores()})
+            rows.append(
+                {
+                    "name": f"experiments/{name}",
+                    "ratio": seconds / BUDGET,
+                    "target": target,
+                    "better": "lower",
+                    "baseline": "the main job's 4-minute budget (240 s)",
+                    "seconds": {"wall": seconds},
+                    "command": "sharpsim " + " ".join(args),
+                    "cores_available": available_cores(),
+                }
+            )
     return rows
 
 

@@ -14,17 +14,19 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from _timing import PeakRSS, best_time
+from _worlds import random_world
 from scipy.special import logsumexp
 
 import sharpsim as ss
-from _timing import PeakRSS, best_time
-from _worlds import random_world
 
 GAMMA = 0.1
 
 
 def _random_world(n_contexts: int, n_responses: int, seed: int = 0) -> ss.TabularPolicy:
-    return random_world(n_contexts, n_responses, seed, scale=3.0)  # from_logits, built in blocks of rows
+    return random_world(
+        n_contexts, n_responses, seed, scale=3.0
+    )  # from_logits, built in blocks of rows
 
 
 def _loop_coverage(log_probs: np.ndarray, mu: np.ndarray, gamma: float) -> float:
@@ -43,8 +45,6 @@ def _loop_mode_mask(log_probs: np.ndarray, gamma: float) -> np.ndarray:
         row = log_probs[x]
         out[x] = row >= row.max() + math.log1p(-gamma)
     return out
-
-
 
 
 def _case(name, pi, target, repeats, note):
@@ -109,4 +109,6 @@ if __name__ == "__main__":
     import sys
 
     for row in run(quick="--quick" in sys.argv):
-        print(f"{row['name']:<20} ratio {row['ratio']:8.2f}  target {row['target']:>5}  {row['seconds']}")
+        print(
+            f"{row['name']:<20} ratio {row['ratio']:8.2f}  target {row['target']:>5}  {row['seconds']}"
+        )

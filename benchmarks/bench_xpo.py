@@ -30,10 +30,9 @@ import math
 import time
 
 import numpy as np
-
 from _v010 import run_v010
 
-SETUP = '''
+SETUP = """
 import json, math, time
 import numpy as np
 import sharpsim as ss
@@ -61,13 +60,13 @@ def xpo(d, T, max_size, **options):
     return {"seconds": seconds, "n_responses": int(inst.base.n_responses),
             "error": diag["sharpening_error"].tolist(), "objective": diag["objective"].tolist(),
             "queries": int(res.queries)}
-'''
+"""
 
 
 def _current(code: str) -> dict:
     scope: dict = {}
-    exec(SETUP, scope)  # noqa: S102 - the same source as the 0.1.0 subprocess runs
-    return eval(code, scope)  # noqa: S307
+    exec(SETUP, scope)
+    return eval(code, scope)
 
 
 def _xpo_row(d: int, quick: bool) -> dict:
@@ -81,10 +80,18 @@ def _xpo_row(d: int, quick: bool) -> dict:
         "ratio": old["seconds"] / new["seconds"],
         "baseline": "0.1.0 (7df18a8) xpo_sharpening, same instance and seed, SLSQP with 4 random restarts",
         "target": 4.0,
-        "sizes": {"d": d, "T": T, "n_responses": new["n_responses"], "queries": new["queries"],
-                  "error_now": new["error"], "error_v010": old["error"], "error_no_worse": no_worse,
-                  "objective_now": new["objective"], "objective_v010": old["objective"],
-                  "note": "quick: T=6, |Y|<=1024 (full: T=20, |Y|<=4096)" if quick else "full size"},
+        "sizes": {
+            "d": d,
+            "T": T,
+            "n_responses": new["n_responses"],
+            "queries": new["queries"],
+            "error_now": new["error"],
+            "error_v010": old["error"],
+            "error_no_worse": no_worse,
+            "objective_now": new["objective"],
+            "objective_v010": old["objective"],
+            "note": "quick: T=6, |Y|<=1024 (full: T=20, |Y|<=4096)" if quick else "full size",
+        },
         "seconds": {"now": new["seconds"], "v010": old["seconds"]},
     }
 
@@ -101,23 +108,28 @@ def _warm_row(quick: bool) -> dict:
         "ratio": cold["seconds"] / warm["seconds"],
         "baseline": "the default XPO (cold, regression, previous-iterate, random and dominant starts every iteration)",
         "target": None,
-        "sizes": {"d": d, "T": T, "max_relative_objective_difference": float(rel.max()),
-                  "iterations_differing_over_1e-6": np.flatnonzero(rel > 1e-6).tolist(),
-                  "error_cold": cold["error"], "error_warm": warm["error"],
-                  "note": "warm_start=True is several times faster but its iterates' J_beta differ before the "
-                          "data span R^d, so it is an option, not the default"},
+        "sizes": {
+            "d": d,
+            "T": T,
+            "max_relative_objective_difference": float(rel.max()),
+            "iterations_differing_over_1e-6": np.flatnonzero(rel > 1e-6).tolist(),
+            "error_cold": cold["error"],
+            "error_warm": warm["error"],
+            "note": "warm_start=True is several times faster but its iterates' J_beta differ before the "
+            "data span R^d, so it is an option, not the default",
+        },
         "seconds": {"cold": cold["seconds"], "warm": warm["seconds"]},
     }
 
 
-VERIFY = '''
+VERIFY = """
 import json, time
 from sharpsim.theory.verify import run
 start = time.perf_counter()
 report = run(quick=True, only=["check_separation"])
 row = report.rows[0]
 print(json.dumps({"seconds": time.perf_counter() - start, "passed": bool(row.passed), "measured": row.measured}))
-'''
+"""
 
 
 def _verify_row() -> dict:
@@ -135,8 +147,12 @@ def _verify_row() -> dict:
         "ratio": old["seconds"] / seconds,
         "baseline": "0.1.0 (7df18a8) sharpsim verify --quick, Example J.1 row only",
         "target": 3.0,
-        "sizes": {"passed_now": bool(row.passed), "passed_v010": old["passed"], "measured_now": row.measured,
-                  "measured_v010": old["measured"]},
+        "sizes": {
+            "passed_now": bool(row.passed),
+            "passed_v010": old["passed"],
+            "measured_now": row.measured,
+            "measured_v010": old["measured"],
+        },
         "seconds": {"now": seconds, "v010": old["seconds"]},
     }
 
@@ -150,5 +166,11 @@ if __name__ == "__main__":
     import sys
 
     for row in run(quick="--quick" in sys.argv):
-        ratio = "n/a" if row["ratio"] is None or not math.isfinite(row["ratio"]) else f"{row['ratio']:.2f}"
-        print(f"{row['name']:<26} ratio {ratio:>8}  target {row['target']}  seconds {row['seconds']}")
+        ratio = (
+            "n/a"
+            if row["ratio"] is None or not math.isfinite(row["ratio"])
+            else f"{row['ratio']:.2f}"
+        )
+        print(
+            f"{row['name']:<26} ratio {ratio:>8}  target {row['target']}  seconds {row['seconds']}"
+        )

@@ -49,7 +49,9 @@ def discover(only: list[str] | None) -> list[Path]:
     wanted = {name.removeprefix("bench_").removesuffix(".py") for name in only}
     unknown = wanted - {p.stem.removeprefix("bench_") for p in paths}
     if unknown:
-        raise SystemExit(f"--only: no benchmark named {sorted(unknown)}; have {[p.stem for p in paths]}")
+        raise SystemExit(
+            f"--only: no benchmark named {sorted(unknown)}; have {[p.stem for p in paths]}"
+        )
     return [p for p in paths if p.stem.removeprefix("bench_") in wanted]
 
 
@@ -108,7 +110,9 @@ def to_json(value):
 
 
 def command_for(path: Path, quick: bool) -> str:
-    return f"python benchmarks/run.py --only {path.stem.removeprefix('bench_')}" + (" --quick" if quick else "")
+    return f"python benchmarks/run.py --only {path.stem.removeprefix('bench_')}" + (
+        " --quick" if quick else ""
+    )
 
 
 def run_in_process(path: Path, quick: bool) -> dict:
@@ -123,9 +127,12 @@ def run_in_process(path: Path, quick: bool) -> dict:
     for row in entry.get("results", []):
         row["met"] = met(row)
         row.setdefault("command", command_for(path, quick))
-    entry.update(quick=quick, wall_seconds=time.perf_counter() - start,
-                 finished=datetime.datetime.now().isoformat(timespec="seconds"),
-                 peak_rss_bytes=lifetime_peak_rss_bytes())
+    entry.update(
+        quick=quick,
+        wall_seconds=time.perf_counter() - start,
+        finished=datetime.datetime.now().isoformat(timespec="seconds"),
+        peak_rss_bytes=lifetime_peak_rss_bytes(),
+    )
     return entry
 
 
@@ -133,12 +140,22 @@ def run_one(path: Path, quick: bool) -> dict:
     """Run one benchmark module in a fresh subprocess (its own memory peak); returns its entry."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "entry.json"
-        argv = [sys.executable, str(Path(__file__).resolve()), "--child", str(path), "--child-output", str(out)]
+        argv = [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--child",
+            str(path),
+            "--child-output",
+            str(out),
+        ]
         proc = subprocess.run(argv + (["--quick"] if quick else []))
         if out.exists():
             return json.loads(out.read_text())
-        return {"error": f"benchmark subprocess exited with status {proc.returncode} and no result", "quick": quick,
-                "peak_rss_bytes": None}
+        return {
+            "error": f"benchmark subprocess exited with status {proc.returncode} and no result",
+            "quick": quick,
+            "peak_rss_bytes": None,
+        }
 
 
 def print_table(entries: dict) -> None:
@@ -148,7 +165,9 @@ def print_table(entries: dict) -> None:
             print(f"{module:<40} {'ERROR':>10} {'':>10}  {entry['error'].strip().splitlines()[-1]}")
             continue
         if entry.get("peak_rss_bytes"):
-            print(f"{module:<40} {'':>10} {'':>10}        {entry['peak_rss_bytes'] / 2**30:.2f} GiB (module)")
+            print(
+                f"{module:<40} {'':>10} {'':>10}        {entry['peak_rss_bytes'] / 2**30:.2f} GiB (module)"
+            )
         for row in entry["results"]:
             sign = "<=" if row.get("better", "higher") == "lower" else ">="
             ratio = "-" if row["ratio"] is None else format(row["ratio"], ".3g")
@@ -161,13 +180,18 @@ def print_table(entries: dict) -> None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller problems, fewer repeats")
-    parser.add_argument("--only", action="append", metavar="NAME",
-                        help="run only bench_NAME.py (repeatable)")
-    parser.add_argument("--output", type=Path, default=RESULTS, help=f"JSON file (default {RESULTS})")
+    parser.add_argument(
+        "--only", action="append", metavar="NAME", help="run only bench_NAME.py (repeatable)"
+    )
+    parser.add_argument(
+        "--output", type=Path, default=RESULTS, help=f"JSON file (default {RESULTS})"
+    )
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--child-output", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    sys.path.insert(0, str(HERE.parent))  # the repository root, so `import sharpsim` needs no install
+    sys.path.insert(
+        0, str(HERE.parent)
+    )  # the repository root, so `import sharpsim` needs no install
     sys.path.insert(0, str(HERE))  # the shared benchmarks/_timing.py
     if args.child is not None:  # one module, in this fresh process
         entry = run_in_process(args.child, args.quick)
@@ -185,8 +209,11 @@ def main(argv=None) -> int:
     args.output.parent.mkdir(parents=True, exist_ok=True)
     benchmarks = {**previous, **entries}
     peaks = [e.get("peak_rss_bytes") for e in benchmarks.values() if e.get("peak_rss_bytes")]
-    report = {"machine": machine, "peak_rss_bytes_max_over_modules": max(peaks) if peaks else None,
-              "benchmarks": benchmarks}
+    report = {
+        "machine": machine,
+        "peak_rss_bytes_max_over_modules": max(peaks) if peaks else None,
+        "benchmarks": benchmarks,
+    }
     args.output.write_text(json.dumps(report, indent=2, default=to_json) + "\n")
     print(f"wrote {args.output}")
     return 1 if any("error" in e for e in entries.values()) else 0

@@ -7,19 +7,51 @@ ICLR 2025 (arXiv 2412.01951). ``import sharpsim`` needs only numpy and scipy.
 __version__ = "0.1.0"
 
 # --- policies ---
-from .policies import Policy, TabularPolicy, as_tabular, all_sequences, decode_responses, encode_sequences
-from .policies import AutoregressivePolicy, JointAutoregressivePolicy, MarkovPolicy, MultiLayerLinearSoftmaxPolicy
-from .policies import LinearSoftmaxPolicy
+# --- theory: bounds, named instances, verify (sharpsim.theory.verify) ---
+from . import theory
+
+# --- algorithms ---
+from .algorithms import (
+    SharpeningResult,
+    adaptive_sft_sharpening,
+    bon_mode_mass,
+    dpo_sharpening,
+    expected_adaptive_sft_error,
+    expected_sft_error,
+    sft_error_plateau,
+    sft_sharpening,
+    xpo_sharpening,
+)
 
 # --- model classes ---
-from .classes import FiniteClass, LinearSoftmaxClass, MarkovClass, ModelClass, PrefixTreeClass, TabularClass
-
-# --- oracle ---
-from .oracle import QueryBudgetExceeded, SampleEvaluateOracle
+from .classes import (
+    FiniteClass,
+    LinearSoftmaxClass,
+    MarkovClass,
+    ModelClass,
+    PrefixTreeClass,
+    TabularClass,
+)
 
 # --- inference: decoding and power sampling ---
-from .inference import beam_search, greedy_decode, temperature_sample, token_temperature_law
-from .inference import PowerMCMCResult, power_law, power_sample_mcmc
+from .inference import (
+    AdaptiveBestOfNResult,
+    BestOfNResult,
+    PowerMCMCResult,
+    adaptive_best_of_n,
+    adaptive_best_of_n_expected_samples,
+    adaptive_best_of_n_law,
+    beam_search,
+    best_of_n,
+    best_of_n_law,
+    bon_failure_probability,
+    bon_sufficient_n,
+    greedy_decode,
+    power_law,
+    power_sample_mcmc,
+    temperature_sample,
+    token_temperature_law,
+)
 
 # --- measures ---
 from .measures import (
@@ -37,32 +69,27 @@ from .measures import (
     tilted,
 )
 
+# --- oracle ---
+from .oracle import QueryBudgetExceeded, SampleEvaluateOracle
+from .policies import (
+    AutoregressivePolicy,
+    JointAutoregressivePolicy,
+    LinearSoftmaxPolicy,
+    MarkovPolicy,
+    MultiLayerLinearSoftmaxPolicy,
+    Policy,
+    TabularPolicy,
+    all_sequences,
+    as_tabular,
+    decode_responses,
+    encode_sequences,
+)
+
 # --- self-rewards and best-of-N ---
-from .rewards import LengthNormalizedReward, LogLikelihoodReward, MajorityVoteReward, TableReward, log_likelihood
-from .inference import (
-    AdaptiveBestOfNResult,
-    BestOfNResult,
-    adaptive_best_of_n,
-    adaptive_best_of_n_expected_samples,
-    adaptive_best_of_n_law,
-    best_of_n,
-    best_of_n_law,
-    bon_failure_probability,
-    bon_sufficient_n,
+from .rewards import (
+    LengthNormalizedReward,
+    LogLikelihoodReward,
+    MajorityVoteReward,
+    TableReward,
+    log_likelihood,
 )
-
-# --- algorithms ---
-from .algorithms import (
-    SharpeningResult,
-    adaptive_sft_sharpening,
-    bon_mode_mass,
-    dpo_sharpening,
-    expected_adaptive_sft_error,
-    expected_sft_error,
-    sft_error_plateau,
-    sft_sharpening,
-    xpo_sharpening,
-)
-
-# --- theory: bounds, named instances, verify (sharpsim.theory.verify) ---
-from . import theory

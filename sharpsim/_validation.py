@@ -59,10 +59,14 @@ def check_real(
         raise ValueError(f"{name} must be finite; got {value}")
     if low is not None and (value < low or (low_open and value == low)):
         bracket = "(" if low_open else "["
-        raise ValueError(f"{name} must be in {bracket}{low}, {high if high is not None else 'inf'}{')' if high is None or high_open else ']'}; got {value}")
+        raise ValueError(
+            f"{name} must be in {bracket}{low}, {high if high is not None else 'inf'}{')' if high is None or high_open else ']'}; got {value}"
+        )
     if high is not None and (value > high or (high_open and value == high)):
         bracket = ")" if high_open else "]"
-        raise ValueError(f"{name} must be in {'(' if low is None or low_open else '['}{low if low is not None else '-inf'}, {high}{bracket}; got {value}")
+        raise ValueError(
+            f"{name} must be in {'(' if low is None or low_open else '['}{low if low is not None else '-inf'}, {high}{bracket}; got {value}"
+        )
     return value
 
 
@@ -102,9 +106,15 @@ def as_real_array(values, name: str) -> np.ndarray:
             raise ValueError(
                 f"{name} must be a rectangular array (nested lists of equal lengths); got ragged nested sequences"
             ) from None
-    if arr.dtype == object and all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in arr.flat):
-        return arr.astype(float)  # exact numbers (Fraction, Decimal); None would become NaN: refused below
-    if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
+    if arr.dtype == object and all(
+        isinstance(v, numbers.Real) and not isinstance(v, bool) for v in arr.flat
+    ):
+        return arr.astype(
+            float
+        )  # exact numbers (Fraction, Decimal); None would become NaN: refused below
+    if arr.dtype == bool or not (
+        np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)
+    ):
         raise TypeError(f"{name} must be a real array; got dtype {arr.dtype}")
     return arr.astype(float, copy=False)
 
@@ -117,10 +127,14 @@ def check_prob_rows(probs, name: str, *, atol: float = PROB_ATOL, ndim: int = 2)
     if arr.shape[-1] == 0 or arr.size == 0:
         raise ValueError(f"{name} must be non-empty; got shape {arr.shape}")
     if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must be finite; found {np.count_nonzero(~np.isfinite(arr))} non-finite entries")
+        raise ValueError(
+            f"{name} must be finite; found {np.count_nonzero(~np.isfinite(arr))} non-finite entries"
+        )
     if np.any(arr < 0):
         idx = np.unravel_index(np.argmin(arr), arr.shape)
-        raise ValueError(f"{name} must be non-negative; entry {tuple(int(i) for i in idx)} is {arr[idx]}")
+        raise ValueError(
+            f"{name} must be non-negative; entry {tuple(int(i) for i in idx)} is {arr[idx]}"
+        )
     sums = arr.sum(axis=-1)
     bad = np.abs(sums - 1.0) > atol
     if np.any(bad):
@@ -134,7 +148,9 @@ def check_prob_rows(probs, name: str, *, atol: float = PROB_ATOL, ndim: int = 2)
     return arr
 
 
-def check_log_prob_rows(log_probs, name: str, *, atol: float = PROB_ATOL, ndim: int = 2) -> np.ndarray:
+def check_log_prob_rows(
+    log_probs, name: str, *, atol: float = PROB_ATOL, ndim: int = 2
+) -> np.ndarray:
     """Validate a table of log-probabilities (-inf allowed) whose rows normalise."""
     arr = np.asarray(log_probs, dtype=float)
     if arr.ndim != ndim:

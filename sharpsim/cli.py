@@ -24,10 +24,12 @@ import tempfile
 import time
 from pathlib import Path
 
-EXECUTOR_HELP = ("Where the work runs: --jobs J worker processes on this machine (default: every core; "
-                 "1 runs in-process), --dask-local N a Dask LocalCluster of N workers on 127.0.0.1, "
-                 "--dask-scheduler tcp://HOST:PORT an existing Dask cluster (both need sharpsim[dask]). "
-                 "Results are identical whichever runs them.")
+EXECUTOR_HELP = (
+    "Where the work runs: --jobs J worker processes on this machine (default: every core; "
+    "1 runs in-process), --dask-local N a Dask LocalCluster of N workers on 127.0.0.1, "
+    "--dask-scheduler tcp://HOST:PORT an existing Dask cluster (both need sharpsim[dask]). "
+    "Results are identical whichever runs them."
+)
 TORCH_HINT = 'the lm command needs the torch extra: pip install "sharpsim[torch]"'
 
 
@@ -77,15 +79,20 @@ def _prepare_out(path) -> Path:
         out.mkdir(parents=True, exist_ok=True)
         tempfile.TemporaryFile(dir=out).close()
     except OSError as exc:
-        raise UsageError(f"cannot write to the output folder {path}: {exc.strerror or exc}") from None
+        raise UsageError(
+            f"cannot write to the output folder {path}: {exc.strerror or exc}"
+        ) from None
     return out
 
 
 def _executor(args):
     from .experiments.executors import open_executor
 
-    return open_executor(jobs=args.jobs, dask_local_workers=args.dask_local,
-                         dask_scheduler_address=args.dask_scheduler)
+    return open_executor(
+        jobs=args.jobs,
+        dask_local_workers=args.dask_local,
+        dask_scheduler_address=args.dask_scheduler,
+    )
 
 
 def _workers(args) -> str:
@@ -116,8 +123,10 @@ def _experiments(only):
     if only:
         unknown = [n for n in only if n not in known]
         if unknown:
-            raise UsageError(f"no experiment named {', '.join(map(repr, unknown))}; known: "
-                             f"{', '.join(known) or 'none'}")
+            raise UsageError(
+                f"no experiment named {', '.join(map(repr, unknown))}; known: "
+                f"{', '.join(known) or 'none'}"
+            )
         return [known[n] for n in dict.fromkeys(only)]
     return list(known.values())
 
@@ -176,11 +185,22 @@ def _run(args) -> int:
     progress, _ = _progress(args)
     start = time.perf_counter()
     with _executor(args) as executor:
-        records = experiments.run(exp, quick=args.quick, seeds=args.seeds, executor=executor, out=out,
-                                  progress=progress, seed=args.seed)
-    tasks = len(exp.cells(args.quick)) * (args.seeds or (exp.quick_seeds if args.quick else exp.seeds))
-    print(f"{exp.name}: {tasks} tasks, {len(records)} records in {_elapsed(time.perf_counter() - start)} "
-          f"-> {out / 'results.csv'}")
+        records = experiments.run(
+            exp,
+            quick=args.quick,
+            seeds=args.seeds,
+            executor=executor,
+            out=out,
+            progress=progress,
+            seed=args.seed,
+        )
+    tasks = len(exp.cells(args.quick)) * (
+        args.seeds or (exp.quick_seeds if args.quick else exp.seeds)
+    )
+    print(
+        f"{exp.name}: {tasks} tasks, {len(records)} records in {_elapsed(time.perf_counter() - start)} "
+        f"-> {out / 'results.csv'}"
+    )
     return 0
 
 
@@ -191,8 +211,18 @@ def _figures(args) -> int:
     fig_dir, data_dir = _prepare_out(args.out), _prepare_out(args.data)
     progress, log = _progress(args)
     with _executor(args) as executor:
-        job = run_job(exps, None, quick=args.quick, seed=args.seed, executor=executor, data_dir=data_dir,
-                      fig_dir=fig_dir, progress=progress, log=log, desc="figures")
+        job = run_job(
+            exps,
+            None,
+            quick=args.quick,
+            seed=args.seed,
+            executor=executor,
+            data_dir=data_dir,
+            fig_dir=fig_dir,
+            progress=progress,
+            log=log,
+            desc="figures",
+        )
     for name in job.sweeps:
         if name in job.figure_errors:
             print(f"{name}: figure FAILED: {job.figure_errors[name]}")
@@ -211,8 +241,17 @@ def _verify(args) -> int:
         _prepare_out(json_path.parent if str(json_path.parent) else ".")
     progress, log = _progress(args)
     with _executor(args) as executor:
-        job = run_job([], checks, quick=args.quick, seed=args.seed, executor=executor, data_dir=None,
-                      progress=progress, log=log, desc="verify")
+        job = run_job(
+            [],
+            checks,
+            quick=args.quick,
+            seed=args.seed,
+            executor=executor,
+            data_dir=None,
+            progress=progress,
+            log=log,
+            desc="verify",
+        )
     print(job.verify.table())
     if json_path is not None:
         json_path.write_text(job.verify.to_json())
@@ -243,18 +282,36 @@ def _reproduce(args) -> int:
     progress, log = _progress(args)
     exps, checks = _experiments(None), _check_names()
     if not args.quiet:
-        print(f"sharpsim reproduce: {len(exps)} experiments ({'quick' if quick else 'paper-scale'} grids) and "
-              f"{len(checks)} theorem checks on {_workers(args)}, into {out}/", file=sys.stderr, flush=True)
+        print(
+            f"sharpsim reproduce: {len(exps)} experiments ({'quick' if quick else 'paper-scale'} grids) and "
+            f"{len(checks)} theorem checks on {_workers(args)}, into {out}/",
+            file=sys.stderr,
+            flush=True,
+        )
     with _executor(args) as executor:
-        job = run_job(exps, checks, quick=quick, seed=args.seed, executor=executor,
-                      data_dir=out / "data", fig_dir=fig_dir, progress=progress, log=log, desc="reproduce")
+        job = run_job(
+            exps,
+            checks,
+            quick=quick,
+            seed=args.seed,
+            executor=executor,
+            data_dir=out / "data",
+            fig_dir=fig_dir,
+            progress=progress,
+            log=log,
+            desc="reproduce",
+        )
     (out / "verify.txt").write_text(job.verify.table() + "\n")
     (out / "verify.json").write_text(job.verify.to_json())
     command = "sharpsim reproduce" + (" --full" if args.full else "")
-    report = write_report(out, job, quick=quick, seed=args.seed, workers=_workers(args), command=command)
+    report = write_report(
+        out, job, quick=quick, seed=args.seed, workers=_workers(args), command=command
+    )
     print(job.verify.table())
     n_files = sum(len(paths) for paths in job.figures.values())
-    print(f"\n{len(job.sweeps)} experiments, {n_files} figure files in {fig_dir}; sweep data in {out / 'data'}")
+    print(
+        f"\n{len(job.sweeps)} experiments, {n_files} figure files in {fig_dir}; sweep data in {out / 'data'}"
+    )
     for name, reason in job.figure_errors.items():
         print(f"figure {name} FAILED: {reason}")
     print(f"report: {report}  ({_elapsed(job.seconds)}, {_workers(args)})")
@@ -277,35 +334,59 @@ def _lm(argv: list[str]) -> int:
 
 def _add_executor(parser) -> None:
     group = parser.add_argument_group("executor", EXECUTOR_HELP).add_mutually_exclusive_group()
-    group.add_argument("--jobs", type=_positive, metavar="J", help="worker processes (default: every core)")
-    group.add_argument("--dask-local", type=_positive, metavar="N", help="start a Dask LocalCluster of N workers")
-    group.add_argument("--dask-scheduler", type=_address, metavar="ADDR", help="join the Dask scheduler at tcp://HOST:PORT")
+    group.add_argument(
+        "--jobs", type=_positive, metavar="J", help="worker processes (default: every core)"
+    )
+    group.add_argument(
+        "--dask-local", type=_positive, metavar="N", help="start a Dask LocalCluster of N workers"
+    )
+    group.add_argument(
+        "--dask-scheduler",
+        type=_address,
+        metavar="ADDR",
+        help="join the Dask scheduler at tcp://HOST:PORT",
+    )
 
 
 def _add_seed(parser, what: str) -> None:
-    parser.add_argument("--seed", type=_nonnegative, default=0, metavar="S",
-                        help=f"root seed (a non-negative integer, default 0); {what}")
+    parser.add_argument(
+        "--seed",
+        type=_nonnegative,
+        default=0,
+        metavar="S",
+        help=f"root seed (a non-negative integer, default 0); {what}",
+    )
 
 
 def _add_quiet(parser) -> None:
-    parser.add_argument("--quiet", action="store_true",
-                        help="no progress bar or progress lines (the bar shows only on a terminal anyway)")
+    parser.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress bar or progress lines (the bar shows only on a terminal anyway)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
     common = _Parser(add_help=False)
-    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                        help="show the full traceback on errors")
+    common.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="show the full traceback on errors",
+    )
     parser = _Parser(
-        prog="sharpsim", parents=[common],
+        prog="sharpsim",
+        parents=[common],
         description="Simulate self-improvement by sharpening (Huang et al., ICLR 2025).",
         epilog="Exit status: 0 ok; 1 a check or figure failed or a task crashed; 2 a usage error. "
-               "Run 'sharpsim COMMAND --help' for a command's options.",
+        "Run 'sharpsim COMMAND --help' for a command's options.",
     )
     parser.add_argument("--version", action="version", version=f"sharpsim {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
+    sub = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=_Parser
+    )
 
     def add(name, func, help_text, **kwargs):
         p = sub.add_parser(name, help=help_text, description=help_text, parents=[common], **kwargs)
@@ -314,58 +395,104 @@ def build_parser() -> argparse.ArgumentParser:
 
     add("list", _list, "list the registered experiments and the named worlds")
 
-    run = add("run", _run, "run one experiment's sweep (grid × seeds); resumable with the same --out")
+    run = add(
+        "run", _run, "run one experiment's sweep (grid × seeds); resumable with the same --out"
+    )
     run.add_argument("name", metavar="NAME", help="an experiment name (see 'sharpsim list')")
-    run.add_argument("--quick", action="store_true", help="the small grid and seed count (default: full grid)")
-    run.add_argument("--seeds", type=_positive, metavar="K", help="seeds per grid cell (default: the experiment's)")
+    run.add_argument(
+        "--quick", action="store_true", help="the small grid and seed count (default: full grid)"
+    )
+    run.add_argument(
+        "--seeds",
+        type=_positive,
+        metavar="K",
+        help="seeds per grid cell (default: the experiment's)",
+    )
     _add_seed(run, "cell c, seed k uses SeedSequence(S, spawn_key=(c, k))")
-    run.add_argument("--out", metavar="DIR",
-                     help="folder for results.csv and manifest.json (default: results/data/{quick|full}/NAME)")
+    run.add_argument(
+        "--out",
+        metavar="DIR",
+        help="folder for results.csv and manifest.json (default: results/data/{quick|full}/NAME)",
+    )
     _add_executor(run)
     _add_quiet(run)
 
     figures = add("figures", _figures, "sweep experiments and draw their figures (PNG and PDF)")
-    figures.add_argument("--quick", action="store_true", help="quick grids (default: the paper-scale grids)")
-    figures.add_argument("--only", nargs="+", metavar="NAME", help="only these experiments (see 'sharpsim list')")
-    figures.add_argument("--out", default="figures", metavar="DIR", help="folder for the figures (default: figures/)")
-    figures.add_argument("--data", default="results/data", metavar="DIR",
-                         help="folder for the sweeps' results, reused when rerun (default: results/data/)")
+    figures.add_argument(
+        "--quick", action="store_true", help="quick grids (default: the paper-scale grids)"
+    )
+    figures.add_argument(
+        "--only", nargs="+", metavar="NAME", help="only these experiments (see 'sharpsim list')"
+    )
+    figures.add_argument(
+        "--out", default="figures", metavar="DIR", help="folder for the figures (default: figures/)"
+    )
+    figures.add_argument(
+        "--data",
+        default="results/data",
+        metavar="DIR",
+        help="folder for the sweeps' results, reused when rerun (default: results/data/)",
+    )
     _add_seed(figures, "every sweep derives its streams from it")
     _add_executor(figures)
     _add_quiet(figures)
 
     names = _check_names()
     verify = add("verify", _verify, "check the paper's results numerically (exit 1 on any FAIL)")
-    verify.add_argument("--quick", action="store_true", help="the CI-sized run (default: the full one)")
+    verify.add_argument(
+        "--quick", action="store_true", help="the CI-sized run (default: the full one)"
+    )
     _add_seed(verify, "each check gets its own stream from SeedSequence(S).spawn")
-    verify.add_argument("--only", nargs="+", metavar="CHECK",
-                        help="run only these checks (the check_ prefix is optional): "
-                        + ", ".join(n.removeprefix("check_") for n in names))
+    verify.add_argument(
+        "--only",
+        nargs="+",
+        metavar="CHECK",
+        help="run only these checks (the check_ prefix is optional): "
+        + ", ".join(n.removeprefix("check_") for n in names),
+    )
     verify.add_argument("--json", metavar="PATH", help="also write the report as JSON")
     _add_executor(verify)
     _add_quiet(verify)
 
     from .experiments.worlds import names as world_names
 
-    info = add("info", _info, "exact quantities of a named toy world (coverage, margin, mode mass, |Y|, ...)")
-    info.add_argument("world", metavar="WORLD", choices=world_names(),
-                      help="one of: " + ", ".join(world_names()))
+    info = add(
+        "info",
+        _info,
+        "exact quantities of a named toy world (coverage, margin, mode mass, |Y|, ...)",
+    )
+    info.add_argument(
+        "world", metavar="WORLD", choices=world_names(), help="one of: " + ", ".join(world_names())
+    )
 
     demo = add("demo", _demo, "the README's worked example on a seeded toy world")
     _add_seed(demo, "it seeds the toy world and the best-of-N draw")
 
-    rep = add("reproduce", _reproduce,
-              "the main job: every experiment's figures, the theorem check and a one-page report.md")
-    rep.add_argument("--full", action="store_true",
-                     help="paper-scale grids and the full theorem check (default: quick, a few minutes)")
-    rep.add_argument("--out", metavar="DIR",
-                     help="output folder (default: results/, or results-full/ with --full): report.md, "
-                          "figures/, data/, verify.txt, verify.json")
+    rep = add(
+        "reproduce",
+        _reproduce,
+        "the main job: every experiment's figures, the theorem check and a one-page report.md",
+    )
+    rep.add_argument(
+        "--full",
+        action="store_true",
+        help="paper-scale grids and the full theorem check (default: quick, a few minutes)",
+    )
+    rep.add_argument(
+        "--out",
+        metavar="DIR",
+        help="output folder (default: results/, or results-full/ with --full): report.md, "
+        "figures/, data/, verify.txt, verify.json",
+    )
     _add_seed(rep, "the sweeps and the checks derive their streams from it")
     _add_executor(rep)
     _add_quiet(rep)
 
-    add("lm", None, "the torch backend on a real causal LM: 'sharpsim lm --help' (needs sharpsim[torch])")
+    add(
+        "lm",
+        None,
+        "the torch backend on a real causal LM: 'sharpsim lm --help' (needs sharpsim[torch])",
+    )
     return parser
 
 
@@ -374,7 +501,7 @@ def _split_lm(argv: list[str]):
     flags = []
     for i, token in enumerate(argv):
         if token == "lm":
-            return "--debug" in flags, argv[i + 1:]
+            return "--debug" in flags, argv[i + 1 :]
         if not token.startswith("-"):
             return None
         flags.append(token)
@@ -401,7 +528,10 @@ def main(argv=None) -> int:
         sys.stderr.close()
         return 0
     except KeyboardInterrupt:
-        print("sharpsim: interrupted; finished work is saved: rerun the same command to resume", file=sys.stderr)
+        print(
+            "sharpsim: interrupted; finished work is saved: rerun the same command to resume",
+            file=sys.stderr,
+        )
         return 130
     except Exception as exc:
         if debug:
@@ -409,10 +539,15 @@ def main(argv=None) -> int:
         from .experiments import ResultsMismatchError
         from .experiments.executors import ExecutorStartError, MissingExtraError
 
-        if isinstance(exc, (UsageError, ResultsMismatchError, MissingExtraError, ExecutorStartError)):
+        if isinstance(
+            exc, (UsageError, ResultsMismatchError, MissingExtraError, ExecutorStartError)
+        ):
             print(f"sharpsim: error: {exc}", file=sys.stderr)
             return 2
-        print(f"sharpsim: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)", file=sys.stderr)
+        print(
+            f"sharpsim: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)",
+            file=sys.stderr,
+        )
         return 1
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._validation import check_int
-from .inference import best_of_n, best_of_n_law, beam_search, greedy_decode
+from .inference import beam_search, best_of_n, best_of_n_law, greedy_decode
 from .measures import coverage, margin, mode_mask
 from .policies import MarkovPolicy
 

@@ -62,7 +62,9 @@ def _by_row_blocks(kernel, *tables):
     step = max(1, _BLOCK_ELEMENTS // n_cols)
     if step >= n_rows:
         return kernel(*tables)
-    return np.concatenate([kernel(*(t[i : i + step] for t in tables)) for i in range(0, n_rows, step)])
+    return np.concatenate(
+        [kernel(*(t[i : i + step] for t in tables)) for i in range(0, n_rows, step)]
+    )
 
 
 def _check_gamma(gamma) -> float:
@@ -77,7 +79,9 @@ def _check_same_shape(a: TabularPolicy, b: TabularPolicy, name_a: str, name_b: s
     shape_a = (a.n_contexts, a.n_responses)
     shape_b = (b.n_contexts, b.n_responses)
     if shape_a != shape_b:
-        raise ValueError(f"{name_a} and {name_b} must have the same shape; got {shape_a} and {shape_b}")
+        raise ValueError(
+            f"{name_a} and {name_b} must have the same shape; got {shape_a} and {shape_b}"
+        )
 
 
 def _log_mean(log_values: np.ndarray, mu: np.ndarray) -> float:
@@ -121,7 +125,9 @@ def _reward_table(reward, base, tab: TabularPolicy) -> np.ndarray:
         reward = reward.table(base)
     arr = np.asarray(reward)
     if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
-        raise TypeError(f"reward must be a real array [n_contexts, n_responses]; got dtype {arr.dtype}")
+        raise TypeError(
+            f"reward must be a real array [n_contexts, n_responses]; got dtype {arr.dtype}"
+        )
     arr = arr.astype(float, copy=False)
     if arr.shape != tab.log_probs.shape:
         raise ValueError(f"reward must have shape {tab.log_probs.shape}; got {arr.shape}")
@@ -357,7 +363,9 @@ def margin(pi, mu=None, gamma=0.0, *, assumption="4.2") -> float:
     if assumption not in _MARGIN_ASSUMPTIONS:
         raise ValueError(f"assumption must be one of {_MARGIN_ASSUMPTIONS}; got {assumption!r}")
     use_set_mass = assumption == "J.2"
-    per_prompt = _by_row_blocks(lambda lp: _log_margin_ratio(lp, gamma, use_set_mass), tab.log_probs)
+    per_prompt = _by_row_blocks(
+        lambda lp: _log_margin_ratio(lp, gamma, use_set_mass), tab.log_probs
+    )
     return float(np.expm1(np.min(per_prompt[mu > 0])))
 
 
@@ -400,7 +408,9 @@ def concentrability(pi, ref, mu=None, power=1.0) -> float:
     _check_same_shape(tab, ref_tab, "pi", "ref")
     mu = check_mu(mu, tab.n_contexts)
     power = _check_beta(power, "power")
-    per_prompt = _by_row_blocks(lambda lp, lr: _log_concentrability_rows(lp, lr, power), tab.log_probs, ref_tab.log_probs)
+    per_prompt = _by_row_blocks(
+        lambda lp, lr: _log_concentrability_rows(lp, lr, power), tab.log_probs, ref_tab.log_probs
+    )
     return _exp(_log_mean(per_prompt, mu))
 
 

@@ -11,7 +11,8 @@ through :class:`SampleEvaluateOracle`, so ``oracle.queries`` is always the true 
 
 from __future__ import annotations
 
-from typing import Iterator, NamedTuple
+from collections.abc import Iterator
+from typing import NamedTuple
 
 import numpy as np
 
@@ -88,7 +89,9 @@ class SampleEvaluateOracle:
 
     def __init__(self, base: Policy, mu=None, *, budget: int | None = None, rng=None):
         if not isinstance(base, Policy):
-            raise TypeError(f"base must be a policy with log_prob and sample; got {type(base).__name__}")
+            raise TypeError(
+                f"base must be a policy with log_prob and sample; got {type(base).__name__}"
+            )
         self.base = base
         self.mu = check_mu(mu, base.n_contexts)
         self.budget = None if budget is None else check_int(budget, "budget", minimum=0)
@@ -260,7 +263,9 @@ class SampleEvaluateOracle:
             positions = np.repeat(np.arange(first, last + 1, dtype=np.int64), per_prompt)
             self._check_budget(stop - start)
             if isinstance(self.base, TabularPolicy):
-                y, log_prob = self.base._sample_repeated_with_log_prob(x[first : last + 1], per_prompt, self.rng)
+                y, log_prob = self.base._sample_repeated_with_log_prob(
+                    x[first : last + 1], per_prompt, self.rng
+                )
                 y, log_prob = y.reshape(-1), log_prob.reshape(-1)
             else:
                 y = self.base.sample(x[first : last + 1], per_prompt, rng=self.rng)

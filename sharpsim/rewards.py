@@ -52,15 +52,21 @@ def _check_scored(x, y, log_prob):
     """Validate the arguments of ``score``: ``x [k]``, ``y [k, N, ...]``, ``log_prob [k, N]``."""
     x = np.asarray(x)
     if x.ndim != 1 or not (np.issubdtype(x.dtype, np.integer) or x.size == 0):
-        raise TypeError(f"x must be a 1-d integer array of prompts; got dtype {x.dtype}, shape {x.shape}")
+        raise TypeError(
+            f"x must be a 1-d integer array of prompts; got dtype {x.dtype}, shape {x.shape}"
+        )
     log_prob = np.asarray(log_prob, dtype=float)
     if log_prob.ndim != 2 or log_prob.shape[0] != x.shape[0]:
-        raise ValueError(f"log_prob must have shape (k, N) with k = len(x) = {x.shape[0]}; got {log_prob.shape}")
+        raise ValueError(
+            f"log_prob must have shape (k, N) with k = len(x) = {x.shape[0]}; got {log_prob.shape}"
+        )
     if np.any(np.isnan(log_prob)) or np.any(log_prob == np.inf):
         raise ValueError("log_prob must not contain NaN or +inf (log-likelihoods are in [-inf, 0])")
     y = np.asarray(y)
     if y.shape[:2] != log_prob.shape:
-        raise ValueError(f"y must have shape {log_prob.shape} (+ (H,) for sequences); got {y.shape}")
+        raise ValueError(
+            f"y must have shape {log_prob.shape} (+ (H,) for sequences); got {y.shape}"
+        )
     return x, y, log_prob
 
 
@@ -143,7 +149,9 @@ class LengthNormalizedReward:
                 f"reward; got {type(base).__name__}"
             )
         if self.end_token >= base.vocab_size:
-            raise ValueError(f"end_token must be < vocab_size={base.vocab_size}; got {self.end_token}")
+            raise ValueError(
+                f"end_token must be < vocab_size={base.vocab_size}; got {self.end_token}"
+            )
         log_probs = as_tabular(base, "base").log_probs
         seqs = all_sequences(base.vocab_size, base.horizon)
         self._check_deterministic_padding(log_probs, seqs, base.vocab_size)
@@ -228,10 +236,14 @@ class MajorityVoteReward:
         x, y = np.asarray(x), np.asarray(y)
         if self._array is not None:
             if y.ndim != 2 or not np.issubdtype(y.dtype, np.integer):
-                raise ValueError(f"y must be integer responses [k, N] for an answer array; got {y.shape}")
+                raise ValueError(
+                    f"y must be integer responses [k, N] for an answer array; got {y.shape}"
+                )
             n_x, n_y = self._array.shape
             if y.size and (x.max() >= n_x or x.min() < 0 or y.max() >= n_y or y.min() < 0):
-                raise ValueError(f"answers has shape {self._array.shape}; responses or prompts fall outside it")
+                raise ValueError(
+                    f"answers has shape {self._array.shape}; responses or prompts fall outside it"
+                )
             return self._array[x[:, None], y]
         return self._apply_map(y, y.shape[:2])
 
@@ -252,7 +264,9 @@ class MajorityVoteReward:
         ids = _compact_ids(self._table_ids(base, tab.n_contexts, tab.n_responses))
         n_answers = int(ids.max()) + 1
         flat = np.arange(tab.n_contexts)[:, None] * n_answers + ids
-        mass = np.bincount(flat.ravel(), weights=tab.probs.ravel(), minlength=tab.n_contexts * n_answers)
+        mass = np.bincount(
+            flat.ravel(), weights=tab.probs.ravel(), minlength=tab.n_contexts * n_answers
+        )
         return mass[flat]
 
     def _table_ids(self, base, n_contexts: int, n_responses: int) -> np.ndarray:
@@ -267,7 +281,9 @@ class MajorityVoteReward:
             responses = all_sequences(base.vocab_size, base.horizon)
         else:
             responses = np.arange(n_responses)
-        return np.broadcast_to(self._apply_map(responses, (n_responses,)), (n_contexts, n_responses))
+        return np.broadcast_to(
+            self._apply_map(responses, (n_responses,)), (n_contexts, n_responses)
+        )
 
     def score(self, x, y, log_prob) -> np.ndarray:
         """Empirical self-consistency: share of the prompt's ``N`` draws with the same answer, ``[k, N]``."""
@@ -314,8 +330,10 @@ class TableReward:
 
     def __init__(self, values, vocab_size: int | None = None):
         arr = np.asarray(values)
-        if arr.ndim != 2 or arr.size == 0 or not (
-            np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
+        if (
+            arr.ndim != 2
+            or arr.size == 0
+            or not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer))
         ):
             raise TypeError(
                 f"values must be a non-empty real array [n_contexts, n_responses]; got dtype {arr.dtype}, "
@@ -325,13 +343,17 @@ class TableReward:
         if np.any(np.isnan(arr)) or np.any(arr == np.inf):
             raise ValueError("values must not contain NaN or +inf")
         self.values = arr
-        self.vocab_size = None if vocab_size is None else check_int(vocab_size, "vocab_size", minimum=1)
+        self.vocab_size = (
+            None if vocab_size is None else check_int(vocab_size, "vocab_size", minimum=1)
+        )
 
     def table(self, base) -> np.ndarray:
         """The stored table, after checking it matches ``base``'s shape."""
         tab = as_tabular(base, "base")
         if self.values.shape != tab.log_probs.shape:
-            raise ValueError(f"values must have shape {tab.log_probs.shape} to match base; got {self.values.shape}")
+            raise ValueError(
+                f"values must have shape {tab.log_probs.shape} to match base; got {self.values.shape}"
+            )
         return self.values
 
     def score(self, x, y, log_prob) -> np.ndarray:
@@ -348,7 +370,9 @@ class TableReward:
             y = encode_sequences(check_index_array(y, "y", self.vocab_size), self.vocab_size)
         n_x, n_y = self.values.shape
         if y.size and (x.max() >= n_x or x.min() < 0 or y.max() >= n_y or y.min() < 0):
-            raise ValueError(f"values has shape {self.values.shape}; responses or prompts fall outside it")
+            raise ValueError(
+                f"values has shape {self.values.shape}; responses or prompts fall outside it"
+            )
         return self.values[x[:, None], y]
 
     def __repr__(self) -> str:
@@ -373,7 +397,9 @@ def resolve_reward(reward, name: str = "reward"):
     )
 
 
-def reward_table(reward, base, n_contexts: int, n_responses: int, name: str = "reward") -> np.ndarray:
+def reward_table(
+    reward, base, n_contexts: int, n_responses: int, name: str = "reward"
+) -> np.ndarray:
     """``reward.table(base)`` checked to be a real ``[n_contexts, n_responses]`` array without NaN.
 
     Example:
@@ -385,7 +411,9 @@ def reward_table(reward, base, n_contexts: int, n_responses: int, name: str = "r
     if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
         raise TypeError(f"{name}.table must return a real array; got dtype {arr.dtype}")
     if arr.shape != (n_contexts, n_responses):
-        raise ValueError(f"{name}.table must have shape {(n_contexts, n_responses)}; got {arr.shape}")
+        raise ValueError(
+            f"{name}.table must have shape {(n_contexts, n_responses)}; got {arr.shape}"
+        )
     arr = arr.astype(float, copy=False)
     if np.any(np.isnan(arr)) or np.any(arr == np.inf):
         raise ValueError(f"{name}.table must not contain NaN or +inf")

@@ -9,7 +9,6 @@ import builtins  # noqa: E402
 import warnings  # noqa: E402
 
 import pytest  # noqa: E402
-
 from hypothesis import HealthCheck, settings  # noqa: E402
 
 # When a property test fails, hypothesis's pytest plugin imports its patch writer,
@@ -30,14 +29,23 @@ with warnings.catch_warnings():
 # and a once-failing example is never replayed forever.
 # derandomize=False is explicit: hypothesis itself derandomises when it detects CI.
 settings.register_profile(
-    "default", max_examples=60, deadline=None, derandomize=False,
+    "default",
+    max_examples=60,
+    deadline=None,
+    derandomize=False,
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.register_profile(
-    "ci", max_examples=60, deadline=None, derandomize=True, database=None,
+    "ci",
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    database=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "default"))
+settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "default")
+)
 
 
 @pytest.fixture

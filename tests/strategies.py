@@ -49,8 +49,16 @@ def prob_tables_of_shape(draw, n_contexts, n_responses, allow_zeros=True):
     """A ``[n_contexts, n_responses]`` table built like :func:`prob_tables` (ties, zeros, tiny masses)."""
     rows = []
     for _ in range(n_contexts):
-        w = np.array(draw(st.lists(st.integers(0 if allow_zeros else 1, 4), min_size=n_responses,
-                                   max_size=n_responses)), dtype=float)
+        w = np.array(
+            draw(
+                st.lists(
+                    st.integers(0 if allow_zeros else 1, 4),
+                    min_size=n_responses,
+                    max_size=n_responses,
+                )
+            ),
+            dtype=float,
+        )
         if w.sum() == 0:
             w[draw(st.integers(0, n_responses - 1))] = 1.0
         for j in draw(st.lists(st.integers(0, n_responses - 1), max_size=2)):
@@ -79,7 +87,11 @@ def unique_mode_tables(draw, **kwargs):
 @st.composite
 def markov_policies(draw, max_contexts=2, max_vocab=3, max_horizon=3):
     """A random :class:`~sharpsim.MarkovPolicy`; rows have ties, zeros and tiny masses."""
-    n_x, vocab, horizon = draw(st.integers(1, max_contexts)), draw(st.integers(1, max_vocab)), draw(st.integers(1, max_horizon))
+    n_x, vocab, horizon = (
+        draw(st.integers(1, max_contexts)),
+        draw(st.integers(1, max_vocab)),
+        draw(st.integers(1, max_horizon)),
+    )
     initial = draw(prob_tables_of_shape(n_x, vocab))
     rows = draw(prob_tables_of_shape(n_x * (horizon - 1) * vocab, vocab))
     return ss.MarkovPolicy(initial, rows.reshape(n_x, horizon - 1, vocab, vocab))
@@ -88,8 +100,14 @@ def markov_policies(draw, max_contexts=2, max_vocab=3, max_horizon=3):
 @st.composite
 def joint_autoregressive_policies(draw, max_contexts=2, max_vocab=3, max_horizon=3):
     """A random :class:`~sharpsim.JointAutoregressivePolicy` from a joint table with ties, zeros, tiny masses."""
-    n_x, vocab, horizon = draw(st.integers(1, max_contexts)), draw(st.integers(1, max_vocab)), draw(st.integers(1, max_horizon))
-    return ss.JointAutoregressivePolicy(draw(prob_tables_of_shape(n_x, vocab**horizon)), vocab, horizon)
+    n_x, vocab, horizon = (
+        draw(st.integers(1, max_contexts)),
+        draw(st.integers(1, max_vocab)),
+        draw(st.integers(1, max_horizon)),
+    )
+    return ss.JointAutoregressivePolicy(
+        draw(prob_tables_of_shape(n_x, vocab**horizon)), vocab, horizon
+    )
 
 
 def autoregressive_policies(**kwargs):
@@ -98,7 +116,9 @@ def autoregressive_policies(**kwargs):
 
 
 @st.composite
-def feature_tables(draw, max_contexts=3, max_responses=5, max_dim=3, min_responses=1, allow_tiny=True):
+def feature_tables(
+    draw, max_contexts=3, max_responses=5, max_dim=3, min_responses=1, allow_tiny=True
+):
     """Features ``φ [X, Y, d]`` with ``‖φ(x,y)‖₂ ≤ 1`` (Definition J.3).
 
     Random directions with drawn norms, plus deliberate edge cases: exactly unit
@@ -112,8 +132,9 @@ def feature_tables(draw, max_contexts=3, max_responses=5, max_dim=3, min_respons
     raw = rng.standard_normal((n_x, n_y, dim))
     raw /= np.maximum(np.linalg.norm(raw, axis=-1, keepdims=True), 1e-300)
     norms = [1.0, 0.7, 0.3, 0.0] + ([1e-12] if allow_tiny else [])
-    scale = np.array(draw(st.lists(st.sampled_from(norms), min_size=n_x * n_y,
-                                   max_size=n_x * n_y))).reshape(n_x, n_y, 1)
+    scale = np.array(
+        draw(st.lists(st.sampled_from(norms), min_size=n_x * n_y, max_size=n_x * n_y))
+    ).reshape(n_x, n_y, 1)
     phi = raw * scale
     if n_y > 1 and draw(st.booleans()):
         phi[:, -1] = phi[:, 0]  # an exact tie between two responses
@@ -133,6 +154,11 @@ def linear_softmax_policies(draw, max_norm=3.0, **kwargs):
 @st.composite
 def reward_tables(draw, n_contexts, n_responses):
     """A reward table ``[n_contexts, n_responses]`` with many exact ties and some ``-inf`` entries."""
-    values = draw(st.lists(st.sampled_from([-np.inf, -1.5, 0.0, 0.0, 2.0, 7.25]),
-                           min_size=n_contexts * n_responses, max_size=n_contexts * n_responses))
+    values = draw(
+        st.lists(
+            st.sampled_from([-np.inf, -1.5, 0.0, 0.0, 2.0, 7.25]),
+            min_size=n_contexts * n_responses,
+            max_size=n_contexts * n_responses,
+        )
+    )
     return np.array(values, dtype=float).reshape(n_contexts, n_responses)

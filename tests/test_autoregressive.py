@@ -4,10 +4,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy import stats
 from scipy.special import logsumexp
+from strategies import autoregressive_policies, markov_policies, prob_tables_of_shape
 
 import sharpsim as ss
 from sharpsim.policies.base import TIE_RTOL
-from strategies import autoregressive_policies, markov_policies, prob_tables_of_shape
 
 
 def _markov_log_table(initial, transition):
@@ -16,9 +16,16 @@ def _markov_log_table(initial, transition):
     horizon = transition.shape[1] + 1
     seqs = ss.all_sequences(vocab, horizon)
     with np.errstate(divide="ignore"):
-        out = np.array([[np.log(initial[x, s[0]]) + sum(np.log(transition[x, h, s[h], s[h + 1]])
-                                                         for h in range(horizon - 1)) for s in seqs]
-                        for x in range(n_x)])
+        out = np.array(
+            [
+                [
+                    np.log(initial[x, s[0]])
+                    + sum(np.log(transition[x, h, s[h], s[h + 1]]) for h in range(horizon - 1))
+                    for s in seqs
+                ]
+                for x in range(n_x)
+            ]
+        )
     return out
 
 
@@ -72,8 +79,16 @@ def test_mode_attains_maximum_and_is_first_among_ties(policy):
 def rational_markov_policies(draw, max_vocab=3, max_horizon=4):
     """Rows w / w.sum() with integer weights 1..9: many products tie exactly but round differently."""
     vocab, horizon = draw(st.integers(2, max_vocab)), draw(st.integers(2, max_horizon))
-    weights = np.array(draw(st.lists(st.integers(1, 9), min_size=vocab * (1 + (horizon - 1) * vocab),
-                                     max_size=vocab * (1 + (horizon - 1) * vocab))), float).reshape(-1, vocab)
+    weights = np.array(
+        draw(
+            st.lists(
+                st.integers(1, 9),
+                min_size=vocab * (1 + (horizon - 1) * vocab),
+                max_size=vocab * (1 + (horizon - 1) * vocab),
+            )
+        ),
+        float,
+    ).reshape(-1, vocab)
     rows = weights / weights.sum(axis=1, keepdims=True)
     return ss.MarkovPolicy(rows[:1], rows[1:].reshape(1, horizon - 1, vocab, vocab))
 
@@ -123,7 +138,9 @@ def test_joint_round_trip(n_x, vocab, horizon, data):
     with np.errstate(divide="ignore"):
         _assert_same_log_probs(policy.to_tabular().log_probs, np.log(joint), rtol=1e-9)
     from_tabular = ss.AutoregressivePolicy.from_joint(ss.TabularPolicy(joint), vocab, horizon)
-    np.testing.assert_array_equal(from_tabular.to_tabular().log_probs, policy.to_tabular().log_probs)
+    np.testing.assert_array_equal(
+        from_tabular.to_tabular().log_probs, policy.to_tabular().log_probs
+    )
 
 
 @given(markov_policies())
@@ -173,10 +190,14 @@ def test_sample_matches_law_chi_square(kind):
     rng = np.random.default_rng(5)
     vocab, horizon = 3, 3
     if kind == "markov":
-        policy = ss.MarkovPolicy(rng.dirichlet(np.ones(vocab), size=2),
-                                 rng.dirichlet(np.ones(vocab), size=(2, horizon - 1, vocab)))
+        policy = ss.MarkovPolicy(
+            rng.dirichlet(np.ones(vocab), size=2),
+            rng.dirichlet(np.ones(vocab), size=(2, horizon - 1, vocab)),
+        )
     else:
-        policy = ss.JointAutoregressivePolicy(rng.dirichlet(np.ones(vocab**horizon), size=2), vocab, horizon)
+        policy = ss.JointAutoregressivePolicy(
+            rng.dirichlet(np.ones(vocab**horizon), size=2), vocab, horizon
+        )
     n = 30_000
     idx = ss.encode_sequences(policy.sample([0, 1], n, rng=11), vocab)
     probs = policy.to_tabular().probs
@@ -287,7 +308,9 @@ def _cubic_features(horizon):
         pairs = s[..., :, None] * s[..., None, :]
         triples = pairs[..., None] * s[..., None, None, :]
         lead = s.shape[:-1]
-        return np.concatenate([s, pairs.reshape(lead + (-1,)), triples.reshape(lead + (-1,))], axis=-1)
+        return np.concatenate(
+            [s, pairs.reshape(lead + (-1,)), triples.reshape(lead + (-1,))], axis=-1
+        )
 
     return features
 
@@ -339,11 +362,15 @@ def _nonclosure_features(h, x, seqs):
 def test_nonclosure_no_model_in_class_sharpens_the_mode(theta_flat):
     n = 12
     bound = float(np.log(n)) + 1.0
-    base = ss.MultiLayerLinearSoftmaxPolicy(_nonclosure_features, [[bound, 0.0], [bound, 0.0]], n, 2, B=bound)
+    base = ss.MultiLayerLinearSoftmaxPolicy(
+        _nonclosure_features, [[bound, 0.0], [bound, 0.0]], n, 2, B=bound
+    )
     table = base.to_tabular().probs[0]
     star = ss.encode_sequences([1, 0], n)
     assert np.argmax(table) == star and table[star] > 0.3
-    other = ss.MultiLayerLinearSoftmaxPolicy(_nonclosure_features, np.reshape(theta_flat, (2, 2)), n, 2)
+    other = ss.MultiLayerLinearSoftmaxPolicy(
+        _nonclosure_features, np.reshape(theta_flat, (2, 2)), n, 2
+    )
     assert other.log_prob(0, [1, 0]) <= np.log(0.5) + 1e-12
 
 
@@ -390,7 +417,9 @@ def test_linear_softmax_bad_inputs():
     with pytest.raises(TypeError, match="theta must be a real array"):
         ss.MultiLayerLinearSoftmaxPolicy(feats, np.full((2, 14), "a"), 2, 2)
     with pytest.raises(ValueError, match="row 1 has norm 3"):
-        ss.MultiLayerLinearSoftmaxPolicy(feats, [[0.0] * 13 + [1.0], [0.0] * 13 + [3.0]], 2, 2, B=2.0)
+        ss.MultiLayerLinearSoftmaxPolicy(
+            feats, [[0.0] * 13 + [1.0], [0.0] * 13 + [3.0]], 2, 2, B=2.0
+        )
     with pytest.raises(ValueError, match=r"B must be in \[0.0"):
         ss.MultiLayerLinearSoftmaxPolicy(feats, np.zeros((2, 14)), 2, 2, B=-1.0)
     wrong_dim = ss.MultiLayerLinearSoftmaxPolicy(feats, np.zeros((2, 5)), 2, 2)
@@ -427,7 +456,9 @@ def test_method_bad_inputs():
 
 def test_to_tabular_refuses_past_the_enumeration_limit():
     big = ss.MarkovPolicy(np.full((1, 50), 0.02), np.full((1, 4, 50, 50), 0.02))
-    with pytest.raises(ValueError, match=r"50\*\*5 = 312500000 responses: more than max_responses=2000000"):
+    with pytest.raises(
+        ValueError, match=r"50\*\*5 = 312500000 responses: more than max_responses=2000000"
+    ):
         big.to_tabular()
     with pytest.raises(ValueError, match="max_responses=3"):
         ss.JointAutoregressivePolicy(np.full((1, 4), 0.25), 2, 2).to_tabular(max_responses=3)

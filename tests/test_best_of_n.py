@@ -7,10 +7,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy import stats
 from scipy.special import logsumexp
+from strategies import prob_tables, reward_tables
 
 import sharpsim as ss
 from sharpsim.inference.adaptive_bon import _stop_threshold
-from strategies import prob_tables, reward_tables
 
 #: Significance level of every statistical test in this file (Bonferroni-split within a test).
 ALPHA = 1e-3
@@ -57,7 +57,11 @@ def _chain_adaptive(p, mu, reward=None, tie_break="first", max_steps=5000):
         for (top, best), mass in running.items():
             for y in support:
                 new_top = y if top is None or p[y] > p[top] else top
-                wins = best is None or r[y] > r[best] or (tie_break == "index" and r[y] == r[best] and y < best)
+                wins = (
+                    best is None
+                    or r[y] > r[best]
+                    or (tie_break == "index" and r[y] == r[best] and y < best)
+                )
                 key = (new_top, y if wins else best)
                 nxt[key] = nxt.get(key, 0.0) + mass * p[y]
         expected += sum(nxt.values())
@@ -83,13 +87,17 @@ def _assert_sample_matches(counts, probs, alpha):
     keep = exp > 0
     if keep.sum() < 2:
         return
-    exp = exp[keep] * obs[keep].sum() / exp[keep].sum()  # removes the ≤1e-12 rounding of the law's row sum
+    exp = (
+        exp[keep] * obs[keep].sum() / exp[keep].sum()
+    )  # removes the ≤1e-12 rounding of the law's row sum
     assert stats.chisquare(obs[keep], exp).pvalue > alpha
 
 
 def _assert_same_distribution(a, b, n_categories, alpha):
     """Chi-square test of homogeneity of two samples of category indices."""
-    table = np.array([np.bincount(a, minlength=n_categories), np.bincount(b, minlength=n_categories)])
+    table = np.array(
+        [np.bincount(a, minlength=n_categories), np.bincount(b, minlength=n_categories)]
+    )
     table = table[:, table.sum(axis=0) > 0]
     if table.shape[1] < 2:
         return
@@ -109,9 +117,13 @@ def test_law_equals_enumeration_with_ties(probs, data):
     rewards = data.draw(reward_tables(n_x, n_y))
     n = data.draw(st.integers(1, 4))
     for tie_break in ("first", "index"):
-        law = ss.best_of_n_law(ss.TabularPolicy(probs), n, reward=rewards, tie_break=tie_break).probs
+        law = ss.best_of_n_law(
+            ss.TabularPolicy(probs), n, reward=rewards, tie_break=tie_break
+        ).probs
         for x in range(n_x):
-            np.testing.assert_allclose(law[x], _brute_bon_law(probs[x], rewards[x], n, tie_break), rtol=1e-9, atol=1e-15)
+            np.testing.assert_allclose(
+                law[x], _brute_bon_law(probs[x], rewards[x], n, tie_break), rtol=1e-9, atol=1e-15
+            )
 
 
 @given(prob_tables(), st.data())
@@ -145,7 +157,10 @@ def _argmax_set(probs, rewards):
 def test_mass_on_reward_argmax_is_monotone_and_closed_form(probs, data):
     rewards = data.draw(reward_tables(*probs.shape))
     best = _argmax_set(probs, rewards)
-    best_mass, off_mass = np.where(best, probs, 0.0).sum(axis=1), np.where(best, 0.0, probs).sum(axis=1)
+    best_mass, off_mass = (
+        np.where(best, probs, 0.0).sum(axis=1),
+        np.where(best, 0.0, probs).sum(axis=1),
+    )
     with np.errstate(divide="ignore"):
         # log of the off-argmax mass, from whichever of the two sums is small (no cancellation)
         log_off = np.where(best_mass < 0.5, np.log1p(-np.minimum(best_mass, 0.5)), np.log(off_mass))
@@ -178,9 +193,13 @@ def test_ties_split_proportionally_to_base(probs, data):
     for x in range(probs.shape[0]):
         for value in np.unique(rewards[x]):
             group = (rewards[x] == value) & (probs[x] > 0)
-            log_ratio = law[x, group] - pi.log_probs[x, group]  # constant within a tie group (log space: no underflow)
+            log_ratio = (
+                law[x, group] - pi.log_probs[x, group]
+            )  # constant within a tie group (log space: no underflow)
             if group.sum() >= 2 and np.isfinite(log_ratio[0]):
-                np.testing.assert_allclose(log_ratio, log_ratio[0], rtol=0, atol=1e-9 * max(1.0, abs(log_ratio[0])))
+                np.testing.assert_allclose(
+                    log_ratio, log_ratio[0], rtol=0, atol=1e-9 * max(1.0, abs(log_ratio[0]))
+                )
 
 
 @given(prob_tables(), st.sampled_from([0.0, 0.3, 0.7]), st.sampled_from([1, 3, 50, 1000]))
@@ -189,7 +208,9 @@ def test_proposition_c1_identity(probs, gamma, n):
     law = ss.best_of_n_law(pi, n).probs
     off_mode = ~ss.mode_mask(pi, gamma)
     miss = np.where(off_mode, law, 0.0).sum(axis=1)
-    np.testing.assert_allclose(miss, ss.bon_failure_probability(pi, n, gamma), rtol=1e-9, atol=1e-300)
+    np.testing.assert_allclose(
+        miss, ss.bon_failure_probability(pi, n, gamma), rtol=1e-9, atol=1e-300
+    )
 
 
 @given(prob_tables(), st.sampled_from([0.0, 0.5]), st.sampled_from([0.5, 0.1, 1e-3, 1e-12]))
@@ -230,8 +251,12 @@ def test_faithful_and_law_samplers_match_exact_law_tabular(tie_break):
     pi, k, n = ss.TabularPolicy(probs), 20_000, 3
     x = np.repeat([0, 1], k)
     law = ss.best_of_n_law(pi, n, reward=rewards, tie_break=tie_break).probs
-    faithful = ss.best_of_n(pi, x, n, reward=rewards, tie_break=tie_break, rng=1, chunk_size=3 * k).responses
-    by_law = ss.best_of_n(pi, x, n, reward=rewards, method="law", tie_break=tie_break, rng=2).responses
+    faithful = ss.best_of_n(
+        pi, x, n, reward=rewards, tie_break=tie_break, rng=1, chunk_size=3 * k
+    ).responses
+    by_law = ss.best_of_n(
+        pi, x, n, reward=rewards, method="law", tie_break=tie_break, rng=2
+    ).responses
     alpha = ALPHA / 6
     for p in range(2):
         f, g = faithful[x == p], by_law[x == p]
@@ -268,10 +293,21 @@ def test_faithful_majority_vote_matches_enumeration(tie_break):
     answers = np.array([0, 1, 0])
     reward = ss.MajorityVoteReward(answers[None])
     k, n = 20_000, 4
-    res = ss.best_of_n(ss.TabularPolicy(p[None]), np.zeros(k, np.int64), n, reward=reward,
-                       tie_break=tie_break, rng=5, chunk_size=2 * k)  # two chunks of two draws
+    res = ss.best_of_n(
+        ss.TabularPolicy(p[None]),
+        np.zeros(k, np.int64),
+        n,
+        reward=reward,
+        tie_break=tie_break,
+        rng=5,
+        chunk_size=2 * k,
+    )  # two chunks of two draws
     assert res.queries == k * n
-    _assert_sample_matches(np.bincount(res.responses, minlength=3), _brute_majority_law(p, answers, n, tie_break), ALPHA)
+    _assert_sample_matches(
+        np.bincount(res.responses, minlength=3),
+        _brute_majority_law(p, answers, n, tie_break),
+        ALPHA,
+    )
 
 
 def test_majority_vote_law_method_is_refused_and_population_law_differs():
@@ -280,7 +316,9 @@ def test_majority_vote_law_method_is_refused_and_population_law_differs():
     with pytest.raises(ValueError, match="fixed function of"):
         ss.best_of_n(pi, [0], 3, reward=reward, method="law")
     population = ss.best_of_n_law(pi, 3, reward=reward).probs[0]
-    np.testing.assert_allclose(population, _brute_bon_law(pi.probs[0], reward.table(pi)[0], 3, "first"), rtol=1e-12)
+    np.testing.assert_allclose(
+        population, _brute_bon_law(pi.probs[0], reward.table(pi)[0], 3, "first"), rtol=1e-12
+    )
 
 
 def test_faithful_streams_a_million_draws():
@@ -307,9 +345,17 @@ def test_law_sampler_keeps_rows_apart_across_blocks():
 
 @given(st.sampled_from(["faithful", "law"]), st.booleans(), st.sampled_from(["first", "index"]))
 def test_no_prompts_give_empty_results(method, sequences, tie_break):
-    policy = ss.JointAutoregressivePolicy([[0.1, 0.2, 0.3, 0.4]], 2, 2) if sequences else ss.TabularPolicy([[0.5, 0.5]])
+    policy = (
+        ss.JointAutoregressivePolicy([[0.1, 0.2, 0.3, 0.4]], 2, 2)
+        if sequences
+        else ss.TabularPolicy([[0.5, 0.5]])
+    )
     res = ss.best_of_n(policy, np.zeros(0, np.int64), 3, method=method, tie_break=tie_break, rng=0)
-    assert res.responses.shape == ((0, 2) if sequences else (0,)) and res.log_probs.shape == (0,) and res.queries == 0
+    assert (
+        res.responses.shape == ((0, 2) if sequences else (0,))
+        and res.log_probs.shape == (0,)
+        and res.queries == 0
+    )
 
 
 def test_queries_are_counted_and_budget_respected():
@@ -347,7 +393,9 @@ def test_adaptive_exact_quantities_obey_lemma_i1(probs, mu):
     mean = ss.adaptive_best_of_n_expected_samples(pi, mu)
     # no stop before c(P*) = ⌈μ/P*⌉, with k·P* reaching μ by the package's threshold rule (TIE_RTOL)
     first_stop = _stop_threshold(pi.log_probs.max(axis=1), mu)
-    assert np.all(first_stop == np.ceil(mu / p_star) - (np.ceil(mu / p_star) - 1 >= mu / p_star * (1 - 1e-9)))
+    assert np.all(
+        first_stop == np.ceil(mu / p_star) - (np.ceil(mu / p_star) - 1 >= mu / p_star * (1 - 1e-9))
+    )
     assert np.all(mean >= first_stop * (1 - 1e-12))
     assert np.all(mean <= (mu + 1 / n_modes) / p_star * (1 + 1e-12))
     miss = np.where(mode, 0.0, law.probs).sum(axis=1)
@@ -364,7 +412,9 @@ def test_adaptive_sampler_matches_exact_law_and_lemma_i1():
     assert res.queries == oracle.queries == res.samples_per_prompt.sum() and res.stopped.all()
     alpha = ALPHA / 4
     z = stats.norm.isf(alpha / 2)
-    _assert_sample_matches(np.bincount(res.responses, minlength=5), ss.adaptive_best_of_n_law(pi, mu).probs[0], alpha)
+    _assert_sample_matches(
+        np.bincount(res.responses, minlength=5), ss.adaptive_best_of_n_law(pi, mu).probs[0], alpha
+    )
     n_mu = res.samples_per_prompt
     se = n_mu.std(ddof=1) / math.sqrt(k)
     exact_mean = ss.adaptive_best_of_n_expected_samples(pi, mu)[0]
@@ -382,9 +432,13 @@ def test_adaptive_sampler_on_sequences_and_tie_rules():
     law = ss.adaptive_best_of_n_law(policy, mu).probs[0]
     np.testing.assert_allclose(law, _chain_adaptive(joint, mu)[0], rtol=1e-9, atol=1e-15)
     for tie_break, seed in (("first", 12), ("index", 13)):
-        res = ss.adaptive_best_of_n(policy, np.zeros(k, np.int64), mu, rng=seed, tie_break=tie_break)
+        res = ss.adaptive_best_of_n(
+            policy, np.zeros(k, np.int64), mu, rng=seed, tie_break=tie_break
+        )
         counts = np.bincount(ss.encode_sequences(res.responses, 2), minlength=8)
-        _assert_sample_matches(counts, _chain_adaptive(joint, mu, tie_break=tie_break)[0], ALPHA / 3)
+        _assert_sample_matches(
+            counts, _chain_adaptive(joint, mu, tie_break=tie_break)[0], ALPHA / 3
+        )
         if tie_break == "first":
             _assert_sample_matches(counts, law, ALPHA / 3)
 
@@ -407,7 +461,11 @@ def test_adaptive_cap_raises_or_flags():
         ss.adaptive_best_of_n(pi, [0, 0], 2.0, max_samples=50, rng=0)
     oracle = ss.SampleEvaluateOracle(pi, rng=0)
     res = ss.adaptive_best_of_n(oracle, [0, 0], 2.0, max_samples=50, on_cap="flag")
-    assert not res.stopped.any() and res.samples_per_prompt.tolist() == [50, 50] and oracle.queries == 100
+    assert (
+        not res.stopped.any()
+        and res.samples_per_prompt.tolist() == [50, 50]
+        and oracle.queries == 100
+    )
     full = ss.adaptive_best_of_n(pi, [0, 0, 0], 2.0, max_samples=200, rng=0)
     assert full.stopped.all() and full.samples_per_prompt.tolist() == [200, 200, 200]
 
@@ -415,7 +473,11 @@ def test_adaptive_cap_raises_or_flags():
 def test_adaptive_with_no_prompts():
     pi = ss.TabularPolicy([[0.5, 0.25, 0.25]])
     empty = ss.adaptive_best_of_n(pi, np.zeros(0, np.int64), 1.0, rng=0)
-    assert empty.responses.shape == (0,) and empty.queries == 0 and empty.samples_per_prompt.shape == (0,)
+    assert (
+        empty.responses.shape == (0,)
+        and empty.queries == 0
+        and empty.samples_per_prompt.shape == (0,)
+    )
 
 
 # --------------------------------------------------------------------------- bad inputs
@@ -513,7 +575,10 @@ def test_faithful_majority_vote_with_huge_sparse_answer_ids(tie_break):
     x = np.repeat([0, 1], 50)
     dense = ss.MajorityVoteReward(lambda r: np.asarray(r) // 2)
     sparse = ss.MajorityVoteReward(lambda r: (3 - np.asarray(r) // 2) * 10**12)
-    for chunk in (1000, 100):  # one chunk; then 1 draw per chunk, answers first seen in later chunks
+    for chunk in (
+        1000,
+        100,
+    ):  # one chunk; then 1 draw per chunk, answers first seen in later chunks
         a = ss.best_of_n(pi, x, 5, reward=dense, tie_break=tie_break, rng=1, chunk_size=chunk)
         b = ss.best_of_n(pi, x, 5, reward=sparse, tie_break=tie_break, rng=1, chunk_size=chunk)
         np.testing.assert_array_equal(a.responses, b.responses)
@@ -524,7 +589,9 @@ def test_adaptive_exact_laws_with_astronomical_stopping_times():
     # c(p) = ⌈μ/p⌉ ≈ 1e306 for p = 1e-300: c·log S used to overflow with a RuntimeWarning.
     pi = ss.TabularPolicy([[0.5, 0.5 - 1e-300, 1e-300]])
     expected = ss.adaptive_best_of_n_expected_samples(pi, 1e6)
-    np.testing.assert_allclose(expected, [2e6], rtol=1e-9)  # c_top = 2e6 and later draws never matter
+    np.testing.assert_allclose(
+        expected, [2e6], rtol=1e-9
+    )  # c_top = 2e6 and later draws never matter
     law = ss.adaptive_best_of_n_law(pi, 1e6)
     np.testing.assert_allclose(law.probs, [[0.5, 0.5, 0.0]], atol=1e-12)
 

@@ -43,33 +43,44 @@ def test_theory_exports_every_bound():
 def test_lower_bounds_hand_values():
     eps, C, L = 0.1, 4.0, 20.0
     assert close(tb.lower_bound_samples(eps, C, L), C * L / (eps**2 * (1 + math.log(C / eps))))
-    assert close(tb.adaptive_lower_bound_samples(eps, C, L), C * L / (eps * (1 + math.log(C / eps))))
+    assert close(
+        tb.adaptive_lower_bound_samples(eps, C, L), C * L / (eps * (1 + math.log(C / eps)))
+    )
     p2 = 1 + math.log(C * eps ** (-1 / 2))
     assert close(tb.lower_bound_samples_p(eps, C, L, p=2), C * L / (eps**1.5 * p2))
     assert close(tb.lower_bound_samples_p(eps, C, L, p=2, adaptive=True), C * L / (eps**0.5 * p2))
-    assert close(tb.lower_bound_samples(eps, C, L, constant=3.0), 3 * C * L / (eps**2 * (1 + math.log(C / eps))))
+    assert close(
+        tb.lower_bound_samples(eps, C, L, constant=3.0),
+        3 * C * L / (eps**2 * (1 + math.log(C / eps))),
+    )
 
 
 @given(unit, coverage, positive_log_size)
 def test_theorem_3_1_and_d_2_are_the_p_equals_1_cases(eps, C, L):
     assert tb.lower_bound_samples(eps, C, L) == tb.lower_bound_samples_p(eps, C, L, p=1)
-    assert tb.adaptive_lower_bound_samples(eps, C, L) == tb.lower_bound_samples_p(eps, C, L, p=1, adaptive=True)
+    assert tb.adaptive_lower_bound_samples(eps, C, L) == tb.lower_bound_samples_p(
+        eps, C, L, p=1, adaptive=True
+    )
 
 
 @given(unit, coverage, positive_log_size, st.integers(1, 6))
 def test_adaptive_lower_bound_is_epsilon_times_non_adaptive(eps, C, L, p):
-    ratio = tb.lower_bound_samples_p(eps, C, L, p, adaptive=True) / tb.lower_bound_samples_p(eps, C, L, p)
+    ratio = tb.lower_bound_samples_p(eps, C, L, p, adaptive=True) / tb.lower_bound_samples_p(
+        eps, C, L, p
+    )
     assert close(ratio, eps, rel=1e-11)
 
 
 @given(unit, coverage, positive_log_size, st.integers(1, 6))
 def test_lower_bound_epsilon_halving_ratio(eps, C, L, p):
     """Halving ε multiplies the bound by 2^(1+1/p) times the exact log-factor ratio."""
-    log_factor = (1 + math.log(C) + math.log(1 / eps) / p) / (1 + math.log(C) + math.log(2 / eps) / p)
+    log_factor = (1 + math.log(C) + math.log(1 / eps) / p) / (
+        1 + math.log(C) + math.log(2 / eps) / p
+    )
     for adaptive, power in ((False, 1 + 1 / p), (True, 1 / p)):
-        ratio = tb.lower_bound_samples_p(eps / 2, C, L, p, adaptive=adaptive) / tb.lower_bound_samples_p(
-            eps, C, L, p, adaptive=adaptive
-        )
+        ratio = tb.lower_bound_samples_p(
+            eps / 2, C, L, p, adaptive=adaptive
+        ) / tb.lower_bound_samples_p(eps, C, L, p, adaptive=adaptive)
         assert close(ratio, 2**power * log_factor, rel=1e-11)
 
 
@@ -121,12 +132,20 @@ def test_sft_sample_complexity_scaling(eps, delta, C, L, rho, k):
     assert close(tb.sft_sample_complexity(eps / 2, delta, C, L, rho).m / s.m, 4.0)
     assert close(tb.sft_sample_complexity(eps, delta, 2 * C, L, rho).m / s.m, 2.0)
     scaled = tb.sft_sample_complexity(eps, delta, C, L, rho, constant=k)
-    assert close(scaled.n, k * s.n) and close(scaled.N_star, k * s.N_star) and close(scaled.N, k * s.N)
+    assert (
+        close(scaled.n, k * s.n) and close(scaled.N_star, k * s.N_star) and close(scaled.N, k * s.N)
+    )
     assert close(scaled.m, k * k * s.m)
 
 
-@given(st.floats(1e-3, 0.999), st.floats(1e-3, 0.999), st.floats(1.0, 1e3), st.floats(0.0, 50.0), unit,
-       st.floats(0.1, 10.0))
+@given(
+    st.floats(1e-3, 0.999),
+    st.floats(1e-3, 0.999),
+    st.floats(1.0, 1e3),
+    st.floats(0.0, 50.0),
+    unit,
+    st.floats(0.1, 10.0),
+)
 def test_sft_parameters_achieve_epsilon_under_the_error_bound(eps, delta, C, L, rho, k):
     """With C_4.1 = 2k, each term of a bound with constant k is at most ε/2 (Theorem 4.1')."""
     n, _, N = tb.sft_parameters(eps, delta, C, L, rho, constant=2 * k)
@@ -140,7 +159,9 @@ def test_adaptive_sft_hand_values():
     delta, L, rho, C_bar, eps = 0.1, 10.0, 0.05, 3.0, 0.1
     mu = math.log(2 / delta)
     assert close(tb.adaptive_mu_stop(delta), mu)
-    assert close(tb.adaptive_sft_error_bound(1000, delta, L, rho), (L + math.log(1 / rho)) / (delta * 1000))
+    assert close(
+        tb.adaptive_sft_error_bound(1000, delta, L, rho), (L + math.log(1 / rho)) / (delta * 1000)
+    )
     assert close(tb.adaptive_sft_expected_samples(100, delta, C_bar), 100 * (1 + mu) * C_bar)
     s = tb.adaptive_sft_sample_complexity(eps, delta, C_bar, L, rho)
     n_real = (L - math.log(rho)) / (delta * eps)
@@ -151,8 +172,13 @@ def test_adaptive_sft_hand_values():
 @given(unit, unit, coverage, log_size, unit, st.floats(0.01, 100.0))
 def test_adaptive_sft_scaling(eps, delta, C_bar, L, rho, k):
     s = tb.adaptive_sft_sample_complexity(eps, delta, C_bar, L, rho)
-    assert close(tb.adaptive_sft_sample_complexity(eps / 2, delta, C_bar, L, rho).expected_m / s.expected_m, 2.0)
-    assert close(tb.adaptive_sft_sample_complexity(eps, delta, C_bar, L, rho, constant=k).n, k * s.n)
+    assert close(
+        tb.adaptive_sft_sample_complexity(eps / 2, delta, C_bar, L, rho).expected_m / s.expected_m,
+        2.0,
+    )
+    assert close(
+        tb.adaptive_sft_sample_complexity(eps, delta, C_bar, L, rho, constant=k).n, k * s.n
+    )
     # The n it prescribes meets the error target under a bound with the same constant.
     n = math.ceil(tb.adaptive_sft_sample_complexity(eps, delta, C_bar, L, rho, constant=k).n)
     assert tb.adaptive_sft_error_bound(n, delta, L, rho, constant=k) <= eps * (1 + REL)
@@ -172,8 +198,12 @@ def test_dpo_hand_values():
     assert close(tb.dpo_beta(eps, delta, gm, constant=0.5), 0.5 * gm * delta * eps)
     log_term = math.log(C_loss * math.exp(L) / rho)
     n, beta, gamma = 10**6, 0.001, 0.01
-    expected = (math.sqrt(C_conc * log_term**3 / n) + beta * math.log(C_conc) + gamma) / (gm * delta)
-    assert close(tb.dpo_error_bound(n, delta, C_conc, C_loss, L, rho, gm, beta, gamma=gamma), expected)
+    expected = (math.sqrt(C_conc * log_term**3 / n) + beta * math.log(C_conc) + gamma) / (
+        gm * delta
+    )
+    assert close(
+        tb.dpo_error_bound(n, delta, C_conc, C_loss, L, rho, gm, beta, gamma=gamma), expected
+    )
     s = tb.dpo_sample_complexity(eps, delta, C_conc, C_loss, L, rho, gm)
     assert close(s.n, C_conc * log_term**3 / (gm**2 * delta**2 * eps**2)) and close(s.m, 2 * s.n)
 
@@ -185,19 +215,24 @@ def test_dpo_sample_size_makes_statistical_term_epsilon(eps, delta, C_conc, C_lo
     log_term = math.log(C_loss) + L - math.log(rho)
     statistical = k * math.sqrt(C_conc * log_term**3 / n) / (gm * delta)
     assert close(statistical, eps, rel=1e-10)
-    ratio = tb.dpo_sample_complexity(eps / 2, delta, C_conc, C_loss, L, rho, gm).m / tb.dpo_sample_complexity(
-        eps, delta, C_conc, C_loss, L, rho, gm
-    ).m
+    ratio = (
+        tb.dpo_sample_complexity(eps / 2, delta, C_conc, C_loss, L, rho, gm).m
+        / tb.dpo_sample_complexity(eps, delta, C_conc, C_loss, L, rho, gm).m
+    )
     assert close(ratio, 4.0)
 
 
-@given(counts, unit, coverage, coverage, log_size, unit, st.floats(1e-3, 10.0), st.floats(1e-6, 1.0))
+@given(
+    counts, unit, coverage, coverage, log_size, unit, st.floats(1e-3, 10.0), st.floats(1e-6, 1.0)
+)
 def test_dpo_error_bound_monotone(n, delta, C_conc, C_loss, L, rho, gm, beta):
     bound = tb.dpo_error_bound(n, delta, C_conc, C_loss, L, rho, gm, beta)
     assert tb.dpo_error_bound(n + 1, delta, C_conc, C_loss, L, rho, gm, beta) <= bound
     assert tb.dpo_error_bound(n, delta, C_conc * 2, C_loss, L, rho, gm, beta) > bound
     assert tb.dpo_error_bound(n, delta, C_conc, C_loss, L, rho, gm * 2, beta) < bound
-    assert close(tb.dpo_error_bound(n, delta, C_conc, C_loss, L, rho, gm, beta, constant=3.0), 3 * bound)
+    assert close(
+        tb.dpo_error_bound(n, delta, C_conc, C_loss, L, rho, gm, beta, constant=3.0), 3 * bound
+    )
 
 
 # ----------------------------------------------------------------------- XPO
@@ -208,16 +243,29 @@ def test_xpo_hand_values():
     assert close(tb.xpo_beta(delta, gm, log_y), gm / (2 * math.log(2 * 100 / delta)))
     T, SEC, log_N, rho, R, V, beta, eps_disc = 1000, 5.0, 20.0, 0.05, 4.0, 0.1, 0.05, 0.001
     log_term = math.log(2 * math.exp(log_N) * T / rho)
-    assert close(tb.xpo_alpha(T, SEC, log_N, rho, R, V, beta), beta / (R + V) * math.sqrt(log_term / (SEC * T)))
+    assert close(
+        tb.xpo_alpha(T, SEC, log_N, rho, R, V, beta),
+        beta / (R + V) * math.sqrt(log_term / (SEC * T)),
+    )
     regret = (R + V) * math.sqrt(SEC * log_term / T) + beta * eps_disc * math.sqrt(SEC * T)
     assert close(tb.xpo_regret_bound(T, SEC, log_N, rho, R, V, beta, eps_disc), regret)
-    assert close(tb.xpo_regret_bound(T, SEC, log_N, rho, R, V, beta, eps_disc, constant=2.0), 2 * regret)
+    assert close(
+        tb.xpo_regret_bound(T, SEC, log_N, rho, R, V, beta, eps_disc, constant=2.0), 2 * regret
+    )
     assert close(tb.xpo_discretization(0.1, 0.1, 4.0, 100), 0.1 * 0.1 / math.sqrt(400))
     assert tb.xpo_discretization(0.9, 0.9, 0.01, 1) == 0.5  # 0.81/0.1 would leave (0, 1)
     eps = 0.1
-    m = R**2 * SEC * math.log(math.exp(log_N) / rho) * math.log(100 / delta) ** 2 / (gm**2 * eps**2 * delta**2)
+    m = (
+        R**2
+        * SEC
+        * math.log(math.exp(log_N) / rho)
+        * math.log(100 / delta) ** 2
+        / (gm**2 * eps**2 * delta**2)
+    )
     assert close(tb.xpo_sample_complexity(eps, delta, rho, gm, R, SEC, log_N, log_y), m)
-    assert close(tb.xpo_linear_softmax_norm_limit(delta, gm, 10.0, log_y), gm * 10.0 / (3 * math.log(2000)))
+    assert close(
+        tb.xpo_linear_softmax_norm_limit(delta, gm, 10.0, log_y), gm * 10.0 / (3 * math.log(2000))
+    )
 
 
 @given(unit, st.floats(1e-4, 0.999), st.floats(0.0, 1e3))
@@ -235,7 +283,13 @@ def test_linear_softmax_norm_limit_keeps_tilted_parameter_in_class(delta, gm, B,
 
 
 def _j2_rhs(T, eps, delta, rho, beta, R, SEC, log_N, constant=1.0):
-    return constant * R**2 * SEC * (math.log(2) + log_N + math.log(T) - math.log(rho)) / (eps * delta * beta) ** 2
+    return (
+        constant
+        * R**2
+        * SEC
+        * (math.log(2) + log_N + math.log(T) - math.log(rho))
+        / (eps * delta * beta) ** 2
+    )
 
 
 def _is_smallest_t(T, rhs):
@@ -244,9 +298,19 @@ def _is_smallest_t(T, rhs):
     return T >= rhs(T) * (1 - REL) and (T == 1 or T - 1 < rhs(T - 1) * (1 + REL))
 
 
-@given(st.floats(0.05, 0.999), st.floats(0.05, 0.999), unit, st.floats(0.05, 0.999), st.floats(1.0, 10.0),
-       st.floats(1e-3, 50.0), st.floats(0.0, 100.0), st.floats(0.01, 10.0))
-def test_xpo_iterations_is_the_smallest_t_meeting_theorem_j2(eps, delta, rho, beta, R, SEC, log_N, c):
+@given(
+    st.floats(0.05, 0.999),
+    st.floats(0.05, 0.999),
+    unit,
+    st.floats(0.05, 0.999),
+    st.floats(1.0, 10.0),
+    st.floats(1e-3, 50.0),
+    st.floats(0.0, 100.0),
+    st.floats(0.01, 10.0),
+)
+def test_xpo_iterations_is_the_smallest_t_meeting_theorem_j2(
+    eps, delta, rho, beta, R, SEC, log_N, c
+):
     T = tb.xpo_iterations(eps, delta, rho, beta, R, SEC, log_N, constant=c)
     assert isinstance(T, int) and T >= 1
     assert _is_smallest_t(T, lambda t: _j2_rhs(t, eps, delta, rho, beta, R, SEC, log_N, c))
@@ -254,16 +318,33 @@ def test_xpo_iterations_is_the_smallest_t_meeting_theorem_j2(eps, delta, rho, be
     assert tb.xpo_iterations(eps, delta, rho, beta, R, SEC * 2, log_N, constant=c) >= T
 
 
-@given(unit, unit, unit, st.floats(1e-3, 10.0), st.floats(1e-3, 1e3), st.floats(0.0, 1e3), st.floats(0.0, 1e3))
+@given(
+    unit,
+    unit,
+    unit,
+    st.floats(1e-3, 10.0),
+    st.floats(1e-3, 1e3),
+    st.floats(0.0, 1e3),
+    st.floats(0.0, 1e3),
+)
 def test_xpo_sample_complexity_scaling(eps, delta, rho, gm, SEC, log_N, log_y):
     m = tb.xpo_sample_complexity(eps, delta, rho, gm, 2.0, SEC, log_N, log_y)
     assert close(tb.xpo_sample_complexity(eps / 2, delta, rho, gm, 2.0, SEC, log_N, log_y) / m, 4.0)
     assert close(tb.xpo_sample_complexity(eps, delta, rho, gm, 2.0, 3 * SEC, log_N, log_y) / m, 3.0)
-    assert close(tb.xpo_sample_complexity(eps, delta, rho, gm, 2.0, SEC, log_N, log_y, constant=5.0) / m, 5.0)
+    assert close(
+        tb.xpo_sample_complexity(eps, delta, rho, gm, 2.0, SEC, log_N, log_y, constant=5.0) / m, 5.0
+    )
 
 
-@given(st.floats(0.1, 0.9), st.floats(0.1, 0.9), st.floats(0.01, 0.5), st.floats(0.1, 0.9),
-       st.integers(1, 8), st.floats(1.0, 5.0), st.floats(0.0, 10.0))
+@given(
+    st.floats(0.1, 0.9),
+    st.floats(0.1, 0.9),
+    st.floats(0.01, 0.5),
+    st.floats(0.1, 0.9),
+    st.integers(1, 8),
+    st.floats(1.0, 5.0),
+    st.floats(0.0, 10.0),
+)
 def test_linear_softmax_plan_follows_the_proof_of_theorem_j3(eps, delta, rho, gm, d, B, log_y):
     plan = tb.xpo_linear_softmax_plan(eps, delta, rho, gm, d, B, log_y)
     beta = gm / (2 * (math.log(2) + log_y - math.log(delta)))
@@ -282,7 +363,11 @@ def test_linear_softmax_plan_follows_the_proof_of_theorem_j3(eps, delta, rho, gm
 
     assert _is_smallest_t(plan.T, rhs)
     SEC, eps_disc, log_N = pieces(plan.T)
-    assert close(plan.SEC, SEC) and close(plan.epsilon_disc, eps_disc) and close(plan.log_covering_number, log_N)
+    assert (
+        close(plan.SEC, SEC)
+        and close(plan.epsilon_disc, eps_disc)
+        and close(plan.log_covering_number, log_N)
+    )
     log_term = math.log(2) + log_N + math.log(plan.T) - math.log(rho)
     assert close(plan.alpha, beta / (R + beta * R) * math.sqrt(log_term / (SEC * plan.T)))
 
@@ -296,7 +381,9 @@ def test_bon_hand_values():
     assert tb.bon_failure_probability(0.3, 0) == 1.0
     assert tb.bon_failure_probability(0.0, 5) == 1.0
     assert tb.bon_samples_needed(0.25, 0.05) == math.ceil(math.log(20) / 0.25)  # 12
-    assert tb.bon_samples_needed(0.25, 0.05, exact=True) == 11.0  # 0.75**11 = 0.042 <= 0.05 < 0.75**10
+    assert (
+        tb.bon_samples_needed(0.25, 0.05, exact=True) == 11.0
+    )  # 0.75**11 = 0.042 <= 0.05 < 0.75**10
     assert tb.bon_samples_needed(1.0, 0.5, exact=True) == 1.0
     masses = np.array([[0.5, 0.1], [1.0, 0.01]])
     out = tb.bon_failure_probability(masses, 3)
@@ -333,7 +420,9 @@ def test_adaptive_bon_hand_values():
     assert close(tb.adaptive_bon_expected_samples_bound(0.2, 3.0), (3.0 + 1) / 0.2)
     assert close(tb.adaptive_bon_expected_samples_bound(0.2, 3.0, n_modes=2), (3.0 + 0.5) / 0.2)
     np.testing.assert_allclose(
-        tb.adaptive_bon_expected_samples_bound([0.5, 0.25], 1.0, n_modes=[1, 2]), [4.0, 6.0], rtol=1e-14
+        tb.adaptive_bon_expected_samples_bound([0.5, 0.25], 1.0, n_modes=[1, 2]),
+        [4.0, 6.0],
+        rtol=1e-14,
     )
     assert close(tb.adaptive_bon_miss_probability_bound(2.0, n_modes=3), math.exp(-6.0))
 
@@ -374,7 +463,9 @@ def test_supporting_lemmas_hand_values():
     assert close(tb.linear_softmax_sec_bound(3, 99), 3 * math.log(100))
     assert close(tb.linear_softmax_sec_bound(3, 99, constant=0.5), 1.5 * math.log(100))
     assert close(tb.linear_softmax_log_covering_number(4, 2.0, 0.1), 4 * math.log(120))
-    assert tb.linear_softmax_log_covering_number(2, 0.1, 0.9) == 0.0  # one point is a net when 6B ≤ ε
+    assert (
+        tb.linear_softmax_log_covering_number(2, 0.1, 0.9) == 0.0
+    )  # one point is a net when 6B ≤ ε
 
 
 @given(counts, log_size, unit)
@@ -432,10 +523,22 @@ BAD_INPUTS = [
     (tb.adaptive_mu_stop, (0.0,), {}, ValueError, "delta"),
     (tb.adaptive_sft_error_bound, (10.5, 0.1, 1.0, 0.1), {}, TypeError, "n"),
     (tb.adaptive_sft_expected_samples, (10, 0.1, 0.5), {}, ValueError, "C_bar_cov"),
-    (tb.adaptive_sft_sample_complexity, (0.1, 0.1, 2.0, -3.0, 0.1), {}, ValueError, "log_class_size"),
+    (
+        tb.adaptive_sft_sample_complexity,
+        (0.1, 0.1, 2.0, -3.0, 0.1),
+        {},
+        ValueError,
+        "log_class_size",
+    ),
     (tb.dpo_beta, (0.1, 0.1, 0.0), {}, ValueError, "gamma_margin"),
     (tb.dpo_error_bound, (10, 0.1, 2.0, 2.0, 1.0, 0.1, 0.5, 0.0), {}, ValueError, "beta"),
-    (tb.dpo_error_bound, (10, 0.1, 2.0, 2.0, 1.0, 0.1, 0.5, 0.1), {"gamma": 1.0}, ValueError, "gamma"),
+    (
+        tb.dpo_error_bound,
+        (10, 0.1, 2.0, 2.0, 1.0, 0.1, 0.5, 0.1),
+        {"gamma": 1.0},
+        ValueError,
+        "gamma",
+    ),
     (tb.dpo_error_bound, (10, 0.1, 0.5, 2.0, 1.0, 0.1, 0.5, 0.1), {}, ValueError, "C_conc"),
     (tb.dpo_sample_complexity, (0.1, 0.1, 2.0, 0.5, 1.0, 0.1, 0.5), {}, ValueError, "C_loss"),
     (tb.xpo_beta, (0.1, 0.5, -1.0), {}, ValueError, "log_n_responses"),
@@ -444,18 +547,40 @@ BAD_INPUTS = [
     (tb.xpo_alpha, (10, 1.0, 1.0, 0.1, 0.0, 0.0, 0.1), {}, ValueError, "R_max"),
     (tb.xpo_alpha, (10, 1.0, 1.0, 0.1, 1.0, -1.0, 0.1), {}, ValueError, "V_max"),
     (tb.xpo_regret_bound, (10, 1.0, 1.0, 0.1, 1.0, 0.0, 0.1, 1.0), {}, ValueError, "epsilon_disc"),
-    (tb.xpo_regret_bound, (10, 1.0, -1.0, 0.1, 1.0, 0.0, 0.1, 0.1), {}, ValueError, "log_covering_number"),
+    (
+        tb.xpo_regret_bound,
+        (10, 1.0, -1.0, 0.1, 1.0, 0.0, 0.1, 0.1),
+        {},
+        ValueError,
+        "log_covering_number",
+    ),
     (tb.xpo_discretization, (0.1, 0.1, 1.0, 0), {}, ValueError, "T"),
     (tb.xpo_iterations, (0.1, 0.1, 0.1, 1.0, 2.0, 1.0, 1.0), {}, ValueError, "beta"),
     (tb.xpo_iterations, (0.1, 0.1, 0.1, 0.5, 0.5, 1.0, 1.0), {}, ValueError, "R_max"),
-    (tb.xpo_sample_complexity, (0.1, 0.1, 0.1, 0.5, 2.0, 1.0, 1.0, -2.0), {}, ValueError, "log_n_responses"),
+    (
+        tb.xpo_sample_complexity,
+        (0.1, 0.1, 0.1, 0.5, 2.0, 1.0, 1.0, -2.0),
+        {},
+        ValueError,
+        "log_n_responses",
+    ),
     (tb.xpo_linear_softmax_norm_limit, (0.1, 0.5, 0.5, 1.0), {}, ValueError, "B"),
     (tb.xpo_linear_softmax_norm_limit, (0.1, 1.5, 2.0, 1.0), {}, ValueError, "gamma_margin"),
     (tb.xpo_linear_softmax_plan, (0.1, 0.1, 0.1, 0.5, 0, 2.0, 1.0), {}, ValueError, "d"),
-    (tb.xpo_linear_softmax_plan, (0.1, 0.1, 0.1, 0.5, 2, 2.0, 1.0), {"sec_constant": 0.0}, ValueError,
-     "sec_constant"),
-    (tb.xpo_linear_softmax_plan, (0.1, 0.1, 0.1, 0.5, 2, 2.0, 1.0), {"disc_constant": -1.0}, ValueError,
-     "disc_constant"),
+    (
+        tb.xpo_linear_softmax_plan,
+        (0.1, 0.1, 0.1, 0.5, 2, 2.0, 1.0),
+        {"sec_constant": 0.0},
+        ValueError,
+        "sec_constant",
+    ),
+    (
+        tb.xpo_linear_softmax_plan,
+        (0.1, 0.1, 0.1, 0.5, 2, 2.0, 1.0),
+        {"disc_constant": -1.0},
+        ValueError,
+        "disc_constant",
+    ),
     (tb.bon_failure_probability, (1.5, 3), {}, ValueError, "mode_mass"),
     (tb.bon_failure_probability, ([0.5, np.nan], 3), {}, ValueError, "mode_mass"),
     (tb.bon_failure_probability, (0.5, -1), {}, ValueError, "N"),
@@ -477,7 +602,9 @@ BAD_INPUTS = [
 ]
 
 
-@pytest.mark.parametrize("func, args, kwargs, error, name", BAD_INPUTS, ids=lambda v: getattr(v, "__name__", None))
+@pytest.mark.parametrize(
+    "func, args, kwargs, error, name", BAD_INPUTS, ids=lambda v: getattr(v, "__name__", None)
+)
 def test_bad_input_names_the_argument(func, args, kwargs, error, name):
     with pytest.raises(error, match=rf"\b{name}\b"):
         func(*args, **kwargs)
@@ -493,5 +620,7 @@ def test_lower_bound_survives_a_subnormal_prefactor():
     """``constant·C·log|Π|`` may underflow to 0 while the bound is a positive float: assemble it in logs."""
     tiny = 5e-324  # the smallest subnormal: 0.5 * tiny rounds to 0
     value = tb.lower_bound_samples(0.1, 1.0, tiny, constant=0.5)
-    expected = math.exp(math.log(0.5) + math.log(tiny) - 2.0 * math.log(0.1) - math.log(1.0 - math.log(0.1)))
+    expected = math.exp(
+        math.log(0.5) + math.log(tiny) - 2.0 * math.log(0.1) - math.log(1.0 - math.log(0.1))
+    )
     assert value == pytest.approx(expected, rel=1e-9, abs=0.0)

@@ -7,14 +7,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 from scipy.special import logsumexp
-
-import sharpsim as ss
 from strategies import (
     linear_softmax_policies,
     markov_policies,
     prob_tables,
     prob_tables_of_shape,
 )
+
+import sharpsim as ss
 
 seeds = st.integers(0, 2**32 - 1)
 betas = st.sampled_from([0.25, 1.0, 4.0])
@@ -138,8 +138,11 @@ def tabular_samples(draw, max_contexts=4, max_responses=5, max_n=25):
     n = draw(st.integers(0, max_n))
     x = np.array(draw(st.lists(st.integers(0, n_x - 1), min_size=n, max_size=n)), dtype=np.int64)
     y = np.array(draw(st.lists(st.integers(0, n_y - 1), min_size=n, max_size=n)), dtype=np.int64)
-    w = None if draw(st.booleans()) else np.array(
-        draw(st.lists(st.sampled_from([0.0, 0.5, 1.0, 3.0]), min_size=n, max_size=n)))
+    w = (
+        None
+        if draw(st.booleans())
+        else np.array(draw(st.lists(st.sampled_from([0.0, 0.5, 1.0, 3.0]), min_size=n, max_size=n)))
+    )
     return n_x, n_y, x, y, w
 
 
@@ -148,10 +151,15 @@ def test_tabular_mle_is_the_empirical_frequency(sample, data):
     n_x, n_y, x, y, w = sample
     base = ss.TabularPolicy(data.draw(prob_tables_of_shape(n_x, n_y)))
     weights = np.ones(x.shape[0]) if w is None else w
-    for unseen, fallback in (("uniform", np.full((n_x, n_y), -math.log(n_y))), ("base", base.log_probs)):
+    for unseen, fallback in (
+        ("uniform", np.full((n_x, n_y), -math.log(n_y))),
+        ("base", base.log_probs),
+    ):
         fit = ss.TabularClass(n_x, n_y, unseen=unseen, base=base).fit_mle(x, y, w)
         assert isinstance(fit, ss.TabularPolicy)
-        assert_same_log_probs(fit.log_probs, empirical_log_frequencies(x, y, weights, n_x, n_y, fallback))
+        assert_same_log_probs(
+            fit.log_probs, empirical_log_frequencies(x, y, weights, n_x, n_y, fallback)
+        )
 
 
 def test_tabular_integer_weights_equal_repeated_data():
@@ -170,7 +178,9 @@ def finite_worlds(draw, max_members=4, max_n=12):
     k = draw(st.integers(1, max_members))
     members = [ss.TabularPolicy(draw(prob_tables_of_shape(n_x, n_y))) for _ in range(k)]
     if draw(st.booleans()):
-        members.append(members[draw(st.integers(0, k - 1))])  # an exact duplicate: ties go to the first
+        members.append(
+            members[draw(st.integers(0, k - 1))]
+        )  # an exact duplicate: ties go to the first
     base = ss.TabularPolicy(draw(prob_tables_of_shape(n_x, n_y, allow_zeros=False)))
     rng = np.random.default_rng(draw(seeds))
     x, y, y_ref, target = pair_data(base, draw(st.integers(0, max_n)), rng)
@@ -182,7 +192,11 @@ def assert_picks_brute_force_optimum(chosen, members, values, maximise):
     values = np.array(values)
     best = np.max(values) if maximise else np.min(values)
     if np.isinf(best):
-        assert chosen is members[0] if np.all(values == best) else np.isclose(values[members.index(chosen)], best)
+        assert (
+            chosen is members[0]
+            if np.all(values == best)
+            else np.isclose(values[members.index(chosen)], best)
+        )
         return
     tol = 1e-9 * max(1.0, abs(best))
     near = np.flatnonzero(np.abs(values - best) <= tol)
@@ -200,7 +214,9 @@ def test_finite_mle_is_the_brute_force_likelihood_maximiser(world):
     assert not np.any(np.isnan(cls.last_scores_))
 
 
-@given(finite_worlds(), betas, st.sampled_from([0.0, 0.3]), st.sampled_from(["squared", "logistic"]))
+@given(
+    finite_worlds(), betas, st.sampled_from([0.0, 0.3]), st.sampled_from(["squared", "logistic"])
+)
 def test_finite_pair_objectives_match_brute_force(world, beta, alpha, loss):
     members, base, x, y, y_ref, target, w = world
     cls = ss.FiniteClass(members)
@@ -208,10 +224,14 @@ def test_finite_pair_objectives_match_brute_force(world, beta, alpha, loss):
         chosen = cls.fit_logistic_dpo(x, y, y_ref, beta, base, w)
     else:
         chosen = cls.fit_xpo(x, y, y_ref, target, beta, alpha, base, w)
-    brute = [brute_pair_objective(m, base, x, y, y_ref, target, beta, w, alpha, loss) for m in members]
+    brute = [
+        brute_pair_objective(m, base, x, y, y_ref, target, beta, w, alpha, loss) for m in members
+    ]
     assert_picks_brute_force_optimum(chosen, members, brute, maximise=False)
     finite = np.isfinite(brute)
-    np.testing.assert_allclose(cls.last_scores_[finite], np.array(brute)[finite], rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(
+        cls.last_scores_[finite], np.array(brute)[finite], rtol=1e-9, atol=1e-9
+    )
     np.testing.assert_array_equal(np.isinf(cls.last_scores_), ~finite)
 
 
@@ -236,7 +256,11 @@ def test_finite_class_of_sequence_policies():
     chosen = cls.fit_mle([0, 0, 0], seqs)
     brute = [float(np.sum(m.log_prob(0, seqs))) for m in (markov, joint)]
     assert chosen is (markov, joint)[int(np.argmax(brute))]
-    assert cls.contains(joint) and cls.contains(joint.to_tabular()) and not cls.contains(ss.TabularPolicy([[0.25] * 4]))
+    assert (
+        cls.contains(joint)
+        and cls.contains(joint.to_tabular())
+        and not cls.contains(ss.TabularPolicy([[0.25] * 4]))
+    )
 
 
 def test_finite_contains_and_log_size():
@@ -244,7 +268,9 @@ def test_finite_contains_and_log_size():
     cls = ss.FiniteClass(members)
     assert cls.contains(ss.TabularPolicy([[0.1 + 1e-12, 0.9 - 1e-12]]), atol=1e-9)
     assert not cls.contains(ss.TabularPolicy([[0.2, 0.8]]))
-    assert cls.log_size == pytest.approx(math.log(2)) and cls.log_covering_number(0.1) == cls.log_size
+    assert (
+        cls.log_size == pytest.approx(math.log(2)) and cls.log_covering_number(0.1) == cls.log_size
+    )
 
 
 # ----------------------------------------------------------------------------- LinearSoftmaxClass: MLE
@@ -267,7 +293,9 @@ def test_linear_mle_satisfies_the_kkt_conditions(base, seed, B, weighted):
     cls = ss.LinearSoftmaxClass(base.features, B)
     fit = cls.fit_mle(x, y, w)
     assert isinstance(fit, ss.LinearSoftmaxPolicy) and fit.B == B
-    grad = -linear_objective_gradient(fit, x, y, w) / max(w.sum(), 1e-300)  # of the minimised −loglik/W
+    grad = -linear_objective_gradient(fit, x, y, w) / max(
+        w.sum(), 1e-300
+    )  # of the minimised −loglik/W
     assert_ball_kkt(grad, fit.theta, B)
 
 
@@ -302,9 +330,17 @@ def test_linear_dpo_recovers_tilted_theta_on_the_span(base, seed, beta, n):
     span = vt[keep]
     # Least-squares perturbation bound: error ≲ κ·ε_mach·‖θ‖ (κ the condition number), ×1e3 slack.
     kappa = s[keep].max() / s[keep].min() if keep.any() else 1.0
-    tol = 1e3 * kappa * np.finfo(float).eps * max(1.0, np.linalg.norm(goal)) * (1 + np.abs(target).max(initial=0))
+    tol = (
+        1e3
+        * kappa
+        * np.finfo(float).eps
+        * max(1.0, np.linalg.norm(goal))
+        * (1 + np.abs(target).max(initial=0))
+    )
     np.testing.assert_allclose(span @ fit.theta, span @ goal, atol=tol)
-    np.testing.assert_allclose(fit.theta, span.T @ (span @ fit.theta), atol=tol)  # nothing off the span
+    np.testing.assert_allclose(
+        fit.theta, span.T @ (span @ fit.theta), atol=tol
+    )  # nothing off the span
 
 
 def test_linear_dpo_is_the_tilted_model_when_differences_span():
@@ -340,8 +376,13 @@ def test_linear_dpo_with_an_active_bound_is_optimal_in_the_ball(base, seed, beta
 
 
 @settings(max_examples=15)
-@given(linear_softmax_policies(max_norm=1.5, max_responses=8, allow_tiny=False), seeds, betas,
-       st.sampled_from([0.05, 1.0]), st.sampled_from([0.5, 3.0]))
+@given(
+    linear_softmax_policies(max_norm=1.5, max_responses=8, allow_tiny=False),
+    seeds,
+    betas,
+    st.sampled_from([0.05, 1.0]),
+    st.sampled_from([0.5, 3.0]),
+)
 def test_linear_xpo_is_a_kkt_point_better_than_random_feasible_points(base, seed, beta, alpha, B):
     rng = np.random.default_rng(seed)
     x, y, y_ref, target = pair_data(base, 30, rng)
@@ -360,7 +401,12 @@ def test_linear_xpo_is_a_kkt_point_better_than_random_feasible_points(base, seed
 
 
 @settings(max_examples=20)
-@given(linear_softmax_policies(max_norm=2.0, allow_tiny=False), seeds, betas, st.sampled_from([0.5, 5.0]))
+@given(
+    linear_softmax_policies(max_norm=2.0, allow_tiny=False),
+    seeds,
+    betas,
+    st.sampled_from([0.5, 5.0]),
+)
 def test_linear_logistic_dpo_satisfies_the_kkt_conditions(base, seed, beta, B):
     rng = np.random.default_rng(seed)
     x, win, lose, _ = pair_data(base, 30, rng)
@@ -376,10 +422,14 @@ def test_linear_contains_and_covering_number():
     phi = np.eye(3)[None] * 0.5
     cls = ss.LinearSoftmaxClass(phi, B=2.0)
     assert cls.contains(cls.policy([1.0, 0.5, -1.0]))
-    assert not cls.contains(ss.LinearSoftmaxPolicy(phi, [3.0, 0.0, 0.0]))  # representable, but ‖θ‖ > B
+    assert not cls.contains(
+        ss.LinearSoftmaxPolicy(phi, [3.0, 0.0, 0.0])
+    )  # representable, but ‖θ‖ > B
     assert not cls.contains(ss.TabularPolicy([[0.5, 0.5, 0.0]]))  # zero mass
     wide = np.concatenate([phi, np.zeros((1, 1, 3))], axis=1)  # 4 responses, d = 3, last is φ = 0
-    narrow = ss.LinearSoftmaxClass(wide[:, :, :1], B=5.0)  # only e_1: cannot tell responses 1, 2, 3 apart
+    narrow = ss.LinearSoftmaxClass(
+        wide[:, :, :1], B=5.0
+    )  # only e_1: cannot tell responses 1, 2, 3 apart
     assert not narrow.contains(ss.TabularPolicy([[0.4, 0.3, 0.2, 0.1]]))
     assert cls.log_covering_number(0.1) == pytest.approx(3 * math.log(120.0))
 
@@ -400,7 +450,9 @@ def tabular_box_objective(cls, anchor, pairs, alpha=0.0, loss="squared"):
     def f(u):
         pi = ss.TabularPolicy.from_logits(anchor + u.reshape(anchor.shape))
         if loss == "logistic":
-            value = brute_pair_objective(pi, base, x, y, y_ref, target, beta, np.ones(len(x)), loss="logistic")
+            value = brute_pair_objective(
+                pi, base, x, y, y_ref, target, beta, np.ones(len(x)), loss="logistic"
+            )
         else:
             value = cls.objective(pi, x, y, y_ref, target, beta, base, alpha=alpha)
         return value / len(x) + cls.ridge * beta**2 * float(u @ u)
@@ -417,8 +469,11 @@ def test_tabular_dpo_fits_every_pair_and_keeps_the_rest_at_the_anchor(probs, see
     fit = cls.fit_regression(x, y, y_ref, target, beta, base)
     if np.abs(cls.params_).max(initial=0) < cls.logit_bound:
         assert cls.solver_info_ is None  # solved exactly
-        np.testing.assert_allclose(fit.log_prob(x, y) - fit.log_prob(x, y_ref), (1 + 1 / beta) * target,
-                                   atol=1e-9 * (1 + np.abs(target).max(initial=0)) / beta)
+        np.testing.assert_allclose(
+            fit.log_prob(x, y) - fit.log_prob(x, y_ref),
+            (1 + 1 / beta) * target,
+            atol=1e-9 * (1 + np.abs(target).max(initial=0)) / beta,
+        )
     touched = np.zeros(probs.shape, dtype=bool)
     touched[x, y] = touched[x, y_ref] = True
     assert np.all(np.abs(cls.params_[~touched]) <= 1e-12)  # never compared: anchor logits
@@ -429,11 +484,17 @@ def test_tabular_dpo_fits_every_pair_and_keeps_the_rest_at_the_anchor(probs, see
 def test_tabular_dpo_is_the_tilted_model_when_every_pair_is_compared():
     probs = np.array([[0.5, 0.3, 0.15, 0.05], [0.1, 0.2, 0.3, 0.4]])
     base = ss.TabularPolicy(probs)
-    x, y, y_ref = (a.ravel() for a in np.meshgrid(np.arange(2), np.arange(4), np.arange(4), indexing="ij"))
+    x, y, y_ref = (
+        a.ravel() for a in np.meshgrid(np.arange(2), np.arange(4), np.arange(4), indexing="ij")
+    )
     target = base.log_prob(x, y) - base.log_prob(x, y_ref)
     for unseen in ("uniform", "base"):
-        fit = ss.TabularClass(2, 4, unseen=unseen, base=base).fit_regression(x, y, y_ref, target, 0.25, base)
-        np.testing.assert_allclose(fit.log_probs, tilted_log_probs(base.log_probs, 0.25), atol=1e-10)
+        fit = ss.TabularClass(2, 4, unseen=unseen, base=base).fit_regression(
+            x, y, y_ref, target, 0.25, base
+        )
+        np.testing.assert_allclose(
+            fit.log_probs, tilted_log_probs(base.log_probs, 0.25), atol=1e-10
+        )
 
 
 @settings(max_examples=20)
@@ -463,7 +524,9 @@ def test_tabular_base_anchor_keeps_uncompared_responses_at_base_ratios():
     fit = cls.fit_regression([0], [0], [1], [math.log(4 / 3)], 1.0, base)
     assert fit.probs[0, 4] == 0.0
     assert fit.log_probs[0, 2] - fit.log_probs[0, 3] == pytest.approx(math.log(2.0), abs=1e-12)
-    assert fit.log_probs[0, 0] - fit.log_probs[0, 1] == pytest.approx(2 * math.log(4 / 3), abs=1e-12)
+    assert fit.log_probs[0, 0] - fit.log_probs[0, 1] == pytest.approx(
+        2 * math.log(4 / 3), abs=1e-12
+    )
 
 
 @settings(max_examples=20)
@@ -481,24 +544,38 @@ def test_tabular_dpo_with_an_active_box_is_a_kkt_point(probs, seed, beta):
 
 
 @settings(max_examples=20)
-@given(prob_tables_of_shape(2, 4, allow_zeros=False), seeds, betas, st.sampled_from([0.05, 1.0]),
-       st.sampled_from([2.0, 50.0]), st.sampled_from(["uniform", "base"]))
-def test_tabular_xpo_is_a_kkt_point_better_than_random_box_points(probs, seed, beta, alpha, bound, unseen):
+@given(
+    prob_tables_of_shape(2, 4, allow_zeros=False),
+    seeds,
+    betas,
+    st.sampled_from([0.05, 1.0]),
+    st.sampled_from([2.0, 50.0]),
+    st.sampled_from(["uniform", "base"]),
+)
+def test_tabular_xpo_is_a_kkt_point_better_than_random_box_points(
+    probs, seed, beta, alpha, bound, unseen
+):
     base = ss.TabularPolicy(probs)
     rng = np.random.default_rng(seed)
     x, y, y_ref, target = pair_data(base, 12, rng)
     cls = ss.TabularClass(2, 4, unseen=unseen, base=base, logit_bound=bound, random_state=1)
     fit = cls.fit_xpo(x, y, y_ref, target, beta, alpha, base)
     u = cls.params_.ravel()
-    f = tabular_box_objective(cls, cls.anchor_log_probs, (x, y, y_ref, target, beta, base), alpha=alpha)
+    f = tabular_box_objective(
+        cls, cls.anchor_log_probs, (x, y, y_ref, target, beta, base), alpha=alpha
+    )
     assert_box_kkt(numerical_gradient(f, u), u, bound)  # f is defined past the box too
     value = cls.objective(fit, x, y, y_ref, target, beta, base, alpha=alpha)
     regression = cls.fit_regression(x, y, y_ref, target, beta, base)
-    others = [regression] + [ss.TabularPolicy.from_logits(cls.anchor_log_probs + rng.uniform(-bound, bound, (2, 4)))
-                             for _ in range(100)]
+    others = [regression] + [
+        ss.TabularPolicy.from_logits(cls.anchor_log_probs + rng.uniform(-bound, bound, (2, 4)))
+        for _ in range(100)
+    ]
     scale = 1 + abs(value)
-    assert all(value <= cls.objective(p, x, y, y_ref, target, beta, base, alpha=alpha) + 1e-7 * scale
-               for p in others)
+    assert all(
+        value <= cls.objective(p, x, y, y_ref, target, beta, base, alpha=alpha) + 1e-7 * scale
+        for p in others
+    )
 
 
 @settings(max_examples=15)
@@ -509,7 +586,9 @@ def test_tabular_logistic_dpo_is_a_kkt_point(probs, seed, beta):
     cls = ss.TabularClass(2, 3, logit_bound=5.0)
     cls.fit_logistic_dpo(x, win, lose, beta, base)
     u = cls.params_.ravel()
-    f = tabular_box_objective(cls, cls.anchor_log_probs, (x, win, lose, np.zeros(len(x)), beta, base), loss="logistic")
+    f = tabular_box_objective(
+        cls, cls.anchor_log_probs, (x, win, lose, np.zeros(len(x)), beta, base), loss="logistic"
+    )
     assert_box_kkt(numerical_gradient(f, u), u, 5.0)
 
 
@@ -519,13 +598,17 @@ def test_tabular_xpo_accepts_a_warm_start():
     cls = ss.TabularClass(1, 3, random_state=0)
     first = cls.fit_xpo(x, y, y_ref, target, 0.5, 0.1, base)
     again = cls.fit_xpo(x, y, y_ref, target, 0.5, 0.1, base, init=first)
-    assert cls.objective(again, x, y, y_ref, target, 0.5, base, alpha=0.1) <= \
-        cls.objective(first, x, y, y_ref, target, 0.5, base, alpha=0.1) + 1e-9
+    assert (
+        cls.objective(again, x, y, y_ref, target, 0.5, base, alpha=0.1)
+        <= cls.objective(first, x, y, y_ref, target, 0.5, base, alpha=0.1) + 1e-9
+    )
 
 
 def test_contains_tabular():
     cls = ss.TabularClass(1, 2)
-    assert cls.contains(ss.TabularPolicy([[1.0, 0.0]])) and not cls.contains(ss.TabularPolicy([[1.0, 0.0, 0.0]]))
+    assert cls.contains(ss.TabularPolicy([[1.0, 0.0]])) and not cls.contains(
+        ss.TabularPolicy([[1.0, 0.0, 0.0]])
+    )
 
 
 # ----------------------------------------------------------------------------- autoregressive classes
@@ -533,11 +616,23 @@ def test_contains_tabular():
 
 @st.composite
 def sequence_samples(draw, max_contexts=2, max_vocab=3, max_horizon=3, max_n=20):
-    n_x, vocab, horizon = draw(st.integers(1, max_contexts)), draw(st.integers(1, max_vocab)), draw(st.integers(1, max_horizon))
+    n_x, vocab, horizon = (
+        draw(st.integers(1, max_contexts)),
+        draw(st.integers(1, max_vocab)),
+        draw(st.integers(1, max_horizon)),
+    )
     n = draw(st.integers(0, max_n))
     x = np.array(draw(st.lists(st.integers(0, n_x - 1), min_size=n, max_size=n)), dtype=np.int64)
-    seqs = np.array(draw(st.lists(st.lists(st.integers(0, vocab - 1), min_size=horizon, max_size=horizon),
-                                  min_size=n, max_size=n)), dtype=np.int64).reshape(n, horizon)
+    seqs = np.array(
+        draw(
+            st.lists(
+                st.lists(st.integers(0, vocab - 1), min_size=horizon, max_size=horizon),
+                min_size=n,
+                max_size=n,
+            )
+        ),
+        dtype=np.int64,
+    ).reshape(n, horizon)
     w = np.array(draw(st.lists(st.sampled_from([0.0, 1.0, 2.0]), min_size=n, max_size=n)))
     return n_x, vocab, horizon, x, seqs, w
 
@@ -557,19 +652,34 @@ def test_prefix_tree_mle_is_the_empirical_joint(sample):
 def test_markov_mle_is_the_empirical_transition_frequency(sample, data):
     n_x, vocab, horizon, x, seqs, w = sample
     for unseen in ("uniform", "base"):
-        base = data.draw(markov_policies(max_contexts=n_x, max_vocab=vocab, max_horizon=horizon).filter(
-            lambda p: (p.n_contexts, p.vocab_size, p.horizon) == (n_x, vocab, horizon))) if unseen == "base" else None
+        base = (
+            data.draw(
+                markov_policies(max_contexts=n_x, max_vocab=vocab, max_horizon=horizon).filter(
+                    lambda p: (p.n_contexts, p.vocab_size, p.horizon) == (n_x, vocab, horizon)
+                )
+            )
+            if unseen == "base"
+            else None
+        )
         fit = ss.MarkovClass(n_x, vocab, horizon, unseen=unseen, base=base).fit_mle(x, seqs, w)
         first_fallback = base.initial if base is not None else np.full((n_x, vocab), 1 / vocab)
         with np.errstate(divide="ignore"):
-            expected_first = empirical_log_frequencies(x, seqs[:, 0], w, n_x, vocab, np.log(first_fallback))
+            expected_first = empirical_log_frequencies(
+                x, seqs[:, 0], w, n_x, vocab, np.log(first_fallback)
+            )
             assert_same_log_probs(np.log(fit.initial), expected_first)
         for h in range(horizon - 1):
             for prev in range(vocab):
                 at = seqs[:, h] == prev
-                fallback = base.transition[:, h, prev] if base is not None else np.full((n_x, vocab), 1 / vocab)
+                fallback = (
+                    base.transition[:, h, prev]
+                    if base is not None
+                    else np.full((n_x, vocab), 1 / vocab)
+                )
                 with np.errstate(divide="ignore"):
-                    expected = empirical_log_frequencies(x[at], seqs[at, h + 1], w[at], n_x, vocab, np.log(fallback))
+                    expected = empirical_log_frequencies(
+                        x[at], seqs[at, h + 1], w[at], n_x, vocab, np.log(fallback)
+                    )
                     assert_same_log_probs(np.log(fit.transition[:, h, prev]), expected)
 
 
@@ -607,7 +717,9 @@ def test_markov_class_contains_every_markov_policy(pi):
 def test_markov_dpo_regression_fits_a_realizable_target():
     """π_base Markov ⇒ π*_β ∝ π_base^(1+1/β) is Markov, so the regression optimum is 0 (Eq. (4))."""
     rng = np.random.default_rng(5)
-    base = ss.MarkovPolicy(rng.dirichlet(np.ones(3), size=2), rng.dirichlet(np.ones(3), size=(2, 2, 3)))
+    base = ss.MarkovPolicy(
+        rng.dirichlet(np.ones(3), size=2), rng.dirichlet(np.ones(3), size=(2, 2, 3))
+    )
     x, y, y_ref, target = pair_data(base, 60, rng)
     cls = ss.MarkovClass(2, 3, 3, random_state=0, n_restarts=0)
     fit = cls.fit_regression(x, y, y_ref, target, 0.5, base)
@@ -625,8 +737,9 @@ def test_prefix_tree_pair_fits_match_the_tabular_class_on_encoded_sequences():
     x, y, y_ref, target = pair_data(joint, 15, rng)
     tree = ss.PrefixTreeClass(1, 2, 3).fit_regression(x, y, y_ref, target, 0.5, joint)
     table = joint.to_tabular()
-    flat = ss.TabularClass(1, 8).fit_regression(x, ss.encode_sequences(y, 2), ss.encode_sequences(y_ref, 2),
-                                                target, 0.5, table)
+    flat = ss.TabularClass(1, 8).fit_regression(
+        x, ss.encode_sequences(y, 2), ss.encode_sequences(y_ref, 2), target, 0.5, table
+    )
     assert_same_log_probs(tree.to_tabular().log_probs, flat.log_probs, atol=1e-10)
     tree_logistic = ss.PrefixTreeClass(1, 2, 3).fit_logistic_dpo(x, y, y_ref, 0.5, joint)
     assert isinstance(tree_logistic, ss.JointAutoregressivePolicy)
@@ -646,31 +759,84 @@ BASE = ss.TabularPolicy([[0.5, 0.5, 0.0], [0.2, 0.3, 0.5]])
         (lambda c: c.fit_mle([0, 2], [0, 1]), ValueError, r"x entries must be in \[0, 2\)"),
         (lambda c: c.fit_mle([0, 1], [0, 3]), ValueError, r"y entries must be in \[0, 3\)"),
         (lambda c: c.fit_mle([0.0], [0]), TypeError, "x must be an integer array"),
-        (lambda c: c.fit_mle([0, 1], [0, 1], weights=[1.0, -1.0]), ValueError, "weights must be non-negative"),
-        (lambda c: c.fit_mle([0, 1], [0, 1], weights=[1.0]), ValueError, r"weights must have shape \(2,\)"),
-        (lambda c: c.fit_mle([0, 1], [0, 1], weights=[1.0, np.nan]), ValueError, "weights must be finite"),
+        (
+            lambda c: c.fit_mle([0, 1], [0, 1], weights=[1.0, -1.0]),
+            ValueError,
+            "weights must be non-negative",
+        ),
+        (
+            lambda c: c.fit_mle([0, 1], [0, 1], weights=[1.0]),
+            ValueError,
+            r"weights must have shape \(2,\)",
+        ),
+        (
+            lambda c: c.fit_mle([0, 1], [0, 1], weights=[1.0, np.nan]),
+            ValueError,
+            "weights must be finite",
+        ),
         (lambda c: c.fit_mle([0], [0], weights=["a"]), TypeError, "weights must be a real array"),
-        (lambda c: c.fit_regression([1], [0], [1], [0.0], 0.0, BASE), ValueError, r"beta must be in \(0"),
+        (
+            lambda c: c.fit_regression([1], [0], [1], [0.0], 0.0, BASE),
+            ValueError,
+            r"beta must be in \(0",
+        ),
         (lambda c: c.fit_regression([1], [0], [1], [0.0], -1.0, BASE), ValueError, "beta"),
-        (lambda c: c.fit_regression([1], [0], [1], [np.nan], 1.0, BASE), ValueError, "target must be finite"),
-        (lambda c: c.fit_regression([1], [0], [1], [0.0, 1.0], 1.0, BASE), ValueError, r"target must have shape"),
-        (lambda c: c.fit_regression([1], [0], [1, 2], [0.0], 1.0, BASE), ValueError, r"y_ref must have shape"),
-        (lambda c: c.fit_regression([0], [0], [2], [0.0], 1.0, BASE), ValueError, "base must give every y_ref"),
-        (lambda c: c.fit_regression([0], [0], [1], [0.0], 1.0, ss.TabularPolicy([[1.0, 0, 0]])), ValueError,
-         "base has n_contexts=1"),
-        (lambda c: c.fit_regression([0], [0], [1], [0.0], 1.0, "base"), TypeError, "base must be a policy"),
-        (lambda c: c.fit_regression([0], [0], [1], [0.0], 1.0, ([0.0], [0.0, 1.0])), ValueError,
-         "base log-likelihoods of y_ref"),
-        (lambda c: c.fit_xpo([1], [0], [1], [0.0], 1.0, -0.1, BASE), ValueError, "alpha must be in"),
-        (lambda c: c.fit_logistic_dpo([0], [2], [1], 1.0, BASE), ValueError, "base must give every y_win"),
+        (
+            lambda c: c.fit_regression([1], [0], [1], [np.nan], 1.0, BASE),
+            ValueError,
+            "target must be finite",
+        ),
+        (
+            lambda c: c.fit_regression([1], [0], [1], [0.0, 1.0], 1.0, BASE),
+            ValueError,
+            r"target must have shape",
+        ),
+        (
+            lambda c: c.fit_regression([1], [0], [1, 2], [0.0], 1.0, BASE),
+            ValueError,
+            r"y_ref must have shape",
+        ),
+        (
+            lambda c: c.fit_regression([0], [0], [2], [0.0], 1.0, BASE),
+            ValueError,
+            "base must give every y_ref",
+        ),
+        (
+            lambda c: c.fit_regression([0], [0], [1], [0.0], 1.0, ss.TabularPolicy([[1.0, 0, 0]])),
+            ValueError,
+            "base has n_contexts=1",
+        ),
+        (
+            lambda c: c.fit_regression([0], [0], [1], [0.0], 1.0, "base"),
+            TypeError,
+            "base must be a policy",
+        ),
+        (
+            lambda c: c.fit_regression([0], [0], [1], [0.0], 1.0, ([0.0], [0.0, 1.0])),
+            ValueError,
+            "base log-likelihoods of y_ref",
+        ),
+        (
+            lambda c: c.fit_xpo([1], [0], [1], [0.0], 1.0, -0.1, BASE),
+            ValueError,
+            "alpha must be in",
+        ),
+        (
+            lambda c: c.fit_logistic_dpo([0], [2], [1], 1.0, BASE),
+            ValueError,
+            "base must give every y_win",
+        ),
         (lambda c: c.contains(BASE, atol=-1.0), ValueError, "atol"),
     ],
 )
-@pytest.mark.parametrize("make", [
-    lambda: ss.TabularClass(2, 3),
-    lambda: ss.FiniteClass([BASE]),
-    lambda: ss.LinearSoftmaxClass(np.eye(3)[None].repeat(2, axis=0) * 0.5, B=1.0),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: ss.TabularClass(2, 3),
+        lambda: ss.FiniteClass([BASE]),
+        lambda: ss.LinearSoftmaxClass(np.eye(3)[None].repeat(2, axis=0) * 0.5, B=1.0),
+    ],
+)
 def test_bad_inputs_raise_naming_the_argument(make, call, error, match):
     with pytest.raises(error, match=match):
         call(make())
@@ -682,18 +848,30 @@ def test_bad_inputs_raise_naming_the_argument(make, call, error, match):
         (lambda: ss.TabularClass(0, 3), ValueError, "n_contexts must be >= 1"),
         (lambda: ss.TabularClass(2, 3, unseen="zero"), ValueError, "unseen must be one of"),
         (lambda: ss.TabularClass(2, 3, unseen="base"), ValueError, "base is required"),
-        (lambda: ss.TabularClass(2, 2, unseen="base", base=BASE), ValueError, r"base must have shape \(2, 2\)"),
+        (
+            lambda: ss.TabularClass(2, 2, unseen="base", base=BASE),
+            ValueError,
+            r"base must have shape \(2, 2\)",
+        ),
         (lambda: ss.TabularClass(2, 3, logit_bound=0.0), ValueError, "logit_bound"),
         (lambda: ss.TabularClass(2, 3, ridge=-1.0), ValueError, "ridge"),
         (lambda: ss.TabularClass(2, 3, random_state="x"), TypeError, "rng"),
         (lambda: ss.FiniteClass([]), ValueError, "at least one policy"),
         (lambda: ss.FiniteClass(BASE), TypeError, "sequence of policies"),
         (lambda: ss.FiniteClass([BASE, "policy"]), TypeError, r"policies\[1\] must be a policy"),
-        (lambda: ss.FiniteClass([BASE, ss.TabularPolicy([[1.0, 0.0]])]), ValueError, r"policies\[1\] has a different"),
+        (
+            lambda: ss.FiniteClass([BASE, ss.TabularPolicy([[1.0, 0.0]])]),
+            ValueError,
+            r"policies\[1\] has a different",
+        ),
         (lambda: ss.LinearSoftmaxClass([[[1.0, 1.0]]], B=1.0), ValueError, "features.*norm"),
         (lambda: ss.LinearSoftmaxClass([[[0.5, 0.5]]], B=0.0), ValueError, r"B must be in \(0"),
         (lambda: ss.LinearSoftmaxClass([[[0.5, 0.5]]], B=-2.0), ValueError, r"B must be in \(0"),
-        (lambda: ss.LinearSoftmaxClass([[[0.5, 0.5]]], B=None), TypeError, "B must be a real number"),
+        (
+            lambda: ss.LinearSoftmaxClass([[[0.5, 0.5]]], B=None),
+            TypeError,
+            "B must be a real number",
+        ),
         (lambda: ss.MarkovClass(1, 2, 2, unseen="base"), ValueError, "base is required"),
         (lambda: ss.MarkovClass(1, 2, 2, base=BASE), TypeError, "base must be a MarkovPolicy"),
         (lambda: ss.PrefixTreeClass(1, 2, 40), ValueError, "MAX_ENUMERATION"),
@@ -726,7 +904,9 @@ def test_linear_regression_tiny_beta_no_overflow(beta):
     cls = ss.LinearSoftmaxClass(phi, B=10.0)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        theta = cls.fit_regression([0, 0], [0, 1], [1, 2], [1.0, 1.0], beta, cls.policy([0.0, 0.0, 0.0])).theta
+        theta = cls.fit_regression(
+            [0, 0], [0, 1], [1, 2], [1.0, 1.0], beta, cls.policy([0.0, 0.0, 0.0])
+        ).theta
     # Least squares wants θ_0 − θ_1 = θ_1 − θ_2 = 2/β → ∞: the solution is the sphere point along (1, 0, −1).
     np.testing.assert_allclose(theta, 10.0 * np.array([1.0, 0.0, -1.0]) / math.sqrt(2.0), atol=1e-9)
 
@@ -741,13 +921,23 @@ def test_huge_weights_do_not_overflow_the_fits():
         warnings.simplefilter("error")
         assert ss.FiniteClass([a, b]).fit_mle([0, 0], [1, 2], weights=big) is b
         # Residuals 1.5 (a) and 2.89 (b): both weighted squares overflow unless the weights are rescaled.
-        assert ss.FiniteClass([b, a]).fit_regression([0, 0], [0, 0], [1, 1], [1.5, 1.5], 1.0, a, weights=big) is a
-        np.testing.assert_allclose(ss.TabularClass(1, 3).fit_mle([0, 0], [1, 2], weights=big).probs, [[0, 0.5, 0.5]])
+        assert (
+            ss.FiniteClass([b, a]).fit_regression(
+                [0, 0], [0, 0], [1, 1], [1.5, 1.5], 1.0, a, weights=big
+            )
+            is a
+        )
+        np.testing.assert_allclose(
+            ss.TabularClass(1, 3).fit_mle([0, 0], [1, 2], weights=big).probs, [[0, 0.5, 0.5]]
+        )
         markov = ss.MarkovClass(1, 2, 2).fit_mle([0, 0], [[0, 1], [1, 1]], weights=big)
         np.testing.assert_allclose(markov.initial, [[0.5, 0.5]])
         lin = ss.LinearSoftmaxClass(np.eye(3)[None] * 0.5, B=10.0)
-        np.testing.assert_allclose(lin.fit_mle([0, 0], [1, 2], weights=big).probs,
-                                   lin.fit_mle([0, 0], [1, 2]).probs, atol=1e-6)
+        np.testing.assert_allclose(
+            lin.fit_mle([0, 0], [1, 2], weights=big).probs,
+            lin.fit_mle([0, 0], [1, 2]).probs,
+            atol=1e-6,
+        )
 
 
 # ----------------------------------------------------------------------------- analytic gradients (issue 8)
@@ -769,13 +959,21 @@ def _linear_pairs(base, n, rng, beta, alpha, loss):
     x, y, y_ref, target = pair_data(base, n, rng)
     w = rng.uniform(0.0, 2.0, n)
     cls = ss.LinearSoftmaxClass(base.features, B=5.0)
-    pairs = cls._check_pairs(x, y, y_ref, None if loss == "logistic" else target, beta, alpha, base, w, loss)
+    pairs = cls._check_pairs(
+        x, y, y_ref, None if loss == "logistic" else target, beta, alpha, base, w, loss
+    )
     return cls, pairs
 
 
 @settings(max_examples=40)
-@given(linear_softmax_policies(max_norm=2.0, allow_tiny=False), seeds, betas, st.sampled_from([0.0, 0.3]),
-       st.sampled_from(["squared", "logistic"]), st.integers(0, 12))
+@given(
+    linear_softmax_policies(max_norm=2.0, allow_tiny=False),
+    seeds,
+    betas,
+    st.sampled_from([0.0, 0.3]),
+    st.sampled_from(["squared", "logistic"]),
+    st.integers(0, 12),
+)
 def test_linear_pair_objective_value_gradient_and_hessian(base, seed, beta, alpha, loss, n):
     rng = np.random.default_rng(seed)
     cls, pairs = _linear_pairs(base, n, rng, beta, alpha, loss)
@@ -783,15 +981,29 @@ def test_linear_pair_objective_value_gradient_and_hessian(base, seed, beta, alph
     theta = rng.uniform(-1.5, 1.5, base.dim)
     value, grad, hess = objective.value_grad_hess(theta)
     policy = ss.LinearSoftmaxPolicy(base.features, theta)
-    brute = brute_pair_objective(policy, base, pairs.x, pairs.y, pairs.y_ref, pairs.offset - beta * (
-        base.log_prob(pairs.x, pairs.y) - base.log_prob(pairs.x, pairs.y_ref)), beta, pairs.weights,
-        alpha=alpha, loss=loss)
+    brute = brute_pair_objective(
+        policy,
+        base,
+        pairs.x,
+        pairs.y,
+        pairs.y_ref,
+        pairs.offset
+        - beta * (base.log_prob(pairs.x, pairs.y) - base.log_prob(pairs.x, pairs.y_ref)),
+        beta,
+        pairs.weights,
+        alpha=alpha,
+        loss=loss,
+    )
     assert value == pytest.approx(brute, rel=1e-12, abs=1e-12)
     assert objective.value(theta) == value and np.array_equal(objective(theta)[1], grad)
     fd = numerical_gradient(objective.value, theta, FD_STEP)
     np.testing.assert_allclose(grad, fd, atol=FD_TOL * (1 + np.abs(grad).max(initial=0)))
-    fd_hess = np.stack([numerical_gradient(lambda t, i=i: objective(t)[1][i], theta, FD_STEP)
-                        for i in range(base.dim)])
+    fd_hess = np.stack(
+        [
+            numerical_gradient(lambda t, i=i: objective(t)[1][i], theta, FD_STEP)
+            for i in range(base.dim)
+        ]
+    )
     np.testing.assert_allclose(hess, fd_hess, atol=FD_TOL * (1 + np.abs(hess).max(initial=0)))
     np.testing.assert_allclose(hess, hess.T, atol=1e-12 * (1 + np.abs(hess).max(initial=0)))
 
@@ -806,11 +1018,19 @@ def test_linear_mle_objective_value_gradient_and_hessian(base, seed, n):
     objective = _LinearObjective.for_mle(base.features, x, y, w)
     theta = rng.uniform(-1.5, 1.5, base.dim)
     value, grad, hess = objective.value_grad_hess(theta)
-    assert value == pytest.approx(-brute_log_likelihood(ss.LinearSoftmaxPolicy(base.features, theta), x, y, w),
-                                  rel=1e-12, abs=1e-12)
-    np.testing.assert_allclose(grad, numerical_gradient(objective.value, theta, FD_STEP),
-                               atol=FD_TOL * (1 + np.abs(grad).max(initial=0)))
-    assert np.linalg.eigvalsh(hess).min() >= -1e-10 * (1 + np.abs(hess).max())  # convex: −log-likelihood
+    assert value == pytest.approx(
+        -brute_log_likelihood(ss.LinearSoftmaxPolicy(base.features, theta), x, y, w),
+        rel=1e-12,
+        abs=1e-12,
+    )
+    np.testing.assert_allclose(
+        grad,
+        numerical_gradient(objective.value, theta, FD_STEP),
+        atol=FD_TOL * (1 + np.abs(grad).max(initial=0)),
+    )
+    assert np.linalg.eigvalsh(hess).min() >= -1e-10 * (
+        1 + np.abs(hess).max()
+    )  # convex: −log-likelihood
 
 
 def test_linear_objective_is_stable_at_huge_logits():
@@ -818,7 +1038,11 @@ def test_linear_objective_is_stable_at_huge_logits():
     phi = np.array([[[1.0, 0.0], [0.0, 1.0], [0.6, 0.8]]])
     objective = _LinearObjective.for_mle(phi, np.array([0]), np.array([1]), np.ones(1))
     value, grad, hess = objective.value_grad_hess(np.array([1e6, 0.0]))
-    assert value == pytest.approx(1e6, rel=1e-15) and np.all(np.isfinite(grad)) and np.all(np.isfinite(hess))
+    assert (
+        value == pytest.approx(1e6, rel=1e-15)
+        and np.all(np.isfinite(grad))
+        and np.all(np.isfinite(hess))
+    )
 
 
 @settings(max_examples=30)
@@ -835,8 +1059,17 @@ def test_row_softmax_objective_gradient_matches_finite_differences(seed, alpha, 
         cls = ss.TabularClass(3, 4)
         engine = _RowSoftmax(cls.anchor_log_probs)
     x, y, y_ref, target = pair_data(base, 6, rng)
-    pairs = cls._check_pairs(x, y, y_ref, None if loss == "logistic" else target, 0.5, alpha, base,
-                             rng.uniform(0.1, 2.0, 6), loss)
+    pairs = cls._check_pairs(
+        x,
+        y,
+        y_ref,
+        None if loss == "logistic" else target,
+        0.5,
+        alpha,
+        base,
+        rng.uniform(0.1, 2.0, 6),
+        loss,
+    )
     if markov:
         data = (cls._states(x, y), y, cls._states(x, y_ref), y_ref)
     else:
@@ -849,7 +1082,12 @@ def test_row_softmax_objective_gradient_matches_finite_differences(seed, alpha, 
 
 
 @settings(max_examples=50)
-@given(seeds, st.integers(1, 5), st.sampled_from([0.1, 1.0, 30.0]), st.sampled_from(["psd", "indefinite"]))
+@given(
+    seeds,
+    st.integers(1, 5),
+    st.sampled_from([0.1, 1.0, 30.0]),
+    st.sampled_from(["psd", "indefinite"]),
+)
 def test_ball_trust_region_is_the_global_minimiser(seed, d, radius, kind):
     """Moré–Sorensen: no feasible point (random, or on the sphere along eigenvectors) does better."""
     rng = np.random.default_rng(seed)
@@ -869,7 +1107,9 @@ def test_ball_trust_region_is_the_global_minimiser(seed, d, radius, kind):
 def test_ball_trust_region_hard_case_reaches_the_sphere():
     """c orthogonal to the most negative eigenvector: the solution moves along it to the sphere."""
     v = ball_trust_region(np.diag([-1.0, 2.0]), np.array([0.0, -1.0]), 3.0)
-    assert np.linalg.norm(v) == pytest.approx(3.0, rel=1e-12) and v[1] == pytest.approx(1 / 3, rel=1e-12)  # λ = 1
+    assert np.linalg.norm(v) == pytest.approx(3.0, rel=1e-12) and v[1] == pytest.approx(
+        1 / 3, rel=1e-12
+    )  # λ = 1
 
 
 def test_ball_trust_region_keeps_null_directions_at_zero():
@@ -879,8 +1119,13 @@ def test_ball_trust_region_keeps_null_directions_at_zero():
 
 
 @settings(max_examples=15)
-@given(linear_softmax_policies(max_norm=1.5, max_responses=8, allow_tiny=False), seeds, betas,
-       st.sampled_from([0.05, 1.0]), st.sampled_from([0.5, 3.0]))
+@given(
+    linear_softmax_policies(max_norm=1.5, max_responses=8, allow_tiny=False),
+    seeds,
+    betas,
+    st.sampled_from([0.05, 1.0]),
+    st.sampled_from([0.5, 3.0]),
+)
 def test_dominant_starts_are_feasible_and_newton_reaches_kkt_points(base, seed, beta, alpha, B):
     rng = np.random.default_rng(seed)
     _, pairs = _linear_pairs(base, rng.integers(1, 20), rng, beta, alpha, "squared")
@@ -900,13 +1145,20 @@ def test_prefix_tree_class_names_itself_for_an_unknown_option():
 
 def test_warm_start_must_be_a_bool():
     with pytest.raises(TypeError, match="warm_start must be a bool"):
-        ss.TabularClass(1, 2).fit_xpo([0], [0], [1], [0.0], 1.0, 0.1, ss.TabularPolicy([[0.5, 0.5]]),
-                                      warm_start="yes")
+        ss.TabularClass(1, 2).fit_xpo(
+            [0], [0], [1], [0.0], 1.0, 0.1, ss.TabularPolicy([[0.5, 0.5]]), warm_start="yes"
+        )
 
 
-@pytest.mark.parametrize("make", [lambda: ss.TabularClass(2, 3), lambda: ss.LinearSoftmaxClass(
-    np.eye(3)[None].repeat(2, axis=0) * 0.5, B=5.0), lambda: ss.MarkovClass(2, 3, 1)], ids=["tabular", "linear",
-                                                                                         "markov"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: ss.TabularClass(2, 3),
+        lambda: ss.LinearSoftmaxClass(np.eye(3)[None].repeat(2, axis=0) * 0.5, B=5.0),
+        lambda: ss.MarkovClass(2, 3, 1),
+    ],
+    ids=["tabular", "linear", "markov"],
+)
 def test_warm_start_starts_from_init_and_regression_only(make):
     """warm_start=True is a local refinement: never worse than init, and a KKT-quality solution."""
     base = ss.TabularPolicy([[0.5, 0.3, 0.2], [0.2, 0.2, 0.6]])
@@ -919,7 +1171,9 @@ def test_warm_start_starts_from_init_and_regression_only(make):
     cold = cls.fit_xpo(x, y, y_ref, target, 0.5, 0.1, base, rng=0)
     warm = cls.fit_xpo(x, y, y_ref, target, 0.5, 0.1, base, init=cold, rng=0, warm_start=True)
     value = cls.objective(warm, x, y, y_ref, target, 0.5, base, alpha=0.1)
-    assert value <= cls.objective(cold, x, y, y_ref, target, 0.5, base, alpha=0.1) + 1e-9 * (1 + abs(value))
+    assert value <= cls.objective(cold, x, y, y_ref, target, 0.5, base, alpha=0.1) + 1e-9 * (
+        1 + abs(value)
+    )
 
 
 @settings(max_examples=25)
@@ -933,7 +1187,9 @@ def test_tabular_dominant_surrogate_gradient_matches_finite_differences(seed, al
     x, y, y_ref, target = pair_data(base, 5, rng)
     pairs = cls._check_pairs(x, y, y_ref, target, 0.5, alpha, base, None, "squared")
     engine = _RowSoftmax(cls.anchor_log_probs)
-    problem = _BoxProblem(engine, (x[:, None], y[:, None], x[:, None], y_ref[:, None]), pairs, 50.0, 0.0, {})
+    problem = _BoxProblem(
+        engine, (x[:, None], y[:, None], x[:, None], y_ref[:, None]), pairs, 50.0, 0.0, {}
+    )
     u = rng.uniform(-1.0, 1.0, engine.R * engine.V)
     exact = problem.fun(u)[0]
     for k in problem.dominant_candidates():

@@ -3,9 +3,9 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 from scipy import stats
+from strategies import autoregressive_policies, markov_policies, prob_tables_of_shape
 
 import sharpsim as ss
-from strategies import autoregressive_policies, markov_policies, prob_tables_of_shape
 
 # Greedy-failure world (Prop. 3.1 is tight), tokens a = 0, b = 1, sequences in index order
 # aa, ab, ba, bb. The mode ab has mass 0.40 <= 1/2. First-token marginals: a 0.40, b 0.60, so
@@ -32,7 +32,9 @@ def planted_joints(draw):
     """A joint with a planted sequence of mass w > 1/2 on top of a random table (ties, zeros)."""
     n_x, vocab, horizon = draw(st.integers(1, 2)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
     base = draw(prob_tables_of_shape(n_x, vocab**horizon))
-    planted = np.array(draw(st.lists(st.integers(0, vocab**horizon - 1), min_size=n_x, max_size=n_x)))
+    planted = np.array(
+        draw(st.lists(st.integers(0, vocab**horizon - 1), min_size=n_x, max_size=n_x))
+    )
     w = draw(st.floats(0.5, 1.0, exclude_min=True))
     joint = (1 - w) * base
     joint[np.arange(n_x), planted] += w
@@ -45,7 +47,9 @@ def planted_markov(draw):
     policy = draw(markov_policies(max_contexts=1, max_vocab=3, max_horizon=4))
     vocab, horizon = policy.vocab_size, policy.horizon
     path = draw(st.lists(st.integers(0, vocab - 1), min_size=horizon, max_size=horizon))
-    w = draw(st.floats(0.5, 1.0, exclude_min=True)) ** (1.0 / horizon)  # per-step weight: product = w**H > 1/2
+    w = draw(st.floats(0.5, 1.0, exclude_min=True)) ** (
+        1.0 / horizon
+    )  # per-step weight: product = w**H > 1/2
     initial = (1 - w) * policy.initial
     initial[0, path[0]] += w
     transition = (1 - w) * policy.transition
@@ -91,7 +95,9 @@ def test_beam_never_beats_the_mode_and_greedy_sequences_are_possible(policy, wid
 
 @given(autoregressive_policies())
 def test_token_temperature_one_is_the_model(policy):
-    np.testing.assert_array_equal(ss.token_temperature_law(policy, 1.0).log_probs, policy.to_tabular().log_probs)
+    np.testing.assert_array_equal(
+        ss.token_temperature_law(policy, 1.0).log_probs, policy.to_tabular().log_probs
+    )
 
 
 def test_token_temperature_law_closed_form_on_failure_world():
@@ -99,7 +105,9 @@ def test_token_temperature_law_closed_form_on_failure_world():
     first_a = 0.4**2 / (0.4**2 + 0.6**2)
     then_a = 0.35**2 / (0.35**2 + 0.25**2)
     want = [0.0, first_a, (1 - first_a) * then_a, (1 - first_a) * (1 - then_a)]
-    np.testing.assert_allclose(ss.token_temperature_law(_failure_world(), t).probs[0], want, rtol=1e-12)
+    np.testing.assert_allclose(
+        ss.token_temperature_law(_failure_world(), t).probs[0], want, rtol=1e-12
+    )
 
 
 @pytest.mark.parametrize("temperature", [0.01, 1e-300])
@@ -107,7 +115,9 @@ def test_low_token_temperature_concentrates_on_greedy_not_on_the_mode(temperatur
     law = ss.token_temperature_law(_failure_world(), temperature).probs[0]
     inv = 1.0 / temperature
     ba = 1.0 / ((1.0 + (0.4 / 0.6) ** inv) * (1.0 + (0.25 / 0.35) ** inv))
-    np.testing.assert_allclose(law[2], ba, rtol=1e-12)  # ba, the greedy sequence: ≈ 1 - 2.4e-15 at T = 0.01
+    np.testing.assert_allclose(
+        law[2], ba, rtol=1e-12
+    )  # ba, the greedy sequence: ≈ 1 - 2.4e-15 at T = 0.01
     assert law[1] < 1e-17  # ab, the sequence-level mode: (2/3)^(1/T) / (1 + (2/3)^(1/T))
     seqs = ss.temperature_sample(_failure_world(), [0], 20, temperature, rng=0)
     assert np.all(seqs == [1, 0])
@@ -116,7 +126,9 @@ def test_low_token_temperature_concentrates_on_greedy_not_on_the_mode(temperatur
 def test_temperature_sample_matches_its_exact_law():
     """Chi-square goodness of fit at level 0.001 per (prompt, temperature) (Bonferroni over 4)."""
     rng = np.random.default_rng(2)
-    policy = ss.MarkovPolicy(rng.dirichlet(np.ones(3), size=2), rng.dirichlet(np.ones(3), size=(2, 1, 3)))
+    policy = ss.MarkovPolicy(
+        rng.dirichlet(np.ones(3), size=2), rng.dirichlet(np.ones(3), size=(2, 1, 3))
+    )
     n = 20_000
     for temperature in (0.5, 2.0):
         law = ss.token_temperature_law(policy, temperature).probs
@@ -152,8 +164,12 @@ def test_decoding_bad_inputs():
     with pytest.raises(ValueError, match="n must be >= 0"):
         ss.temperature_sample(policy, [0], -2, 1.0)
     tabular = ss.TabularPolicy(GREEDY_FAILURE)
-    for call in (lambda: ss.greedy_decode(tabular, [0]), lambda: ss.beam_search(tabular, [0], 2),
-                 lambda: ss.temperature_sample(tabular, [0], 2, 1.0), lambda: ss.token_temperature_law(tabular, 1.0)):
+    for call in (
+        lambda: ss.greedy_decode(tabular, [0]),
+        lambda: ss.beam_search(tabular, [0], 2),
+        lambda: ss.temperature_sample(tabular, [0], 2, 1.0),
+        lambda: ss.token_temperature_law(tabular, 1.0),
+    ):
         with pytest.raises(TypeError, match="policy must be an AutoregressivePolicy"):
             call()
     with pytest.raises(ValueError, match="x must be a 1-d array"):

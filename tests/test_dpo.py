@@ -6,9 +6,9 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from scipy import stats
 from scipy.special import expit
+from strategies import linear_softmax_policies
 
 import sharpsim as ss
-from strategies import linear_softmax_policies
 
 
 def _within_prompt_differences(features):
@@ -24,8 +24,12 @@ def _rank(a):
     return np.linalg.matrix_rank(a, tol=1e-9) if a.size else 0
 
 
-@given(base=linear_softmax_policies(max_norm=2.0, max_contexts=2, max_responses=5, max_dim=3),
-       beta=st.sampled_from([0.05, 0.5, 4.0]), n=st.integers(1, 40), seed=st.integers(0, 2**32 - 1))
+@given(
+    base=linear_softmax_policies(max_norm=2.0, max_contexts=2, max_responses=5, max_dim=3),
+    beta=st.sampled_from([0.05, 0.5, 4.0]),
+    n=st.integers(1, 40),
+    seed=st.integers(0, 2**32 - 1),
+)
 def test_regression_recovers_tilted_model_when_differences_span(base, beta, n, seed):
     """Exact: with r = log π_base, Eq. (8) is noise-free least squares, so once the observed feature
     differences span every within-prompt difference, π̂ = π*_β = π_{(1+1/β)θ*} (Section 2.2)."""
@@ -36,7 +40,9 @@ def test_regression_recovers_tilted_model_when_differences_span(base, beta, n, s
     assume(_rank(observed) == _rank(_within_prompt_differences(base.features)))
     target = ss.tilted(base, beta)
     np.testing.assert_allclose(res.policy.log_probs, target.log_probs, atol=1e-7)
-    np.testing.assert_allclose(res.data["target"], res.data["log_prob"][:, 0] - res.data["log_prob"][:, 1])
+    np.testing.assert_allclose(
+        res.data["target"], res.data["log_prob"][:, 0] - res.data["log_prob"][:, 1]
+    )
 
 
 def test_regression_kl_shrinks_to_zero_as_n_grows():
@@ -64,7 +70,9 @@ def test_regression_kl_shrinks_to_zero_as_n_grows():
 def test_tabular_regression_is_tilted_model_on_connected_comparisons():
     base = ss.TabularPolicy([[0.5, 0.3, 0.15, 0.05], [0.1, 0.2, 0.3, 0.4]])
     res = ss.dpo_sharpening(base, 300, 0.2, ss.TabularClass(2, 4), rng=1, keep_data=True)
-    assert len({(x, y) for x, y in zip(res.data["x"], res.data["y"])}) == 8  # every response compared
+    assert (
+        len({(x, y) for x, y in zip(res.data["x"], res.data["y"])}) == 8
+    )  # every response compared
     np.testing.assert_allclose(res.policy.probs, ss.tilted(base, 0.2).probs, atol=1e-9)
     # A response never drawn is not identified by Eq. (8): it keeps the class's anchor (here π_base, so 0).
     with_zero = ss.TabularPolicy([[0.5, 0.3, 0.2, 0.0]])
@@ -89,8 +97,9 @@ def test_logistic_dpo_is_consistent_chi_square_at_99_9():
     pair_weight = 0.5 * base.probs[:, :, None] * base.probs[:, None, :]  # μ uniform over 2 prompts
     fisher = np.einsum("xab,xabi,xabj->ij", pair_weight * expit(z) * expit(-z), diff, diff)
     n = 4000
-    res = ss.dpo_sharpening(base, n, beta, ss.LinearSoftmaxClass(phi, B=100.0), rng=7, loss="logistic",
-                            keep_data=True)
+    res = ss.dpo_sharpening(
+        base, n, beta, ss.LinearSoftmaxClass(phi, B=100.0), rng=7, loss="logistic", keep_data=True
+    )
     assert res.queries == 2 * n and res.diagnostics["loss"] == "logistic"
     err = beta * (res.policy.theta - theta_star) - theta_star
     statistic = n * err @ fisher @ err
@@ -134,14 +143,20 @@ def test_bad_inputs_raise_naming_the_argument():
 def test_class_that_cannot_represent_the_tilted_model_is_refused():
     """Theorem 4.2 needs π*_β ∈ Π (Assumption 4.3): features too poor, or a norm bound too small."""
     base = ss.TabularPolicy([[0.5, 0.3, 0.2]])
-    phi = np.array([[[1.0, 0.0], [0.0, 1.0], [0.0, 1.0]]])  # responses 1 and 2 tied: cannot express 0.3 vs 0.2
+    phi = np.array(
+        [[[1.0, 0.0], [0.0, 1.0], [0.0, 1.0]]]
+    )  # responses 1 and 2 tied: cannot express 0.3 vs 0.2
     with pytest.raises(ValueError, match="realizability"):
         ss.dpo_sharpening(base, 10, 0.5, ss.LinearSoftmaxClass(phi, B=10.0))
     linear_base = ss.LinearSoftmaxPolicy(phi, [1.0, 0.0])
     with pytest.raises(ValueError, match="realizability"):  # needs ‖θ‖ = 1 + 1/β = 3 > B
         ss.dpo_sharpening(linear_base, 10, 0.5, ss.LinearSoftmaxClass(phi, B=2.0))
-    res = ss.dpo_sharpening(linear_base, 10, 0.5, ss.LinearSoftmaxClass(phi, B=2.0), rng=0, check_realizable=False)
-    assert np.linalg.norm(res.policy.theta) <= 2.0 + 1e-9  # misspecified on purpose: the boundary solution
+    res = ss.dpo_sharpening(
+        linear_base, 10, 0.5, ss.LinearSoftmaxClass(phi, B=2.0), rng=0, check_realizable=False
+    )
+    assert (
+        np.linalg.norm(res.policy.theta) <= 2.0 + 1e-9
+    )  # misspecified on purpose: the boundary solution
 
 
 # --------------------------------------------------------------------------- refusals at the extremes (issue 7 §5)
@@ -167,12 +182,15 @@ def test_dpo_accepts_n_at_the_limit_constant():
     assert MAX_PAIRS == 10**7
 
 
-@pytest.mark.parametrize("args, error, match", [
-    ((None, 12, 3), TypeError, "policy must be a policy"),
-    ((ss.TabularPolicy([[1.0]]), -1, 0), ValueError, "queries must be >= 0"),
-    ((ss.TabularPolicy([[1.0]]), 1.5, 0), TypeError, "queries must be an integer"),
-    ((ss.TabularPolicy([[1.0]]), 2, -3), ValueError, "seed must be >= 0"),
-])
+@pytest.mark.parametrize(
+    "args, error, match",
+    [
+        ((None, 12, 3), TypeError, "policy must be a policy"),
+        ((ss.TabularPolicy([[1.0]]), -1, 0), ValueError, "queries must be >= 0"),
+        ((ss.TabularPolicy([[1.0]]), 1.5, 0), TypeError, "queries must be an integer"),
+        ((ss.TabularPolicy([[1.0]]), 2, -3), ValueError, "seed must be >= 0"),
+    ],
+)
 def test_sharpening_result_refuses_invalid_fields(args, error, match):
     with pytest.raises(error, match=match):
         ss.SharpeningResult(*args)

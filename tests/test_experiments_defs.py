@@ -14,31 +14,82 @@ from scipy import stats
 
 import sharpsim as ss
 from sharpsim import experiments
-from sharpsim.experiments import decoding, inference, lower_bound, rlhf, sft
+from sharpsim.experiments import decoding, inference, rlhf, sft
 from sharpsim.theory.bounds import sft_error_bound, xpo_regret_bound
-from sharpsim.theory.instances import hidden_knowledge_task, lower_bound_bayes_error, lower_bound_family
+from sharpsim.theory.instances import (
+    hidden_knowledge_task,
+    lower_bound_bayes_error,
+    lower_bound_family,
+)
 
 LEVEL = 1e-3  # family-wise level of every statistical check in this file
 RESERVED = {"experiment", "cell", "seed"}
 
 #: Documented record keys of each experiment (the figure functions rely on them).
 KEYS = {
-    "bon_lift": {"reward", "N", "accuracy_exact", "accuracy_mc", "loglik_exact", "loglik_mc", "greedy_accuracy",
-                 "sample_accuracy", "mode_accuracy", "pass_at_n"},
-    "bon_loglik": {"reward", "N", "accuracy_exact", "accuracy_mc", "loglik_exact", "loglik_mc", "greedy_accuracy",
-                   "sample_accuracy", "mode_accuracy", "pass_at_n"},
+    "bon_lift": {
+        "reward",
+        "N",
+        "accuracy_exact",
+        "accuracy_mc",
+        "loglik_exact",
+        "loglik_mc",
+        "greedy_accuracy",
+        "sample_accuracy",
+        "mode_accuracy",
+        "pass_at_n",
+    },
+    "bon_loglik": {
+        "reward",
+        "N",
+        "accuracy_exact",
+        "accuracy_mc",
+        "loglik_exact",
+        "loglik_mc",
+        "greedy_accuracy",
+        "sample_accuracy",
+        "mode_accuracy",
+        "pass_at_n",
+    },
     "loglik_correctness": {"source", "correct", "bin_lo", "mass", "mean", "count"},
     "bon_concentration": {"panel", "world", "x", "exact", "mc", "bound"},
     "sft_error": {"n", "error_mc", "error_mc_finite", "error_exact", "bound", "C_cov"},
     "sample_size": {"epsilon", "M", "C_cov", "m", "n", "N", "log_class_size"},
-    "adaptive_sft": {"epsilon", "m_adaptive", "n_adaptive", "m_plain", "error_adaptive_exact", "m_adaptive_mc",
-                     "m_adaptive_mc_se", "error_adaptive_mc", "C_bar_cov"},
-    "amortization": {"visits", "queries", "accuracy_sft", "loglik_sft", "accuracy_greedy", "loglik_greedy",
-                     "accuracy_bon", "loglik_bon", "accuracy_limit", "loglik_limit"},
+    "adaptive_sft": {
+        "epsilon",
+        "m_adaptive",
+        "n_adaptive",
+        "m_plain",
+        "error_adaptive_exact",
+        "m_adaptive_mc",
+        "m_adaptive_mc_se",
+        "error_adaptive_mc",
+        "C_bar_cov",
+    },
+    "amortization": {
+        "visits",
+        "queries",
+        "accuracy_sft",
+        "loglik_sft",
+        "accuracy_greedy",
+        "loglik_greedy",
+        "accuracy_bon",
+        "loglik_bon",
+        "accuracy_limit",
+        "loglik_limit",
+    },
     "phase_transition": {"ratio", "m", "Delta", "error_exact", "error_mc", "error_mc_se"},
     "separation": {"method", "queries", "reached", "n_responses", "C_cov", "margin"},
     "xpo_dynamics": {"t", "queries", "gap", "beta_kl", "error", "bound", "beta"},
-    "decoding": {"method", "hit_exact", "loglik_exact", "hit_mc", "loglik_mc", "has_exact", "mode_mass"},
+    "decoding": {
+        "method",
+        "hit_exact",
+        "loglik_exact",
+        "hit_mc",
+        "loglik_mc",
+        "has_exact",
+        "mode_mass",
+    },
 }
 
 #: A tiny cell per experiment (parameters as in the grids, sizes cut down).
@@ -71,6 +122,7 @@ def test_every_experiment_has_keys_and_figures():
     names = {e.name for e in experiments.list()}
     assert set(KEYS) <= names
     from sharpsim import plotting
+
     for name in KEYS:
         exp = experiments.get(name)
         assert exp.figures == (name,) and plotting.FIGURES[name].experiment == name
@@ -92,6 +144,7 @@ def test_tiny_cell_records(name):
 def test_quick_grid_cells_accept_their_parameters():
     # Every quick cell's keys are arguments of the function (no cell would fail on a TypeError).
     import inspect
+
     for name in KEYS:
         exp = experiments.get(name)
         params = inspect.signature(exp.func).parameters
@@ -114,7 +167,11 @@ def test_bon_lift_loglik_columns_are_the_exact_law():
     for r in tiny_records("bon_loglik"):
         if r["reward"] == "log-likelihood":
             law = ss.best_of_n_law(task.base, r["N"]).probs
-            expected = float(np.sum(np.where(law > 0, law * np.where(law > 0, table.log_probs, 0), 0), axis=1).mean())
+            expected = float(
+                np.sum(
+                    np.where(law > 0, law * np.where(law > 0, table.log_probs, 0), 0), axis=1
+                ).mean()
+            )
             assert r["loglik_exact"] == pytest.approx(expected, abs=1e-12)
     assert tiny_records("bon_loglik") == tiny_records("bon_lift")
 
@@ -130,7 +187,9 @@ def test_bon_lift_exact_columns():
     # The task is the first draw of the rng: rebuild it and compare the claims.
     task = inference._task(np.random.default_rng(0), 8, 1.0)
     assert records[0]["greedy_accuracy"] == task.claims["greedy_accuracy"]
-    big = [r for r in records if r["reward"] == "log-likelihood" and r["N"] == max(inference.BON_NS)][0]
+    big = [
+        r for r in records if r["reward"] == "log-likelihood" and r["N"] == max(inference.BON_NS)
+    ][0]
     law = ss.best_of_n_law(task.base, big["N"])
     acc = float((law.probs * task.details["is_correct"]).sum(axis=1).mean())
     assert big["accuracy_exact"] == pytest.approx(acc, abs=1e-12)
@@ -169,14 +228,22 @@ def test_bon_concentration_exact_bound_and_sampling():
     for r in bon:
         p, N = 0.3, r["x"]
         assert r["exact"] == pytest.approx(1 - (1 - p) ** N, abs=1e-12)
-        assert r["bound"] <= r["exact"] + 1e-12  # 1 - e^{-pN} <= 1 - (1-p)^N: Prop. C.1 is a valid bound
+        assert (
+            r["bound"] <= r["exact"] + 1e-12
+        )  # 1 - e^{-pN} <= 1 - (1-p)^N: Prop. C.1 is a valid bound
         se = math.sqrt(max(r["exact"] * (1 - r["exact"]), 1e-12) / draws)
         assert abs(r["mc"] - r["exact"]) <= z * se + 1.0 / draws
     power = [r for r in records if r["panel"] == "power"]
     pivot = [r for r in power if r["world"].startswith("pivot")]
     policy = ss.theory.instances.power_sampling_pivot_example().base
     for r in pivot:
-        tv = 0.5 * np.abs(ss.token_temperature_law(policy, 1 / r["x"]).probs - ss.power_law(policy, r["x"]).probs).sum()
+        tv = (
+            0.5
+            * np.abs(
+                ss.token_temperature_law(policy, 1 / r["x"]).probs
+                - ss.power_law(policy, r["x"]).probs
+            ).sum()
+        )
         assert r["exact"] == pytest.approx(tv, abs=1e-12)
     assert [r["exact"] for r in pivot if r["x"] == 1.0] == [pytest.approx(0.0, abs=1e-12)]
 
@@ -198,7 +265,9 @@ def test_sft_error_exact_and_bound_columns():
     N = TINY["sft_error"]["N"]
     for r in records:
         assert r["error_exact"] == ss.expected_sft_error(base, r["n"], N, 2 * w["delta"], mu)
-        assert r["bound"] == sft_error_bound(r["n"], N, w["delta"], ss.coverage(base, mu), w["d"] * math.log(w["M"]), 0.05)
+        assert r["bound"] == sft_error_bound(
+            r["n"], N, w["delta"], ss.coverage(base, mu), w["d"] * math.log(w["M"]), 0.05
+        )
 
 
 def test_sft_error_monte_carlo_matches_exact():
@@ -224,10 +293,14 @@ def test_min_n_and_sample_size_point():
 
 def test_adaptive_sft_exact_columns():
     (r,) = tiny_records("adaptive_sft")
-    base, mu = sft.hard_world(r["M"] if "M" in r else int(round(5.0 / r["epsilon"])), r["epsilon"], 4)
+    base, mu = sft.hard_world(
+        r["M"] if "M" in r else int(round(5.0 / r["epsilon"])), r["epsilon"], 4
+    )
     err, m = ss.expected_adaptive_sft_error(base, r["n_adaptive"], 0.5, mu)
     assert (r["error_adaptive_exact"], r["m_adaptive"]) == (err, m)
-    assert err <= r["epsilon"] < ss.expected_adaptive_sft_error(base, r["n_adaptive"] - 1, 0.5, mu)[0]
+    assert (
+        err <= r["epsilon"] < ss.expected_adaptive_sft_error(base, r["n_adaptive"] - 1, 0.5, mu)[0]
+    )
     assert r["m_adaptive"] < r["m_plain"]
 
 
@@ -242,10 +315,15 @@ def test_amortization_limits():
     records = tiny_records("amortization")
     for r in records:
         assert 0 <= r["accuracy_sft"] <= 1 and np.isfinite(r["loglik_sft"])
-        assert r["queries"] == r["visits"] * TINY["amortization"]["n_prompts"] * TINY["amortization"]["N"]
+        assert (
+            r["queries"]
+            == r["visits"] * TINY["amortization"]["n_prompts"] * TINY["amortization"]["N"]
+        )
     one = sft.amortization(np.random.default_rng(0), N=1, bonus=1.0, n_prompts=8)
     # N = 1: the BoN law is the base, so the n → ∞ SFT limit is base greedy and BoN is a plain sample.
-    task = hidden_knowledge_task(8, 4, bonus=1.0, horizon=3, variable_length=True, rng=np.random.default_rng(0))
+    task = hidden_knowledge_task(
+        8, 4, bonus=1.0, horizon=3, variable_length=True, rng=np.random.default_rng(0)
+    )
     for r in one:
         assert r["accuracy_limit"] == r["accuracy_greedy"] == task.claims["greedy_accuracy"]
         assert r["accuracy_bon"] == pytest.approx(task.claims["sample_accuracy"], abs=1e-12)
@@ -263,7 +341,10 @@ def test_phase_transition_exact_and_monte_carlo():
         assert r["error_exact"] == float(lower_bound_bayes_error(c["d"], c["M"], r["Delta"], n, 1))
         assert r["ratio"] == pytest.approx(r["m"] / (c["d"] * c["M"] / r["Delta"]))
         if r["error_mc_se"] > 0:
-            assert abs(r["error_mc"] - r["error_exact"]) <= z * r["error_mc_se"] + r["Delta"] / c["trials"]
+            assert (
+                abs(r["error_mc"] - r["error_exact"])
+                <= z * r["error_mc_se"] + r["Delta"] / c["trials"]
+            )
     assert records[0]["error_exact"] > records[-1]["error_exact"]
 
 
@@ -272,7 +353,9 @@ def test_separation_sft_column_is_exact():
     rng = np.random.default_rng(0)
     inst, base, beta, cls, _ = rlhf._world(2, rng)
     grid = np.unique(np.round(np.geomspace(1, 50 * base.n_responses, 24)).astype(int))
-    m = sft.min_sft_queries(base, None, rlhf.SEPARATION["epsilon"], rlhf.SEPARATION["delta"], grid)[0]
+    m = sft.min_sft_queries(base, None, rlhf.SEPARATION["epsilon"], rlhf.SEPARATION["delta"], grid)[
+        0
+    ]
     (row,) = [r for r in records if r["method"] == "SFT (exact)"]
     assert row["queries"] == m and row["n_responses"] == base.n_responses
     for r in records:
@@ -288,9 +371,16 @@ def test_xpo_dynamics_identity_and_bound():
     _, base, beta, _, B = rlhf._world(2, np.random.default_rng(0))
     r = records[-1]
     r_max = float(-base.log_probs.min())
-    expected = xpo_regret_bound(r["t"] - 1, ss.theory.bounds.linear_softmax_sec_bound(2, r["t"] - 1),
-                                ss.theory.bounds.linear_softmax_log_covering_number(2, B, 0.01), 0.05, r_max,
-                                beta * r_max, beta, 0.01)
+    expected = xpo_regret_bound(
+        r["t"] - 1,
+        ss.theory.bounds.linear_softmax_sec_bound(2, r["t"] - 1),
+        ss.theory.bounds.linear_softmax_log_covering_number(2, B, 0.01),
+        0.05,
+        r_max,
+        beta * r_max,
+        beta,
+        0.01,
+    )
     assert r["bound"] == pytest.approx(expected)
 
 
@@ -301,7 +391,10 @@ def test_decoding_exact_columns_and_sampling():
     for name in ("greedy", "beam (width 2)", "beam (width 4)", "exact mode"):
         assert by[name]["hit_mc"] == by[name]["hit_exact"]
     assert by["greedy"]["hit_exact"] == 0.0  # Prop. E.1: greedy misses every maximum cut
-    assert max(r["loglik_exact"] for r in records if r["has_exact"]) == by["exact mode"]["loglik_exact"]
+    assert (
+        max(r["loglik_exact"] for r in records if r["has_exact"])
+        == by["exact mode"]["loglik_exact"]
+    )
     draws = TINY["decoding"]["draws"]
     z = stats.norm.ppf(1 - LEVEL / 4)
     for name in [m for m in by if m.startswith(("best-of", "power")) and "MCMC" not in m]:

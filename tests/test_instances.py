@@ -70,7 +70,9 @@ def test_lower_bound_family_matches_construction_and_coverage(params, p):
     # y*_γ is a singleton at the claimed modes (Lemma H.1), and the coverage formula is exact.
     mask = ss.mode_mask(inst.base, gamma)
     assert np.array_equal(np.argwhere(mask), np.c_[np.arange(d + 1), inst.claims["modes"]])
-    assert inst.claims["coverage"] == pytest.approx(ss.coverage(inst.base, inst.mu, gamma, p), rel=1e-12)
+    assert inst.claims["coverage"] == pytest.approx(
+        ss.coverage(inst.base, inst.mu, gamma, p), rel=1e-12
+    )
     assert inst.claims["log_class_size"] == pytest.approx(d * math.log(M))
 
 
@@ -119,7 +121,7 @@ def test_lower_bound_bad_inputs(kwargs, error, match):
 def test_lower_bound_family_parameters():
     params = lower_bound_family_parameters(0.01, 3.0, p=2)
     assert params["Delta"] == pytest.approx(0.16)
-    assert params["M"] == math.ceil(1 + 3.0 * 0.01 ** -0.5)
+    assert params["M"] == math.ceil(1 + 3.0 * 0.01**-0.5)
     assert lower_bound_family_parameters(0.05, 1.0)["M"] == 21
     with pytest.raises(ValueError, match="epsilon"):
         lower_bound_family_parameters(1 / 16, 1.0)
@@ -143,7 +145,9 @@ def test_posterior_equals_brute_force_bayes(params, n, N, seed):
     x, y, lp = _sample_data(inst, n, N, seed)
     post = np.zeros((d, M))
     for I in itertools.product(range(1, M + 1), repeat=d):
-        table = lower_bound_family(d, M, Delta, gamma=gamma, index=I, build_class=False).base.log_probs
+        table = lower_bound_family(
+            d, M, Delta, gamma=gamma, index=I, build_class=False
+        ).base.log_probs
         consistent = np.all(np.abs(table[x, y] - lp) < 1e-12)
         weight = np.exp(table[x, y].sum()) if consistent else 0.0
         post[np.arange(d), np.array(I) - 1] += weight
@@ -185,7 +189,9 @@ def test_prompt_error_equals_enumeration_over_samples(M, k, gamma):
     expected = 0.0
     for seq in itertools.product(range(1, M + 1), repeat=k):
         weight = np.prod(probs[list(seq)])
-        post = lower_bound_posterior(1, M, np.ones(k, int), np.array(seq, int), np.log(probs[list(seq)]), gamma)
+        post = lower_bound_posterior(
+            1, M, np.ones(k, int), np.array(seq, int), np.log(probs[list(seq)]), gamma
+        )
         expected += weight * (1.0 - post.max())
     assert lower_bound_prompt_error(M, [k], gamma)[0] == pytest.approx(expected, abs=1e-12)
 
@@ -197,7 +203,9 @@ def test_bayes_error_equals_enumeration_over_prompt_draws():
     expected = 0.0
     for xs in itertools.product(range(d + 1), repeat=n):
         counts = np.bincount(xs, minlength=d + 1)[1:]
-        expected += np.prod(mu[list(xs)]) * (Delta / d) * lower_bound_prompt_error(M, N * counts).sum()
+        expected += (
+            np.prod(mu[list(xs)]) * (Delta / d) * lower_bound_prompt_error(M, N * counts).sum()
+        )
     assert lower_bound_bayes_error(d, M, Delta, n, N) == pytest.approx(expected, rel=1e-12)
 
 
@@ -213,7 +221,9 @@ def test_bayes_error_shape_limits_and_phase_transition():
     assert not np.any(np.isnan(curve))
 
 
-@pytest.mark.parametrize("d, M, Delta, N", [(1, 8, 0.5, 1), (3, 8, 0.1, 4), (4, 20, 0.2, 1), (2, 50, 0.05, 10)])
+@pytest.mark.parametrize(
+    "d, M, Delta, N", [(1, 8, 0.5, 1), (3, 8, 0.1, 4), (4, 20, 0.2, 1), (2, 50, 0.05, 10)]
+)
 def test_lemma_h3_constant_error_below_dM_over_Delta(d, M, Delta, N):
     """Lemma H.3: with M >= 8 and m <= c·dM/Δ each hard prompt is missed w.p. >= 1/8 (here c = 1/8)."""
     n = max(1, int(d * M / (8 * Delta)) // N)
@@ -243,7 +253,9 @@ def test_monte_carlo_bayes_learner_matches_exact_error():
     band = Delta * math.sqrt(math.log(2 / 1e-3) / (2 * trials))  # errors lie in [0, Δ]
     assert abs(out["errors"].mean() - exact) <= band
     again = simulate_lower_bound_error(d, M, Delta, n, N, 5, rng=3)
-    np.testing.assert_array_equal(again["missed"], simulate_lower_bound_error(d, M, Delta, n, N, 5, rng=3)["missed"])
+    np.testing.assert_array_equal(
+        again["missed"], simulate_lower_bound_error(d, M, Delta, n, N, 5, rng=3)["missed"]
+    )
 
 
 def test_monte_carlo_learner_error_agrees_with_sharpening_error():
@@ -349,8 +361,12 @@ def test_maxcut_conditionals_follow_the_proof():
     np.testing.assert_allclose(np.exp(pi.next_token_log_probs(0, prefixes))[:, 1], expit(2 * s))
     last = np.exp(pi.next_token_log_probs(0, np.c_[prefixes, np.ones((6, 1), int)]))[:, 1]
     np.testing.assert_allclose(last, expit(8.0))
-    np.testing.assert_allclose(np.exp(pi.next_token_log_probs(0, np.c_[prefixes, np.zeros((6, 1), int)])), 0.5)
-    np.testing.assert_allclose(inst.claims["theta_norms"][-2:], [math.sqrt(A.sum()), 2 * math.sqrt(2)])
+    np.testing.assert_allclose(
+        np.exp(pi.next_token_log_probs(0, np.c_[prefixes, np.zeros((6, 1), int)])), 0.5
+    )
+    np.testing.assert_allclose(
+        inst.claims["theta_norms"][-2:], [math.sqrt(A.sum()), 2 * math.sqrt(2)]
+    )
 
 
 def test_maxcut_recorded_decoding_failures():
@@ -367,7 +383,15 @@ def test_maxcut_recorded_decoding_failures():
     assert paper.claims["max_cut"] == rescaled.claims["max_cut"] == 10
     assert paper.claims["mode_is_max_cut"] and rescaled.claims["mode_is_max_cut"]
     assert paper.claims["log_gap"] < 1e-8 < 1e-2 < rescaled.claims["log_gap"]
-    assert not rescaled.claims["greedy_is_mode"] and rescaled.claims["beam_misses"] == (1, 2, 4, 8, 16, 32, 64)
+    assert not rescaled.claims["greedy_is_mode"] and rescaled.claims["beam_misses"] == (
+        1,
+        2,
+        4,
+        8,
+        16,
+        32,
+        64,
+    )
 
 
 @pytest.mark.parametrize(
@@ -437,7 +461,9 @@ def test_greedy_failure_example_is_tight_for_proposition_3_1():
     inst = greedy_failure_example()
     c = inst.claims
     table = inst.base.to_tabular()
-    assert c["mode"].tolist() == ss.all_sequences(2, 2)[np.argmax(table.probs[0])].tolist() == [0, 1]
+    assert (
+        c["mode"].tolist() == ss.all_sequences(2, 2)[np.argmax(table.probs[0])].tolist() == [0, 1]
+    )
     assert c["mode_mass"] == pytest.approx(0.4) and c["mode_mass"] <= 0.5
     assert c["greedy"].tolist() == ss.greedy_decode(inst.base, [0])[0].tolist() == [1, 0]
     assert not c["greedy_is_mode"] and c["beam2_is_mode"]
@@ -449,7 +475,11 @@ def test_power_pivot_disagrees_with_token_temperature(alpha):
     c = inst.claims
     power = ss.tilted(inst.base, 1.0 / (alpha - 1.0))  # π^α = π*_β with α = 1 + 1/β
     assert c["power_mode_mass"] == pytest.approx(power.probs[0, 1])
-    assert c["disagree"] and c["power_top"].tolist() == [0, 1] and c["temperature_top"].tolist() == [1, 0]
+    assert (
+        c["disagree"]
+        and c["power_top"].tolist() == [0, 1]
+        and c["temperature_top"].tolist() == [1, 0]
+    )
     assert c["power_mode_mass"] > c["temperature_mode_mass"]
 
 
@@ -524,7 +554,9 @@ def test_hidden_knowledge_seeds_and_bad_inputs():
     a = hidden_knowledge_task(4, 3, rng=5)
     b = hidden_knowledge_task(4, 3, rng=5)
     np.testing.assert_array_equal(a.base.to_tabular().probs, b.base.to_tabular().probs)
-    assert isinstance(hidden_knowledge_task(2, 2, rng=0, autoregressive=False).base, ss.TabularPolicy)
+    assert isinstance(
+        hidden_knowledge_task(2, 2, rng=0, autoregressive=False).base, ss.TabularPolicy
+    )
     assert "greedy_accuracy" not in hidden_knowledge_task(2, 2, rng=0, autoregressive=False).claims
     with pytest.raises(ValueError, match="n_answers must be >= 2"):
         hidden_knowledge_task(4, 1)
@@ -587,8 +619,9 @@ def test_lower_bound_bayes_error_huge_N_does_not_wrap():
     expected = 0.5 * 0.5**10 * 0.75
     for N in (10**6, 10**18, 2**62):
         assert lower_bound_bayes_error(1, 4, 0.5, 10, N) == pytest.approx(expected, rel=1e-12)
-    np.testing.assert_allclose(lower_bound_bayes_error(1, 4, 0.5, [10, 10], [10**18, 10**6]), [expected] * 2,
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        lower_bound_bayes_error(1, 4, 0.5, [10, 10], [10**18, 10**6]), [expected] * 2, rtol=1e-12
+    )
 
 
 def test_lower_bound_coverage_large_p_stays_finite():
@@ -596,7 +629,9 @@ def test_lower_bound_coverage_large_p_stays_finite():
     p = 1000.0
     expected = math.exp(np.logaddexp(math.log(0.9), p * math.log(5.0) + math.log(0.1)) / p)
     assert inst_mod.lower_bound_coverage(10, 0.1, p=p) == pytest.approx(expected, rel=1e-12)
-    assert lower_bound_family(1, 10, 0.1, p=p, index=[1]).claims["coverage"] == pytest.approx(expected, rel=1e-12)
+    assert lower_bound_family(1, 10, 0.1, p=p, index=[1]).claims["coverage"] == pytest.approx(
+        expected, rel=1e-12
+    )
 
 
 def test_lower_bound_bayes_error_huge_n_runs_in_bounded_memory():

@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 from hypothesis import given
 from scipy import stats
+from strategies import feature_tables, linear_softmax_policies
 
 import sharpsim as ss
-from strategies import feature_tables, linear_softmax_policies
 
 
 @given(linear_softmax_policies(max_norm=50.0))

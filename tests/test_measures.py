@@ -10,12 +10,9 @@ import math
 
 import numpy as np
 import pytest
-from scipy.special import logsumexp
 from hypothesis import assume, given
 from hypothesis import strategies as st
-
-import sharpsim as ss
-import sharpsim.measures as measures
+from scipy.special import logsumexp
 from strategies import (
     autoregressive_policies,
     prob_tables,
@@ -24,6 +21,9 @@ from strategies import (
     tabular_policies,
     unique_mode_tables,
 )
+
+import sharpsim as ss
+import sharpsim.measures as measures
 
 RTOL = 1e-10
 INF = math.inf
@@ -65,7 +65,9 @@ def weights(mu, n):
 
 def test_mode_mask_and_mass_hand():
     np.testing.assert_array_equal(ss.mode_mask(WORLD), [[True, False, False], [True, True, False]])
-    np.testing.assert_array_equal(ss.mode_mask(WORLD, 0.55), [[True, True, False], [True, True, True]])
+    np.testing.assert_array_equal(
+        ss.mode_mask(WORLD, 0.55), [[True, True, False], [True, True, True]]
+    )
     np.testing.assert_allclose(ss.mode_mass(WORLD), [0.5, 0.8], rtol=RTOL)
     np.testing.assert_allclose(ss.mode_mass(WORLD, 0.55), [0.8, 1.0], rtol=RTOL)
     np.testing.assert_allclose(ss.log_mode_mass(WORLD), np.log([0.5, 0.8]), rtol=RTOL)
@@ -75,7 +77,9 @@ def test_coverage_hand():
     assert ss.coverage(WORLD, MU) == pytest.approx(0.25 / 0.5 + 0.75 / 0.8, rel=RTOL)
     assert ss.coverage(WORLD) == pytest.approx(0.5 * (2 + 1.25), rel=RTOL)
     assert ss.coverage(WORLD, MU, gamma=0.55) == pytest.approx(0.25 / 0.8 + 0.75 / 1.0, rel=RTOL)
-    assert ss.coverage(WORLD, MU, p=2) == pytest.approx(math.sqrt(0.25 * 4 + 0.75 * 1.25**2), rel=RTOL)
+    assert ss.coverage(WORLD, MU, p=2) == pytest.approx(
+        math.sqrt(0.25 * 4 + 0.75 * 1.25**2), rel=RTOL
+    )
     assert ss.coverage(WORLD, MU, p=INF) == pytest.approx(2.0, rel=RTOL)
     assert ss.coverage(WORLD, [0.0, 1.0], p=INF) == pytest.approx(1.25, rel=RTOL)
     assert ss.adaptive_coverage(WORLD, MU) == pytest.approx(0.25 / 0.5 + 0.75 / 0.4, rel=RTOL)
@@ -87,15 +91,21 @@ def test_margin_hand():
     assert ss.margin(WORLD, [0.0, 1.0], assumption="J.2") == pytest.approx(0.8 / 0.2 - 1, rel=RTOL)
     # gamma = 0.55: row 0 has {0.5, 0.3} in the set, 0.2 outside; row 1 imposes nothing.
     assert ss.margin(WORLD, MU, gamma=0.55) == pytest.approx(0.5 / 0.2 - 1, rel=RTOL)
-    assert ss.margin(WORLD, MU, gamma=0.55, assumption="J.2") == pytest.approx(0.8 / 0.2 - 1, rel=RTOL)
+    assert ss.margin(WORLD, MU, gamma=0.55, assumption="J.2") == pytest.approx(
+        0.8 / 0.2 - 1, rel=RTOL
+    )
     assert ss.margin(WORLD, [0.0, 1.0], gamma=0.55) == INF
     assert ss.margin(ss.TabularPolicy([[0.5, 0.5, 0.0]])) == INF
 
 
 def test_tilted_hand():
     p = WORLD.probs
-    np.testing.assert_allclose(ss.tilted(WORLD, 1.0).probs, p**2 / (p**2).sum(1, keepdims=True), rtol=RTOL)
-    np.testing.assert_allclose(ss.tilted(WORLD, 0.5).probs, p**3 / (p**3).sum(1, keepdims=True), rtol=RTOL)
+    np.testing.assert_allclose(
+        ss.tilted(WORLD, 1.0).probs, p**2 / (p**2).sum(1, keepdims=True), rtol=RTOL
+    )
+    np.testing.assert_allclose(
+        ss.tilted(WORLD, 0.5).probs, p**3 / (p**3).sum(1, keepdims=True), rtol=RTOL
+    )
     reward = np.array([[0.0, 1.0, 2.0], [1.0, 0.0, 0.0]])
     expected = p * np.exp(reward / 2.0)
     np.testing.assert_allclose(
@@ -112,7 +122,9 @@ def test_divergences_hand():
         MU @ (p * np.sqrt(p / t)).sum(1), rel=RTOL
     )
     uniform = ss.TabularPolicy(np.full((2, 3), 1 / 3))
-    assert ss.kl_divergence(WORLD, uniform, MU) == pytest.approx(MU @ (p * np.log(3 * p)).sum(1), rel=RTOL)
+    assert ss.kl_divergence(WORLD, uniform, MU) == pytest.approx(
+        MU @ (p * np.log(3 * p)).sum(1), rel=RTOL
+    )
     np.testing.assert_allclose(
         ss.kl_divergence(WORLD, uniform, per_prompt=True), (p * np.log(3 * p)).sum(1), rtol=RTOL
     )
@@ -127,7 +139,9 @@ def test_regularized_objective_hand():
     assert ss.regularized_objective(model, WORLD, 0.7, mu=MU) == pytest.approx(expected, rel=RTOL)
     reward = np.array([[1.0, -1.0, 0.5], [0.0, 2.0, -3.0]])
     expected = MU @ ((q * reward).sum(1) - 0.7 * kl)
-    assert ss.regularized_objective(model, WORLD, 0.7, reward, MU) == pytest.approx(expected, rel=RTOL)
+    assert ss.regularized_objective(model, WORLD, 0.7, reward, MU) == pytest.approx(
+        expected, rel=RTOL
+    )
 
 
 def test_sharpening_error_hand():
@@ -303,7 +317,9 @@ def test_tilted_tends_to_uniform_on_modes(probs, beta):
     assert not np.any(np.isnan(out.log_probs))
     mask = ss.mode_mask(pi)
     # Distinct weights differ by a factor ≥ 4/3, so non-modes get exp(-0.28/β) = 0.
-    np.testing.assert_allclose(out.probs, mask / mask.sum(axis=1, keepdims=True), rtol=1e-12, atol=0)
+    np.testing.assert_allclose(
+        out.probs, mask / mask.sum(axis=1, keepdims=True), rtol=1e-12, atol=0
+    )
 
 
 @given(prob_tables(), betas)
@@ -321,13 +337,17 @@ def test_tilted_is_power_model_and_keeps_zeros(probs, beta):
 @given(prob_tables(), betas)
 def test_tilted_default_reward_is_log_likelihood(probs, beta):
     pi = ss.TabularPolicy(probs)
-    np.testing.assert_array_equal(ss.tilted(pi, beta).log_probs, ss.tilted(pi, beta, pi.log_probs).log_probs)
+    np.testing.assert_array_equal(
+        ss.tilted(pi, beta).log_probs, ss.tilted(pi, beta, pi.log_probs).log_probs
+    )
 
     class LogLikelihood:
         def table(self, base):
             return base.log_probs
 
-    np.testing.assert_array_equal(ss.tilted(pi, beta).log_probs, ss.tilted(pi, beta, LogLikelihood()).log_probs)
+    np.testing.assert_array_equal(
+        ss.tilted(pi, beta).log_probs, ss.tilted(pi, beta, LogLikelihood()).log_probs
+    )
 
 
 @given(prob_tables(), st.integers(0, 2**32 - 1), st.sampled_from([1e-2, 1.0, 1e3, 1e9]))
@@ -365,7 +385,9 @@ def test_objective_minus_inf_reward_on_underflowed_mass():
     pi = ss.TabularPolicy.from_log_probs(np.array([[0.0, -1e5]]))
     base = ss.TabularPolicy([[0.5, 0.5]])
     assert ss.regularized_objective(pi, base, 1.0, [[0.0, -INF]]) == -INF
-    assert ss.regularized_objective(pi, base, 1.0, [[0.0, -1.0]]) == pytest.approx(-math.log(2), rel=RTOL)
+    assert ss.regularized_objective(pi, base, 1.0, [[0.0, -1.0]]) == pytest.approx(
+        -math.log(2), rel=RTOL
+    )
 
 
 # ------------------------------------------------------------------ Lemma 4.1 and margin => sharpness
@@ -385,7 +407,9 @@ def test_lemma_4_1_gamma_version_for_beta_at_least_one(world, beta, gamma):
     """C_{π*_β} ≤ (1-γ)^(-1)·C_cov,γ (Lemma 4.1') — holds for β ≥ 1, see the counterexample below."""
     base, mu = world
     star = ss.tilted(base, beta)
-    assert ss.concentrability(star, base, mu) <= ss.coverage(base, mu, gamma) / (1 - gamma) * (1 + RTOL)
+    assert ss.concentrability(star, base, mu) <= ss.coverage(base, mu, gamma) / (1 - gamma) * (
+        1 + RTOL
+    )
 
 
 @given(worlds(), betas, gammas)
@@ -475,7 +499,9 @@ def test_regularized_gap_equals_beta_kl(data, beta):
     if j_pi == -INF:
         assert gap == INF
     else:
-        assert j_star - j_pi == pytest.approx(gap, rel=1e-9, abs=1e-9 * (1 + abs(j_star) + abs(j_pi)))
+        assert j_star - j_pi == pytest.approx(
+            gap, rel=1e-9, abs=1e-9 * (1 + abs(j_star) + abs(j_pi))
+        )
 
 
 @given(policy_pairs())
@@ -509,6 +535,7 @@ def test_concentrability_properties(pair, power):
     if power == 1.0:
         assert value >= 1 - RTOL  # E_p[p/q] ≥ 1 by Cauchy–Schwarz
 
+
 def _assert_matches_log_reference(value, p, q, w, power):
     """``value == Σ_x w_x Σ_y p·(p/q)^β`` to 1e-9 relative, the reference summed in log space.
 
@@ -535,7 +562,6 @@ def test_concentrability_reference_where_the_ratio_overflows():
     value = ss.concentrability(p, q, None, 1.0)
     assert np.isfinite(value)
     _assert_matches_log_reference(value, p, q, np.ones(1), 1.0)
-
 
 
 # ------------------------------------------------------------------ sharpening error
@@ -579,8 +605,12 @@ def test_policies_with_to_tabular_are_accepted():
     wrapped = _Enumerable(WORLD)
     assert ss.coverage(wrapped, MU) == ss.coverage(WORLD, MU)
     assert ss.margin(wrapped) == ss.margin(WORLD)
-    np.testing.assert_array_equal(ss.tilted(wrapped, 0.5).log_probs, ss.tilted(WORLD, 0.5).log_probs)
-    assert ss.sharpening_error(wrapped, WORLD, 0.3, MU) == ss.sharpening_error(WORLD, wrapped, 0.3, MU)
+    np.testing.assert_array_equal(
+        ss.tilted(wrapped, 0.5).log_probs, ss.tilted(WORLD, 0.5).log_probs
+    )
+    assert ss.sharpening_error(wrapped, WORLD, 0.3, MU) == ss.sharpening_error(
+        WORLD, wrapped, 0.3, MU
+    )
     assert ss.kl_divergence(wrapped, WORLD) == 0.0
 
 
@@ -643,18 +673,38 @@ BAD_CALLS = [
     (lambda: ss.tilted(WORLD, INF), ValueError, "beta"),
     (lambda: ss.tilted(WORLD, "1"), TypeError, "beta"),
     (lambda: ss.tilted(WORLD, 1.0, np.zeros((2, 2))), ValueError, "reward must have shape"),
-    (lambda: ss.tilted(WORLD, 1.0, np.full((2, 3), np.nan)), ValueError, "reward must not contain NaN"),
-    (lambda: ss.tilted(WORLD, 1.0, np.full((2, 3), INF)), ValueError, "reward must not contain NaN"),
+    (
+        lambda: ss.tilted(WORLD, 1.0, np.full((2, 3), np.nan)),
+        ValueError,
+        "reward must not contain NaN",
+    ),
+    (
+        lambda: ss.tilted(WORLD, 1.0, np.full((2, 3), INF)),
+        ValueError,
+        "reward must not contain NaN",
+    ),
     (lambda: ss.tilted(WORLD, 1.0, np.full((2, 3), "a")), TypeError, "reward must be a real array"),
     (lambda: ss.regularized_objective(WORLD, OTHER_SHAPE, 1.0), ValueError, "same shape"),
     (lambda: ss.regularized_objective(WORLD, WORLD, 0.0), ValueError, "beta"),
-    (lambda: ss.regularized_objective(WORLD, WORLD, 1.0, np.zeros(3)), ValueError, "reward must have shape"),
-    (lambda: ss.regularized_objective(WORLD, WORLD, 1.0, mu=[0.5, 0.5, 0.0]), ValueError, "mu must have"),
+    (
+        lambda: ss.regularized_objective(WORLD, WORLD, 1.0, np.zeros(3)),
+        ValueError,
+        "reward must have shape",
+    ),
+    (
+        lambda: ss.regularized_objective(WORLD, WORLD, 1.0, mu=[0.5, 0.5, 0.0]),
+        ValueError,
+        "mu must have",
+    ),
     (lambda: ss.sharpening_error(WORLD, OTHER_SHAPE, 0.1), ValueError, "same shape"),
     (lambda: ss.sharpening_error(WORLD, WORLD, 0.0), ValueError, "delta"),
     (lambda: ss.sharpening_error(WORLD, WORLD, 1.0), ValueError, "delta"),
     (lambda: ss.sharpening_error(WORLD, WORLD, 0.1, gamma=1.0), ValueError, "gamma"),
-    (lambda: ss.sharpening_error(WORLD, WORLD, 0.1, mu=[-1.0, 2.0]), ValueError, "mu must be non-negative"),
+    (
+        lambda: ss.sharpening_error(WORLD, WORLD, 0.1, mu=[-1.0, 2.0]),
+        ValueError,
+        "mu must be non-negative",
+    ),
     (lambda: ss.sharpening_error([[1.0]], WORLD, 0.1), TypeError, "model"),
     (lambda: ss.is_sharpened(WORLD, WORLD, 1.5, 0.1), ValueError, "epsilon"),
     (lambda: ss.is_sharpened(WORLD, WORLD, None, 0.1), TypeError, "epsilon"),
@@ -714,8 +764,10 @@ def test_kl_per_prompt_must_be_bool(bad):
     assert ss.kl_divergence(p, p, per_prompt=np.bool_(True)).tolist() == [0.0]
 
 
-@given(world=st.one_of(tabular_policies(), autoregressive_policies().map(lambda p: p.to_tabular())),
-       gamma=st.sampled_from([0.0, 0.3, 0.9]))
+@given(
+    world=st.one_of(tabular_policies(), autoregressive_policies().map(lambda p: p.to_tabular())),
+    gamma=st.sampled_from([0.0, 0.3, 0.9]),
+)
 def test_mode_mask_blocks_of_rows_do_not_change_the_mask(world, gamma):
     """``mode_mask`` works on cache-sized blocks of rows (ulp ties included); blocks change no bit."""
     whole = measures._mode_mask_rows(world.log_probs, gamma)

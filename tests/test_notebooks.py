@@ -26,7 +26,9 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 def _needs_torch(path: pathlib.Path) -> bool:
     nb = json.loads(path.read_text(encoding="utf-8"))
-    return any("sharpsim.torch" in "".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
+    return any(
+        "sharpsim.torch" in "".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"
+    )
 
 
 #: The NumPy teaching notebooks, run here; a notebook on the torch backend runs on the
@@ -42,9 +44,15 @@ def test_at_least_three_notebooks():
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_committed_without_outputs(path):
     nb = json.loads(path.read_text(encoding="utf-8"))
-    dirty = [i for i, cell in enumerate(nb["cells"]) if cell["cell_type"] == "code"
-             and (cell.get("outputs") or cell.get("execution_count") is not None)]
-    assert not dirty, f"{path.name}: cells {dirty} carry outputs; run `python notebooks/strip_outputs.py`"
+    dirty = [
+        i
+        for i, cell in enumerate(nb["cells"])
+        if cell["cell_type"] == "code"
+        and (cell.get("outputs") or cell.get("execution_count") is not None)
+    ]
+    assert not dirty, (
+        f"{path.name}: cells {dirty} carry outputs; run `python notebooks/strip_outputs.py`"
+    )
 
 
 @pytest.mark.parametrize("path", TEACHING, ids=lambda p: p.name)
@@ -73,12 +81,19 @@ def _kernel_manager_class(tmp_path):
         "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
         "display_name": "Python 3 (sharpsim tests)",
         "language": "python",
-        "env": {"PYTHONPATH": pythonpath, "SHARPSIM_NOTEBOOK_QUICK": "1",
-                "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"},
+        "env": {
+            "PYTHONPATH": pythonpath,
+            "SHARPSIM_NOTEBOOK_QUICK": "1",
+            "OPENBLAS_NUM_THREADS": "1",
+            "OMP_NUM_THREADS": "1",
+        },
     }
     (spec_dir / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
     kernel_dirs = [str(tmp_path / "kernels")]
-    assert KernelSpecManager(kernel_dirs=kernel_dirs).get_kernel_spec("python3").argv[0] == sys.executable
+    assert (
+        KernelSpecManager(kernel_dirs=kernel_dirs).get_kernel_spec("python3").argv[0]
+        == sys.executable
+    )
 
     class CheckoutKernelManager(KernelManager):
         @default("kernel_spec_manager")
@@ -90,22 +105,45 @@ def _kernel_manager_class(tmp_path):
 
 @pytest.mark.parametrize("path", TEACHING, ids=lambda p: p.name)
 def test_notebook_runs(path, tmp_path, monkeypatch):
-    monkeypatch.setenv("JUPYTER_PLATFORM_DIRS", "1")  # silences jupyter_core's path-migration notice
+    monkeypatch.setenv(
+        "JUPYTER_PLATFORM_DIRS", "1"
+    )  # silences jupyter_core's path-migration notice
     for module in ("nbformat", "nbclient", "ipykernel", "matplotlib"):
-        pytest.importorskip(module, reason=f"{module} is needed to run the notebooks (pip install '.[test]')")
+        pytest.importorskip(
+            module, reason=f"{module} is needed to run the notebooks (pip install '.[test]')"
+        )
     import nbformat
     from nbclient import NotebookClient
 
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, kernel_manager_class=_kernel_manager_class(tmp_path), kernel_name="python3",
-                            timeout=CELL_TIMEOUT_S,
-                            resources={"metadata": {"path": str(ROOT)}})
+    client = NotebookClient(
+        nb,
+        kernel_manager_class=_kernel_manager_class(tmp_path),
+        kernel_name="python3",
+        timeout=CELL_TIMEOUT_S,
+        resources={"metadata": {"path": str(ROOT)}},
+    )
     client.execute()  # raises CellExecutionError on the first failing cell
-    quick = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
-             if o.output_type == "stream" and "QUICK=True" in o.text]
+    quick = [
+        o
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+        if o.output_type == "stream" and "QUICK=True" in o.text
+    ]
     assert quick, "the Parameters cell did not see SHARPSIM_NOTEBOOK_QUICK=1"
-    warnings = [(i, o.text) for i, c in enumerate(nb.cells) if c.cell_type == "code" for o in c.outputs
-                if o.output_type == "stream" and o.name == "stderr" and "Warning" in o.text]
+    warnings = [
+        (i, o.text)
+        for i, c in enumerate(nb.cells)
+        if c.cell_type == "code"
+        for o in c.outputs
+        if o.output_type == "stream" and o.name == "stderr" and "Warning" in o.text
+    ]
     assert not warnings, f"{path.name} printed warnings: {warnings}"
-    images = sum("image/png" in o.get("data", {}) for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    images = sum(
+        "image/png" in o.get("data", {})
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+    )
     assert images >= 3, f"{path.name} drew {images} figures"

@@ -45,7 +45,9 @@ class Undeclared:
 
 
 def world(n_contexts=4, n_responses=6, seed=0):
-    return ss.TabularPolicy(np.random.default_rng(seed).dirichlet(np.ones(n_responses), size=n_contexts))
+    return ss.TabularPolicy(
+        np.random.default_rng(seed).dirichlet(np.ones(n_responses), size=n_contexts)
+    )
 
 
 def rng_state(oracle):
@@ -106,7 +108,9 @@ def test_evaluate_counts_pairs_for_integer_and_sequence_responses():
     seq = SequenceView(table, vocab_size=2, horizon=3)
     oracle = ss.SampleEvaluateOracle(seq, rng=0)
     seqs = ss.decode_responses(y, 2, 3)  # [3, 3, H]
-    np.testing.assert_array_equal(oracle.evaluate([0, 1, 2], seqs), table.log_prob([[0], [1], [2]], y))
+    np.testing.assert_array_equal(
+        oracle.evaluate([0, 1, 2], seqs), table.log_prob([[0], [1], [2]], y)
+    )
     assert oracle.queries == 9
     assert oracle.evaluate([1], seqs[1, :1]).shape == (1,)  # y [k, H]: one pair per prompt
     assert oracle.queries == 10
@@ -126,7 +130,9 @@ def test_sequence_base_sample_and_stream_count_pairs():
         positions = np.concatenate([c.positions for c in chunks])
         np.testing.assert_array_equal(positions, np.repeat([0, 1, 2], 5))
         for c in chunks:
-            np.testing.assert_array_equal(c.log_probs, seq.log_prob(np.array([0, 1, 2])[c.positions], c.responses))
+            np.testing.assert_array_equal(
+                c.log_probs, seq.log_prob(np.array([0, 1, 2])[c.positions], c.responses)
+            )
         assert oracle.queries - before == 15
 
 
@@ -152,13 +158,18 @@ def test_stream_reproduces_sample_exactly(N, chunk_size):
     y, logp = ss.SampleEvaluateOracle(pi, rng=8).sample(x, N)
     oracle = ss.SampleEvaluateOracle(pi, rng=8)
     chunks = list(oracle.stream(x, N, chunk_size=chunk_size))
-    assert all(isinstance(c, OracleChunk) and 0 < c.positions.shape[0] <= chunk_size for c in chunks)
+    assert all(
+        isinstance(c, OracleChunk) and 0 < c.positions.shape[0] <= chunk_size for c in chunks
+    )
     if N <= chunk_size:  # whole prompts per chunk
         assert all(c.positions.shape[0] % N == 0 for c in chunks)
     else:  # each chunk within one prompt
         assert all(np.unique(c.positions).size == 1 for c in chunks)
     assert oracle.queries == x.shape[0] * N
-    cat = (lambda field: np.concatenate([getattr(c, field) for c in chunks]) if chunks else np.zeros(0))
+
+    def cat(field):
+        return np.concatenate([getattr(c, field) for c in chunks]) if chunks else np.zeros(0)
+
     np.testing.assert_array_equal(cat("positions"), np.repeat(np.arange(x.shape[0]), N))
     np.testing.assert_array_equal(cat("responses"), y.reshape(-1))
     np.testing.assert_array_equal(cat("log_probs"), logp.reshape(-1))
@@ -179,7 +190,9 @@ def test_stream_counts_only_what_was_drawn_and_checks_budget_upfront():
     stream = oracle.stream(np.zeros(6, np.int64), 10, chunk_size=20)
     oracle.sample([0], 1)  # an interleaved request takes one query of the reserve ...
     assert sum(c.positions.shape[0] for c in (next(stream), next(stream))) == 40
-    with pytest.raises(ss.QueryBudgetExceeded):  # ... so the last chunk is refused before it is drawn
+    with pytest.raises(
+        ss.QueryBudgetExceeded
+    ):  # ... so the last chunk is refused before it is drawn
         next(stream)
     assert oracle.queries == 81
 
@@ -292,10 +305,14 @@ def test_bad_inputs():
 def test_evaluate_shape_error_states_the_expected_shape():
     """The message spells the expected shape once: ``[k, ...]`` (integers) or ``[k, ..., H]`` (sequences)."""
     tab = ss.SampleEvaluateOracle(ss.TabularPolicy([[0.5, 0.5]]))
-    with pytest.raises(ValueError, match=r"y must have shape \[k=1, \.\.\.\] \(response_ndim=0\); got \(\)"):
+    with pytest.raises(
+        ValueError, match=r"y must have shape \[k=1, \.\.\.\] \(response_ndim=0\); got \(\)"
+    ):
         tab.evaluate([0], 1)
     seq = ss.SampleEvaluateOracle(ss.JointAutoregressivePolicy([[0.0, 0.4, 0.35, 0.25]], 2, 2))
-    with pytest.raises(ValueError, match=r"y must have shape \[k=1, \.\.\., H\] \(response_ndim=1\); got \(2,\)"):
+    with pytest.raises(
+        ValueError, match=r"y must have shape \[k=1, \.\.\., H\] \(response_ndim=1\); got \(2,\)"
+    ):
         seq.evaluate([0], [0, 1])
 
 
@@ -308,7 +325,9 @@ def test_check_request_refuses_without_changing_anything():
     state = rng_state(oracle)
     oracle.check_request(4)  # exactly the rest: allowed, and nothing is charged
     assert oracle.queries == 6
-    with pytest.raises(ss.QueryBudgetExceeded, match="request for 5 queries exceeds the budget: 6 used of 10"):
+    with pytest.raises(
+        ss.QueryBudgetExceeded, match="request for 5 queries exceeds the budget: 6 used of 10"
+    ):
         oracle.check_request(5)
     assert oracle.queries == 6 and rng_state(oracle) == state
     ss.SampleEvaluateOracle(world()).check_request(10**30)  # no budget: any request
@@ -339,5 +358,7 @@ def test_adaptive_best_of_n_refuses_when_even_the_first_draws_exceed_the_budget(
     with pytest.raises(ss.QueryBudgetExceeded, match="request for 9 queries"):
         ss.adaptive_best_of_n(oracle, [0, 0, 0], mu_stop=2.5)
     assert oracle.queries == 0 and rng_state(oracle) == state
-    res = ss.adaptive_best_of_n(ss.SampleEvaluateOracle(pi, budget=9, rng=0), [0, 0, 0], mu_stop=2.5)
+    res = ss.adaptive_best_of_n(
+        ss.SampleEvaluateOracle(pi, budget=9, rng=0), [0, 0, 0], mu_stop=2.5
+    )
     assert res.queries == 9  # π = 0.9 stops every prompt at its third draw: exactly the budget

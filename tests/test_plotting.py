@@ -12,13 +12,13 @@ import sys
 import numpy as np
 import pytest
 from scipy import stats
+from test_experiments_defs import TINY
 
 import sharpsim as ss
 from sharpsim import experiments, plotting
 from sharpsim.plotting.stats import bootstrap_ci, fit_loglog_slope, slope_label, summarize
 from sharpsim.theory.bounds import lower_bound_samples
 from sharpsim.theory.instances import lower_bound_bayes_error, lower_bound_family
-from test_experiments_defs import TINY
 
 matplotlib = pytest.importorskip("matplotlib")
 
@@ -35,9 +35,11 @@ def records():
                 rows.append({"experiment": name, "cell": 0, "seed": seed, **cell, **r})
         out[name] = rows
     # sample_size needs at least two points per sweep for its fits.
-    out["sample_size"] = [{"experiment": "sample_size", "cell": c, "seed": 0, "sweep": sw, "k": k, **r}
-                          for c, (sw, k) in enumerate([("C_cov", 0), ("C_cov", 1), ("1/eps", 0), ("1/eps", 1)])
-                          for r in experiments.get("sample_size").func(None, sweep=sw, k=k)]
+    out["sample_size"] = [
+        {"experiment": "sample_size", "cell": c, "seed": 0, "sweep": sw, "k": k, **r}
+        for c, (sw, k) in enumerate([("C_cov", 0), ("C_cov", 1), ("1/eps", 0), ("1/eps", 1)])
+        for r in experiments.get("sample_size").func(None, sweep=sw, k=k)
+    ]
     return out
 
 
@@ -46,8 +48,11 @@ def draw(name, rows, tmp_path):
     import importlib
 
     module, func = plotting._DRAWERS[name].split(":")
-    with plotting.style.styled() if hasattr(plotting, "style") else importlib.import_module(
-            "sharpsim.plotting.style").styled():
+    with (
+        plotting.style.styled()
+        if hasattr(plotting, "style")
+        else importlib.import_module("sharpsim.plotting.style").styled()
+    ):
         return getattr(importlib.import_module(f"sharpsim.plotting.{module}"), func)(rows, tmp_path)
 
 
@@ -82,8 +87,10 @@ def test_figure_rejects_bad_input(records, tmp_path):
 
 
 def test_imports_stay_lazy():
-    code = ("import sys, sharpsim, sharpsim.experiments, sharpsim.plotting, sharpsim.plotting.sft_figs; "
-            "print('matplotlib' in sys.modules)")
+    code = (
+        "import sys, sharpsim, sharpsim.experiments, sharpsim.plotting, sharpsim.plotting.sft_figs; "
+        "print('matplotlib' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
@@ -95,6 +102,7 @@ def test_sft_error_curves_are_the_exact_functions(records, tmp_path):
     rows = records["sft_error"]
     fig = draw("sft_error", rows, tmp_path)
     from sharpsim.experiments.sft import SFT_WORLD as w
+
     inst = lower_bound_family(w["d"], w["M"], w["Delta"], index=[2, 5])
     N = TINY["sft_error"]["N"]
     x, y = line(fig, f"N={N}: exact E[error]")
@@ -108,7 +116,9 @@ def test_sample_size_lower_bound_and_slopes(records, tmp_path):
     eps_rows = sorted([r for r in rows if r["sweep"] == "1/eps"], key=lambda r: r["epsilon"])
     lines = [ln for ln in fig.axes[1].get_lines() if ln.get_label().startswith("Thm 3.1 rate")]
     assert len(lines) == 1
-    expected = [lower_bound_samples(r["epsilon"], r["C_cov"], r["log_class_size"]) for r in eps_rows]
+    expected = [
+        lower_bound_samples(r["epsilon"], r["C_cov"], r["log_class_size"]) for r in eps_rows
+    ]
     np.testing.assert_allclose(lines[0].get_ydata(), expected)
     fit = fit_loglog_slope([1 / r["epsilon"] for r in eps_rows], [r["m"] for r in eps_rows])
     labels = [ln.get_label() for ln in fig.axes[1].get_lines()]
@@ -117,13 +127,16 @@ def test_sample_size_lower_bound_and_slopes(records, tmp_path):
 
 def test_phase_transition_curves(records, tmp_path):
     from sharpsim.plotting.theory_figs import phase_curves
+
     rows = records["phase_transition"]
     c = TINY["phase_transition"]
     ((key, (ratio, exact, mc, half)),) = phase_curves(rows).items()
     assert key == (c["d"], c["M"])
     delta = rows[0]["Delta"]
     ms = sorted({r["m"] for r in rows})
-    np.testing.assert_allclose(exact, [float(lower_bound_bayes_error(c["d"], c["M"], delta, m, 1)) / delta for m in ms])
+    np.testing.assert_allclose(
+        exact, [float(lower_bound_bayes_error(c["d"], c["M"], delta, m, 1)) / delta for m in ms]
+    )
     z = stats.norm.ppf(0.975)
     for m, h in zip(ms, half):
         ses = [r["error_mc_se"] for r in rows if r["m"] == m]
@@ -138,8 +151,12 @@ def test_bon_concentration_bound_and_exact_lines(records, tmp_path):
     fig = draw("bon_concentration", rows, tmp_path)
     x, y = line(fig, "C_cov = 3.33: exact")
     np.testing.assert_allclose(y, 1 - (1 - 0.3) ** x, atol=1e-12)
-    dashed = [ln for ln in fig.axes[0].get_lines() if ln.get_linestyle() == "--" and len(ln.get_xdata())]
-    np.testing.assert_allclose(dashed[0].get_ydata(), -np.expm1(-0.3 * np.asarray(dashed[0].get_xdata())))
+    dashed = [
+        ln for ln in fig.axes[0].get_lines() if ln.get_linestyle() == "--" and len(ln.get_xdata())
+    ]
+    np.testing.assert_allclose(
+        dashed[0].get_ydata(), -np.expm1(-0.3 * np.asarray(dashed[0].get_xdata()))
+    )
 
 
 def test_bon_lift_skyline_and_lifts(records, tmp_path):
@@ -151,14 +168,16 @@ def test_bon_lift_skyline_and_lifts(records, tmp_path):
         vals = [100 * (r["pass_at_n"] - r["greedy_accuracy"]) for r in ll if r["N"] == N]
         assert v == pytest.approx(np.mean(vals))
     x, y = line(fig, "log-likelihood (exact law)")
-    assert y[0] == pytest.approx(np.mean([100 * (r["sample_accuracy"] - r["greedy_accuracy"])
-                                          for r in ll if r["N"] == 1]))
+    assert y[0] == pytest.approx(
+        np.mean([100 * (r["sample_accuracy"] - r["greedy_accuracy"]) for r in ll if r["N"] == 1])
+    )
 
 
 def test_loglik_histogram_masses(records, tmp_path):
     from sharpsim.plotting.inference_figs import _histograms
+
     hist = _histograms(records["loglik_correctness"])
-    for (source, side), (bins, mass, mean) in hist.items():
+    for (source, _side), (bins, mass, _mean) in hist.items():
         if source == "exact":  # every seed's exact histogram sums to 1, so does their average
             assert mass.sum() == pytest.approx(1.0)
         assert np.all(np.diff(bins) > 0)
@@ -170,16 +189,21 @@ def test_adaptive_and_separation_and_xpo_draw(records, tmp_path):
     rows = records["adaptive_sft"]
     eps = sorted({r["epsilon"] for r in rows}, reverse=True)
     np.testing.assert_allclose(x, [1 / e for e in eps])
-    np.testing.assert_allclose(y, [np.mean([r["m_adaptive"] for r in rows if r["epsilon"] == e]) for e in eps])
+    np.testing.assert_allclose(
+        y, [np.mean([r["m_adaptive"] for r in rows if r["epsilon"] == e]) for e in eps]
+    )
     rows = records["xpo_dynamics"]
     fig = draw("xpo_dynamics", rows, tmp_path)
-    x, y = line(fig, "Thm J.1 bound")  # each seed has its own packing (R_max): the line is their mean
+    x, y = line(
+        fig, "Thm J.1 bound"
+    )  # each seed has its own packing (R_max): the line is their mean
     np.testing.assert_allclose(y, [np.mean([r["bound"] for r in rows if r["t"] == t]) for t in x])
     fig = draw("separation", records["separation"], tmp_path)
     x, y = line(fig, "SFT (exact): reached eps")  # geometric mean over seeds
     sft_rows = [r for r in records["separation"] if r["method"] == "SFT (exact)"]
-    np.testing.assert_allclose(y, [10 ** np.mean([np.log10(r["queries"]) for r in sft_rows if r["d"] == d])
-                                   for d in x])
+    np.testing.assert_allclose(
+        y, [10 ** np.mean([np.log10(r["queries"]) for r in sft_rows if r["d"] == d]) for d in x]
+    )
 
 
 # --------------------------------------------------------------------------- statistics
@@ -187,7 +211,11 @@ def test_adaptive_and_separation_and_xpo_draw(records, tmp_path):
 
 def test_fit_loglog_slope_exact_power_law():
     fit = fit_loglog_slope([1, 2, 4, 8, 16], [5 * v**1.5 for v in (1, 2, 4, 8, 16)])
-    assert fit.slope == pytest.approx(1.5) and fit.lo == pytest.approx(1.5) and fit.hi == pytest.approx(1.5)
+    assert (
+        fit.slope == pytest.approx(1.5)
+        and fit.lo == pytest.approx(1.5)
+        and fit.hi == pytest.approx(1.5)
+    )
     assert math.exp(fit.intercept) == pytest.approx(5.0)
     two = fit_loglog_slope([1, 10], [1, 100])
     assert two.slope == pytest.approx(2.0) and math.isinf(two.hi) and "no CI" in slope_label(two)
@@ -214,15 +242,21 @@ def test_bootstrap_ci_is_seeded_and_matches_normal_theory():
     m, lo, hi = bootstrap_ci(v)
     assert (m, lo, hi) == bootstrap_ci(v)
     half_normal = stats.norm.ppf(0.975) * v.std(ddof=1) / math.sqrt(v.size)
-    assert (hi - lo) / 2 == pytest.approx(half_normal, rel=0.15)  # bootstrap SE error ~ 1/sqrt(2000) plus skew
+    assert (hi - lo) / 2 == pytest.approx(
+        half_normal, rel=0.15
+    )  # bootstrap SE error ~ 1/sqrt(2000) plus skew
     assert bootstrap_ci([2.5]) == (2.5, 2.5, 2.5)
     with pytest.raises(ValueError, match="finite"):
         bootstrap_ci([1.0, float("nan")])
 
 
 def test_summarize_groups_and_filters():
-    recs = [{"N": 2, "r": "a", "v": 1.0}, {"N": 1, "r": "a", "v": 3.0}, {"N": 1, "r": "b", "v": 9.0},
-            {"N": 1, "r": "a", "v": 5.0}]
+    recs = [
+        {"N": 2, "r": "a", "v": 1.0},
+        {"N": 1, "r": "a", "v": 3.0},
+        {"N": 1, "r": "b", "v": 9.0},
+        {"N": 1, "r": "a", "v": 5.0},
+    ]
     s = summarize(recs, "N", "v", {"r": "a"})
     assert s.x.tolist() == [1, 2] and s.y.tolist() == [4.0, 1.0] and s.count.tolist() == [2, 1]
     assert s.lo[0] >= 3.0 and s.hi[0] <= 5.0

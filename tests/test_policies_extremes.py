@@ -30,7 +30,9 @@ def test_linear_softmax_rows_are_distributions_for_any_finite_theta(scale):
     pi = ss.LinearSoftmaxPolicy(phi, theta)
     probs = pi.probs
     assert np.all(pi.log_probs <= 0.0) and not np.any(np.isnan(pi.log_probs))
-    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=0, atol=8 * phi.shape[1] * np.finfo(float).eps)
+    np.testing.assert_allclose(
+        probs.sum(axis=1), 1.0, rtol=0, atol=8 * phi.shape[1] * np.finfo(float).eps
+    )
     with np.errstate(over="ignore"):
         logits = phi @ theta
     # The order of the logits is kept (ties included) and the largest one carries the largest mass.
@@ -52,7 +54,9 @@ def test_linear_softmax_differences_of_log_probs_are_differences_of_logits():
 
 def test_linear_softmax_logits_past_the_float_range_still_give_a_valid_policy():
     """⟨φ, θ⟩ = 0.7·1.7e308·2 overflows double precision; the row max is subtracted in a scaled copy."""
-    pi = ss.LinearSoftmaxPolicy(np.array([[[0.7, 0.7], [0.0, 0.0], [0.7, 0.7]]]), [1.7e308, 1.7e308])
+    pi = ss.LinearSoftmaxPolicy(
+        np.array([[[0.7, 0.7], [0.0, 0.0], [0.7, 0.7]]]), [1.7e308, 1.7e308]
+    )
     assert pi.probs.tolist() == [[0.5, 0.0, 0.5]]
     pi = ss.LinearSoftmaxPolicy(np.array([[[0.7, 0.7], [0.7, 0.69]]]), [-1.7e308, -1.7e308])
     assert pi.probs.tolist() == [[0.0, 1.0]]
@@ -61,8 +65,12 @@ def test_linear_softmax_logits_past_the_float_range_still_give_a_valid_policy():
 def test_from_logits_with_huge_offsets_is_the_offset_free_policy():
     """Softmax ignores a common offset: logits around 1e15 (grid 0.125) give the policy of the offsets."""
     offsets = np.array([[0.0, 0.25, -0.5, -np.inf], [3.0, 3.0, 2.875, 1.0]])
-    np.testing.assert_allclose(ss.TabularPolicy.from_logits(offsets + 1e15).probs,
-                               ss.TabularPolicy.from_logits(offsets).probs, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(
+        ss.TabularPolicy.from_logits(offsets + 1e15).probs,
+        ss.TabularPolicy.from_logits(offsets).probs,
+        rtol=0,
+        atol=1e-15,
+    )
 
 
 # --------------------------------------------------------------------------- huge sizes
@@ -71,7 +79,9 @@ def test_from_logits_with_huge_offsets_is_the_offset_free_policy():
 def test_all_sequences_refuses_past_its_limit_before_allocating():
     """all_sequences(10, 8) would need 6.4 GB (10^8 sequences x 8 tokens): 0.1.0 ended in MemoryError."""
     tracemalloc.start()
-    with pytest.raises(ValueError, match=r"V\*\*H = 10\*\*8 = 100000000 sequences.*max_sequences=2000000"):
+    with pytest.raises(
+        ValueError, match=r"V\*\*H = 10\*\*8 = 100000000 sequences.*max_sequences=2000000"
+    ):
         all_sequences(10, 8)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
@@ -90,24 +100,88 @@ def test_all_sequences_refuses_past_its_limit_before_allocating():
 @pytest.mark.parametrize(
     "build, error, match",
     [
-        (lambda: ss.TabularPolicy([["a", "b"]]), TypeError, "probs must be a real array; got dtype <U1"),
-        (lambda: ss.TabularPolicy([[0.5, 0.5], [1.0]]), ValueError, "probs must be a rectangular array"),
-        (lambda: ss.TabularPolicy([[0.5, None]]), TypeError, "probs must be a real array; got dtype object"),
-        (lambda: ss.TabularPolicy([[0.5, 0.5j]]), TypeError, "probs must be a real array; got dtype complex"),
+        (
+            lambda: ss.TabularPolicy([["a", "b"]]),
+            TypeError,
+            "probs must be a real array; got dtype <U1",
+        ),
+        (
+            lambda: ss.TabularPolicy([[0.5, 0.5], [1.0]]),
+            ValueError,
+            "probs must be a rectangular array",
+        ),
+        (
+            lambda: ss.TabularPolicy([[0.5, None]]),
+            TypeError,
+            "probs must be a real array; got dtype object",
+        ),
+        (
+            lambda: ss.TabularPolicy([[0.5, 0.5j]]),
+            TypeError,
+            "probs must be a real array; got dtype complex",
+        ),
         (lambda: ss.TabularPolicy.from_logits([["a"]]), TypeError, "logits must be a real array"),
-        (lambda: ss.TabularPolicy.from_logits([[0.0], [0.0, 1.0]]), ValueError, "logits must be a rectangular"),
-        (lambda: ss.TabularPolicy.from_log_probs([["a"]]), TypeError, "log_probs must be a real array"),
-        (lambda: ss.TabularPolicy.from_log_probs([[0.0], []]), ValueError, "log_probs must be a rectangular"),
-        (lambda: ss.MarkovPolicy([["a", "b"]], np.zeros((1, 0, 2, 2))), TypeError, "initial must be a real"),
-        (lambda: ss.MarkovPolicy([[0.5, 0.5]], [[[[1.0, 0.0], [1.0]]]]), ValueError, "transition must be a rect"),
-        (lambda: ss.MarkovPolicy([[0.5, 0.5]], [[[["a", "b"], ["c", "d"]]]]), TypeError, "transition must be a real"),
-        (lambda: ss.JointAutoregressivePolicy([["a"] * 4], 2, 2), TypeError, "joint must be a real array"),
-        (lambda: ss.JointAutoregressivePolicy([[1.0, 0, 0, 0], [1.0]], 2, 2), ValueError, "joint must be a rect"),
-        (lambda: ss.LinearSoftmaxPolicy([[["a"]]], [0.0]), TypeError, "features must be a real array"),
-        (lambda: ss.LinearSoftmaxPolicy([[[1.0], []]], [0.0]), ValueError, "features must be a rectangular"),
+        (
+            lambda: ss.TabularPolicy.from_logits([[0.0], [0.0, 1.0]]),
+            ValueError,
+            "logits must be a rectangular",
+        ),
+        (
+            lambda: ss.TabularPolicy.from_log_probs([["a"]]),
+            TypeError,
+            "log_probs must be a real array",
+        ),
+        (
+            lambda: ss.TabularPolicy.from_log_probs([[0.0], []]),
+            ValueError,
+            "log_probs must be a rectangular",
+        ),
+        (
+            lambda: ss.MarkovPolicy([["a", "b"]], np.zeros((1, 0, 2, 2))),
+            TypeError,
+            "initial must be a real",
+        ),
+        (
+            lambda: ss.MarkovPolicy([[0.5, 0.5]], [[[[1.0, 0.0], [1.0]]]]),
+            ValueError,
+            "transition must be a rect",
+        ),
+        (
+            lambda: ss.MarkovPolicy([[0.5, 0.5]], [[[["a", "b"], ["c", "d"]]]]),
+            TypeError,
+            "transition must be a real",
+        ),
+        (
+            lambda: ss.JointAutoregressivePolicy([["a"] * 4], 2, 2),
+            TypeError,
+            "joint must be a real array",
+        ),
+        (
+            lambda: ss.JointAutoregressivePolicy([[1.0, 0, 0, 0], [1.0]], 2, 2),
+            ValueError,
+            "joint must be a rect",
+        ),
+        (
+            lambda: ss.LinearSoftmaxPolicy([[["a"]]], [0.0]),
+            TypeError,
+            "features must be a real array",
+        ),
+        (
+            lambda: ss.LinearSoftmaxPolicy([[[1.0], []]], [0.0]),
+            ValueError,
+            "features must be a rectangular",
+        ),
         (lambda: ss.LinearSoftmaxPolicy([[[1.0]]], ["a"]), TypeError, "theta must be a real array"),
-        (lambda: ss.LinearSoftmaxPolicy([[[1.0]]], [[0.0], []]), ValueError, "theta must be a rectangular"),
-        (lambda: ss.SampleEvaluateOracle(ss.TabularPolicy([[1.0]]), mu=["a"]), TypeError, "mu must be a real"),
+        (
+            lambda: ss.LinearSoftmaxPolicy([[[1.0]]], [[0.0], []]),
+            ValueError,
+            "theta must be a rectangular",
+        ),
+        (
+            lambda: ss.SampleEvaluateOracle(ss.TabularPolicy([[1.0]]), mu=["a"]),
+            TypeError,
+            "mu must be a real",
+        ),
     ],
 )
 def test_malformed_arrays_are_refused_naming_the_argument(build, error, match):

@@ -3,9 +3,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from scipy import stats
+from strategies import autoregressive_policies, prob_tables
 
 import sharpsim as ss
-from strategies import autoregressive_policies, prob_tables
 
 GREEDY_FAILURE = [[0.0, 0.40, 0.35, 0.25]]  # aa, ab, ba, bb; see tests/test_decoding.py
 
@@ -36,7 +36,9 @@ def test_power_law_mass_on_the_mode_set_grows_with_alpha(probs, alpha, more):
 
 @pytest.mark.parametrize("alpha", [1e6, 1e300])
 def test_power_law_tends_to_uniform_on_ties_without_underflow(alpha):
-    law = ss.power_law(ss.TabularPolicy([[0.4, 0.4, 0.2, 0.0], [1e-300, 1e-250, 1.0 - 1e-250, 0.0]]), alpha)
+    law = ss.power_law(
+        ss.TabularPolicy([[0.4, 0.4, 0.2, 0.0], [1e-300, 1e-250, 1.0 - 1e-250, 0.0]]), alpha
+    )
     np.testing.assert_allclose(law.probs, [[0.5, 0.5, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0]])
     assert not np.any(np.isnan(law.log_probs))
 
@@ -83,13 +85,17 @@ def _exact_mh_kernel(probs, vocab, horizon, alpha):
     n = probs.shape[0]
     alive = probs > 0
     ratio = np.ones((n, n))
-    ratio[np.ix_(alive, alive)] = np.minimum(1.0, (probs[alive][None, :] / probs[alive][:, None]) ** (alpha - 1))
+    ratio[np.ix_(alive, alive)] = np.minimum(
+        1.0, (probs[alive][None, :] / probs[alive][:, None]) ** (alpha - 1)
+    )
     kernel = np.zeros((n, n))
     for t in range(horizon):
         same_prefix = np.all(seqs[:, None, :t] == seqs[None, :, :t], axis=-1)
         prefix_mass = same_prefix @ probs
         with np.errstate(invalid="ignore", divide="ignore"):
-            propose = np.where(same_prefix & alive[:, None], probs[None, :] / prefix_mass[:, None], 0.0)
+            propose = np.where(
+                same_prefix & alive[:, None], probs[None, :] / prefix_mass[:, None], 0.0
+            )
         move = propose * ratio
         kernel += move + np.diag(1.0 - move.sum(axis=1))
     return kernel / horizon
@@ -161,7 +167,9 @@ def test_mcmc_alpha_one_accepts_everything_and_init_is_respected():
     res = ss.power_sample_mcmc(policy, [0, 1], 1.0, 3, n_chains=5, rng=0, init=[0, 1, 1])
     assert res.acceptance_rate == 1.0
     np.testing.assert_array_equal(res.acceptance_by_prompt, [1.0, 1.0])
-    long = ss.power_sample_mcmc(policy, [0], 50.0, 1, n_chains=200, rng=1, init=np.zeros((1, 200, 3), int))
+    long = ss.power_sample_mcmc(
+        policy, [0], 50.0, 1, n_chains=200, rng=1, init=np.zeros((1, 200, 3), int)
+    )
     assert 0.0 <= long.acceptance_rate < 1.0
 
 
@@ -175,7 +183,9 @@ def test_mcmc_seed_reproducible():
 
 def test_mcmc_long_horizon_stays_finite():
     rng = np.random.default_rng(0)
-    policy = ss.MarkovPolicy(rng.dirichlet(np.ones(4), size=1), rng.dirichlet(np.full(4, 0.2), size=(1, 299, 4)))
+    policy = ss.MarkovPolicy(
+        rng.dirichlet(np.ones(4), size=1), rng.dirichlet(np.full(4, 0.2), size=(1, 299, 4))
+    )
     res = ss.power_sample_mcmc(policy, [0], 4.0, 20, n_chains=16, rng=0)
     start = policy.sample([0], 16, rng=0)
     assert np.all(np.isfinite(policy.log_prob(0, res.samples[0])))

@@ -19,7 +19,12 @@ def test_readme_example_runs(capsys):
 
 
 def test_readme_quick_start_matches_ci():
-    block = re.search(r"## Quick start\n\n```bash\n(.*?)```", README, re.S).group(1).strip().splitlines()
+    block = (
+        re.search(r"## Quick start\n\n```bash\n(.*?)```", README, re.S)
+        .group(1)
+        .strip()
+        .splitlines()
+    )
     assert len(block) == 2
     assert block[0] == "python -m pip install . && sharpsim reproduce"
     test_command = block[1].split("&&")[1].strip()
@@ -29,7 +34,7 @@ def test_readme_quick_start_matches_ci():
 def test_readme_command_line_lists_every_subcommand():
     from sharpsim.cli import build_parser
 
-    section = README[README.index("## Command line"):]
+    section = README[README.index("## Command line") :]
     subcommands = next(a for a in build_parser()._actions if a.dest == "command").choices
     for name in subcommands:
         assert f"sharpsim {name}" in section
@@ -44,10 +49,14 @@ def test_demo_numbers():
 
 
 def test_import_pulls_only_numpy_and_scipy():
-    code = ("import sys, sharpsim; bad = [m for m in sys.modules if m.split('.')[0] in "
-            "('matplotlib', 'tqdm', 'torch', 'transformers', 'dask', 'distributed', 'pandas', 'hypothesis', "
-            "'pytest')]; print(bad)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    code = (
+        "import sys, sharpsim; bad = [m for m in sys.modules if m.split('.')[0] in "
+        "('matplotlib', 'tqdm', 'torch', 'transformers', 'dask', 'distributed', 'pandas', 'hypothesis', "
+        "'pytest')]; print(bad)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
     assert out.stdout.strip() == "[]"
 
 

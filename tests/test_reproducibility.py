@@ -19,7 +19,10 @@ PHI /= np.linalg.norm(PHI, axis=-1, keepdims=True)
 LINEAR_BASE = ss.LinearSoftmaxPolicy(PHI, [0.8, -0.4, 0.3])
 MARKOV_BASE = ss.MarkovPolicy(
     [[0.6, 0.4], [0.3, 0.7]],
-    [[[[0.7, 0.3], [0.2, 0.8]], [[0.5, 0.5], [0.9, 0.1]]], [[[0.4, 0.6], [0.6, 0.4]], [[0.3, 0.7], [0.8, 0.2]]]],
+    [
+        [[[0.7, 0.3], [0.2, 0.8]], [[0.5, 0.5], [0.9, 0.1]]],
+        [[[0.4, 0.6], [0.6, 0.4]], [[0.3, 0.7], [0.8, 0.2]]],
+    ],
 )
 
 
@@ -57,7 +60,9 @@ def _assert_same(a, b):
                 continue
             va, vb = da[key], db[key]
             if key == "iterates":
-                assert all(np.array_equal(_table(p), _table(q)) for p, q in zip(va, vb, strict=True))
+                assert all(
+                    np.array_equal(_table(p), _table(q)) for p, q in zip(va, vb, strict=True)
+                )
             elif isinstance(va, np.ndarray) or isinstance(vb, np.ndarray):
                 assert np.array_equal(va, vb), key
             else:
@@ -73,33 +78,73 @@ def _twice(run):
 @pytest.mark.parametrize("bon_method", ["law", "faithful"])
 @pytest.mark.parametrize("name, base, make", CLASSES, ids=IDS)
 def test_sft_sharpening_is_bit_identical_for_a_seed(name, base, make, bon_method):
-    _assert_same(*_twice(lambda: ss.sft_sharpening(base, 30, 4, make(), rng=11, bon_method=bon_method,
-                                                   keep_data=True)))
+    _assert_same(
+        *_twice(
+            lambda: ss.sft_sharpening(
+                base, 30, 4, make(), rng=11, bon_method=bon_method, keep_data=True
+            )
+        )
+    )
 
 
 @pytest.mark.parametrize("name, base, make", CLASSES, ids=IDS)
 def test_adaptive_sft_sharpening_is_bit_identical_for_a_seed(name, base, make):
-    _assert_same(*_twice(lambda: ss.adaptive_sft_sharpening(base, 20, 0.3, make(), rng=12, max_samples=200,
-                                                            on_cap="flag", keep_data=True)))
+    _assert_same(
+        *_twice(
+            lambda: ss.adaptive_sft_sharpening(
+                base, 20, 0.3, make(), rng=12, max_samples=200, on_cap="flag", keep_data=True
+            )
+        )
+    )
 
 
 @pytest.mark.parametrize("loss", ["regression", "logistic"])
 @pytest.mark.parametrize("name, base, make", CLASSES, ids=IDS)
 def test_dpo_sharpening_is_bit_identical_for_a_seed(name, base, make, loss):
-    _assert_same(*_twice(lambda: ss.dpo_sharpening(base, 25, 0.5, make(), rng=13, loss=loss, keep_data=True,
-                                                   check_realizable=False)))
+    _assert_same(
+        *_twice(
+            lambda: ss.dpo_sharpening(
+                base, 25, 0.5, make(), rng=13, loss=loss, keep_data=True, check_realizable=False
+            )
+        )
+    )
 
 
 @pytest.mark.parametrize("name, base, make", CLASSES, ids=IDS)
 def test_xpo_sharpening_is_bit_identical_for_a_seed(name, base, make):
-    _assert_same(*_twice(lambda: ss.xpo_sharpening(base, 5, 0.5, 0.05, make(), rng=14, delta=0.2,
-                                                   keep_data=True, check_realizable=False)))
+    _assert_same(
+        *_twice(
+            lambda: ss.xpo_sharpening(
+                base,
+                5,
+                0.5,
+                0.05,
+                make(),
+                rng=14,
+                delta=0.2,
+                keep_data=True,
+                check_realizable=False,
+            )
+        )
+    )
 
 
 def test_xpo_is_bit_identical_with_a_generator_seed_and_validation_selection():
     cls = ss.LinearSoftmaxClass(PHI, B=20.0)
-    runs = [ss.xpo_sharpening(LINEAR_BASE, 4, 0.5, 0.05, cls, rng=np.random.default_rng(3), select="validation",
-                              n_validation=20, keep_data=True) for _ in range(2)]
+    runs = [
+        ss.xpo_sharpening(
+            LINEAR_BASE,
+            4,
+            0.5,
+            0.05,
+            cls,
+            rng=np.random.default_rng(3),
+            select="validation",
+            n_validation=20,
+            keep_data=True,
+        )
+        for _ in range(2)
+    ]
     _assert_same(*runs)
 
 
@@ -109,7 +154,10 @@ def test_xpo_restarts_follow_the_seed_on_the_separation_instance():
 
     inst = separation_instance(3, rng=0, max_size=256)
     cls = ss.LinearSoftmaxClass(inst.details["features"], B=2000.0)  # random_state=None
-    runs = [ss.xpo_sharpening(inst.base, 6, 0.01, 1e-3, cls, rng=5, delta=0.1, keep_data=True) for _ in range(2)]
+    runs = [
+        ss.xpo_sharpening(inst.base, 6, 0.01, 1e-3, cls, rng=5, delta=0.1, keep_data=True)
+        for _ in range(2)
+    ]
     _assert_same(*runs)
 
 
@@ -121,13 +169,21 @@ def test_different_seeds_give_different_restarts():
 def test_explicit_random_state_overrides_the_run_seed():
     """A class's own random_state, when given, drives its restarts whatever rng the fit receives."""
     cls = ss.TabularClass(1, 2, random_state=7)
-    assert cls.restart_rng(1).random() == cls.restart_rng(2).random() == np.random.default_rng(7).random()
+    assert (
+        cls.restart_rng(1).random()
+        == cls.restart_rng(2).random()
+        == np.random.default_rng(7).random()
+    )
     assert ss.TabularClass(1, 2).restart_rng(9).random() == np.random.default_rng(9).random()
 
 
 def test_solver_stream_is_independent_of_the_data_stream():
     """Restarts come from a child stream, so the data a run draws do not depend on how many restarts it uses."""
-    few = ss.xpo_sharpening(BASE, 4, 0.5, 0.05, ss.TabularClass(3, 4, n_restarts=0), rng=21, keep_data=True)
-    many = ss.xpo_sharpening(BASE, 4, 0.5, 0.05, ss.TabularClass(3, 4, n_restarts=5), rng=21, keep_data=True)
+    few = ss.xpo_sharpening(
+        BASE, 4, 0.5, 0.05, ss.TabularClass(3, 4, n_restarts=0), rng=21, keep_data=True
+    )
+    many = ss.xpo_sharpening(
+        BASE, 4, 0.5, 0.05, ss.TabularClass(3, 4, n_restarts=5), rng=21, keep_data=True
+    )
     assert np.array_equal(few.data["x"], many.data["x"])
     assert np.array_equal(few.data["y_ref"], many.data["y_ref"])

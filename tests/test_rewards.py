@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from strategies import prob_tables, prob_tables_of_shape, reward_tables
 
 import sharpsim as ss
-from strategies import prob_tables, prob_tables_of_shape, reward_tables
 
 
 def padded_sequences(vocab, horizon, end_token):
@@ -40,7 +40,10 @@ def test_fixed_rewards_score_equals_table_on_samples(probs):
     oracle = ss.SampleEvaluateOracle(pi, rng=0)
     x = np.arange(pi.n_contexts)
     y, lp = oracle.sample(x, 7)
-    for reward in (ss.log_likelihood, ss.TableReward(np.arange(probs.size, dtype=float).reshape(probs.shape))):
+    for reward in (
+        ss.log_likelihood,
+        ss.TableReward(np.arange(probs.size, dtype=float).reshape(probs.shape)),
+    ):
         np.testing.assert_array_equal(reward.score(x, y, lp), reward.table(pi)[x[:, None], y])
 
 
@@ -63,7 +66,9 @@ def test_length_normalized_table_and_score_agree(policy):
     oracle = ss.SampleEvaluateOracle(policy, rng=1)
     x = np.arange(policy.n_contexts)
     y, lp = oracle.sample(x, 9)
-    np.testing.assert_allclose(reward.score(x, y, lp), table[x[:, None], ss.encode_sequences(y, 3)], rtol=1e-12)
+    np.testing.assert_allclose(
+        reward.score(x, y, lp), table[x[:, None], ss.encode_sequences(y, 3)], rtol=1e-12
+    )
 
 
 def test_length_normalized_requires_deterministic_padding():
@@ -92,11 +97,15 @@ def test_length_normalized_bad_inputs():
 @given(prob_tables(), st.data())
 def test_majority_population_table_matches_direct_sum(probs, data):
     n_x, n_y = probs.shape
-    answers = np.array(data.draw(st.lists(st.integers(0, 3), min_size=n_x * n_y, max_size=n_x * n_y))).reshape(n_x, n_y)
+    answers = np.array(
+        data.draw(st.lists(st.integers(0, 3), min_size=n_x * n_y, max_size=n_x * n_y))
+    ).reshape(n_x, n_y)
     table = ss.MajorityVoteReward(answers).table(ss.TabularPolicy(probs))
     for x in range(n_x):
         for y in range(n_y):
-            assert table[x, y] == pytest.approx(probs[x][answers[x] == answers[x, y]].sum(), rel=1e-12, abs=0)
+            assert table[x, y] == pytest.approx(
+                probs[x][answers[x] == answers[x, y]].sum(), rel=1e-12, abs=0
+            )
 
 
 @given(st.integers(1, 4), st.integers(1, 8), st.integers(0, 2**32 - 1))
@@ -115,7 +124,9 @@ def test_majority_empirical_score_is_share_of_the_row(k, n, seed):
 def test_majority_callable_on_sequences():
     joint = np.array([[0.1, 0.2, 0.3, 0.4]])  # sequences 00, 01, 10, 11
     policy = ss.JointAutoregressivePolicy(joint, 2, 2)
-    reward = ss.MajorityVoteReward(lambda seqs: np.asarray(seqs).sum(axis=-1))  # answer = number of ones
+    reward = ss.MajorityVoteReward(
+        lambda seqs: np.asarray(seqs).sum(axis=-1)
+    )  # answer = number of ones
     np.testing.assert_allclose(reward.table(policy), [[0.1, 0.5, 0.5, 0.4]], rtol=1e-12)
     y = np.array([[[0, 1], [1, 0], [1, 1]]])
     np.testing.assert_allclose(reward.score([0], y, np.zeros((1, 3))), [[2 / 3, 2 / 3, 1 / 3]])
@@ -165,7 +176,9 @@ def test_table_reward_bad_inputs():
         ss.TableReward([[1.0, 2.0]]).score([0], [[[0], [1]]], np.zeros((1, 2)))
 
 
-@pytest.mark.parametrize("reward", [ss.log_likelihood, ss.LengthNormalizedReward(0), ss.TableReward([[0.0, 1.0]])])
+@pytest.mark.parametrize(
+    "reward", [ss.log_likelihood, ss.LengthNormalizedReward(0), ss.TableReward([[0.0, 1.0]])]
+)
 def test_score_argument_shapes(reward):
     with pytest.raises(ValueError, match="log_prob must have shape"):
         reward.score([0], [[0, 1]], [-1.0, -1.0])
@@ -197,10 +210,14 @@ def test_majority_vote_with_huge_sparse_answer_ids():
     sparse = ss.MajorityVoteReward(lambda r: (np.asarray(r) % 2) * 10**12 + 7)
     np.testing.assert_array_equal(sparse.table(pi), dense.table(pi))
     y = np.array([[0, 1, 2, 2], [1, 1, 0, 2]])
-    np.testing.assert_array_equal(sparse.score([0, 1], y, np.zeros((2, 4))), dense.score([0, 1], y, np.zeros((2, 4))))
+    np.testing.assert_array_equal(
+        sparse.score([0, 1], y, np.zeros((2, 4))), dense.score([0, 1], y, np.zeros((2, 4)))
+    )
 
 
-@pytest.mark.parametrize("reward", [ss.log_likelihood, ss.LengthNormalizedReward(0), ss.TableReward([[1.0, 2.0]])])
+@pytest.mark.parametrize(
+    "reward", [ss.log_likelihood, ss.LengthNormalizedReward(0), ss.TableReward([[1.0, 2.0]])]
+)
 @pytest.mark.parametrize("bad", [np.nan, np.inf])
 def test_score_refuses_nan_or_inf_log_prob(reward, bad):
     y = [[[1, 0], [0, 0]]] if isinstance(reward, ss.LengthNormalizedReward) else [[0, 1]]

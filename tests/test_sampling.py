@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from scipy import stats
+from strategies import prob_tables
 
 import sharpsim as ss
 from sharpsim.policies.tabular import SAMPLE_CHUNK, _AliasTables, _exact_bernoulli
-from strategies import prob_tables
 
 #: Chi-square goodness-of-fit tests reject at this level per world (Bonferroni over rows).
 ALPHA = 1e-3
@@ -59,13 +59,19 @@ def test_alias_law_is_exact_for_light_responses_and_within_bound_for_heavy(probs
     tables = _AliasTables(probs)
     n_rows, n_responses = probs.shape
     law = implied_law(tables, n_rows)
-    bound = Fraction(2.0 ** (tables.bits - 51))  # the prefix-sum rounding stated in TabularPolicy.sample
+    bound = Fraction(
+        2.0 ** (tables.bits - 51)
+    )  # the prefix-sum rounding stated in TabularPolicy.sample
     for r in range(n_rows):
-        exact = [Fraction(float(p)) for p in probs[r]] + [Fraction(0)] * (tables.width - n_responses)
+        exact = [Fraction(float(p)) for p in probs[r]] + [Fraction(0)] * (
+            tables.width - n_responses
+        )
         slack = abs(sum(exact) - 1)
         for y, p in enumerate(exact):
             if p * tables.width < 1 and y != np.argmax(probs[r]):
-                assert law[r][y] == p  # light (zero, tiny and padding included): exactly its probability
+                assert (
+                    law[r][y] == p
+                )  # light (zero, tiny and padding included): exactly its probability
             else:
                 assert abs(law[r][y] - p) <= slack + bound
     assert np.all((tables.threshold >= 0) & (tables.threshold <= 1))
@@ -140,7 +146,9 @@ def test_tie_on_a_subnormal_mass_is_refined_exactly():
 def test_no_tie_when_q_is_on_the_grid():
     """q = 0.5 on the grid: u whose cell starts at q is rejected without drawing more bits."""
     pi = ss.TabularPolicy([[0.25, 0.75]])  # width 2: q[0] = 0.5, alias 1
-    assert pi._sample_rows(np.zeros(2, np.int64), ScriptedUniforms([0.25, 0.2499999999])).tolist() == [1, 0]
+    assert pi._sample_rows(
+        np.zeros(2, np.int64), ScriptedUniforms([0.25, 0.2499999999])
+    ).tolist() == [1, 0]
 
 
 @pytest.mark.parametrize("p", [0.0, 0.3, 2.0**-30 + 0.5, 1.0 - 2.0**-53])
@@ -211,7 +219,9 @@ def test_samples_match_the_law_chi_square(world):
 def test_same_seed_same_samples_and_chunking_does_not_matter():
     probs = np.random.default_rng(1).dirichlet(np.ones(30), size=7)
     pi = ss.TabularPolicy(probs)
-    x = np.random.default_rng(2).integers(0, 7, 5000)  # 5000·7 pairs: crosses SAMPLE_CHUNK boundaries
+    x = np.random.default_rng(2).integers(
+        0, 7, 5000
+    )  # 5000·7 pairs: crosses SAMPLE_CHUNK boundaries
     assert x.shape[0] * 7 > 2 * SAMPLE_CHUNK
     whole = pi.sample(x, 7, rng=9)
     np.testing.assert_array_equal(whole, pi.sample(x, 7, rng=np.random.default_rng(9)))
@@ -258,7 +268,9 @@ def test_packed_records_draw_what_the_reference_draws(probs, seed):
     pi = ss.TabularPolicy(probs)
     rows = np.repeat(np.arange(pi.n_contexts), 50)
     y, log_prob = pi._sample_rows_with_log_prob(rows, np.random.default_rng(seed))
-    np.testing.assert_array_equal(y, reference_draw(pi._alias_tables(), rows, np.random.default_rng(seed)))
+    np.testing.assert_array_equal(
+        y, reference_draw(pi._alias_tables(), rows, np.random.default_rng(seed))
+    )
     np.testing.assert_array_equal(log_prob, pi.log_probs[rows, y])
 
 
@@ -285,7 +297,9 @@ def test_packed_records_settle_ties_like_the_reference(scripted):
     batches = [np.full(1, v) for v in scripted]
     rows = np.zeros(1, np.int64)
     y, log_prob = pi._sample_rows_with_log_prob(rows, ScriptedUniforms(*batches))
-    assert y.tolist() == reference_draw(pi._alias_tables(), rows, ScriptedUniforms(*batches)).tolist()
+    assert (
+        y.tolist() == reference_draw(pi._alias_tables(), rows, ScriptedUniforms(*batches)).tolist()
+    )
     assert log_prob.tolist() == pi.log_probs[0, y].tolist()
 
 

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from scipy import stats
+from strategies import prob_tables, prompt_distributions, reward_tables
 
 import sharpsim as ss
-from strategies import prob_tables, prompt_distributions, reward_tables
 
 DELTAS = [0.1, 0.25, 1 / 3, 0.5, 0.6, 0.75, 0.9]  # several put K/v = 1 - δ exactly on the boundary
 
@@ -40,7 +40,9 @@ def _brute_force_error(base, mu, n, N, delta, gamma, unseen):
     one_minus = 1 - Fraction(delta)
     onehot = np.eye(X)
     if unseen == "base":
-        fallback = [ss.sharpening_error(base, base, delta, mu=onehot[x], gamma=gamma) for x in range(X)]
+        fallback = [
+            ss.sharpening_error(base, base, delta, mu=onehot[x], gamma=gamma) for x in range(X)
+        ]
     else:
         fallback = [float(Fraction(int(mask[x].sum()), Y) < one_minus) for x in range(X)]
     total = 0.0
@@ -51,7 +53,8 @@ def _brute_force_error(base, mu, n, N, delta, gamma, unseen):
             p_hits = math.prod(q[s] if h else 1 - q[s] for s, h in zip(seq, hits))
             K = Counter(s for s, h in zip(seq, hits) if h)
             err = sum(
-                mu[x] * (fallback[x] if visits[x] == 0 else float(Fraction(K[x], visits[x]) < one_minus))
+                mu[x]
+                * (fallback[x] if visits[x] == 0 else float(Fraction(K[x], visits[x]) < one_minus))
                 for x in range(X)
             )
             total += p_seq * p_hits * err
@@ -77,8 +80,11 @@ def test_expected_sft_error_equals_brute_force(probs, data, n, N, delta, gamma, 
     assert exact == pytest.approx(reference, rel=1e-9, abs=1e-12)
 
 
-@given(probs=prob_tables(max_contexts=3, max_responses=6), N=st.sampled_from([1, 2, 7, 10**6]),
-       gamma=st.sampled_from([0.0, 0.3]))
+@given(
+    probs=prob_tables(max_contexts=3, max_responses=6),
+    N=st.sampled_from([1, 2, 7, 10**6]),
+    gamma=st.sampled_from([0.0, 0.3]),
+)
 def test_bon_mode_mass_closed_form_equals_exact_law(probs, N, gamma):
     """1 - (1 - π(y*_γ))^N (Prop. C.1) is the BoN law's mass on y*_γ, ties, zeros and tiny masses included."""
     base = ss.TabularPolicy(probs)
@@ -103,7 +109,9 @@ def test_bon_mode_mass_with_a_table_reward_matches_enumeration(probs, data, N):
                 continue
             best = max(range(N), key=lambda j: (rewards[x, draws[j]], -j))  # first maximal draw
             q[x] += weight * mask[x, draws[best]]
-    np.testing.assert_allclose(ss.bon_mode_mass(base, N, reward=ss.TableReward(rewards)), q, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(
+        ss.bon_mode_mass(base, N, reward=ss.TableReward(rewards)), q, rtol=1e-9, atol=1e-12
+    )
 
 
 # --------------------------------------------------------------------------- plateau and convergence (exact)
@@ -145,10 +153,15 @@ def test_error_vanishes_as_n_and_N_grow():
     base, mu = _world(3)
     delta = 0.2
     p_mode = ss.mode_mass(base)
-    n_needed = int(np.max(np.floor(np.log(delta) / np.log1p(-p_mode)) + 1))  # smallest N with all q_x > 1-δ
+    n_needed = int(
+        np.max(np.floor(np.log(delta) / np.log1p(-p_mode)) + 1)
+    )  # smallest N with all q_x > 1-δ
     assert ss.sft_error_plateau(base, n_needed, delta, mu=mu) == 0.0
     assert ss.sft_error_plateau(base, n_needed - 1, delta, mu=mu) > 0.0
-    errors = [ss.expected_sft_error(base, n, N, delta, mu=mu) for n, N in [(10, 2), (100, n_needed), (3000, 4 * n_needed)]]
+    errors = [
+        ss.expected_sft_error(base, n, N, delta, mu=mu)
+        for n, N in [(10, 2), (100, n_needed), (3000, 4 * n_needed)]
+    ]
     assert errors[0] > errors[1] > errors[2]
     assert errors[2] <= _hoeffding_gap_bound(base, 3000, 4 * n_needed, delta, mu) < errors[0] / 1000
 
@@ -163,17 +176,23 @@ def test_windowed_sum_equals_the_full_binomial_sum():
     v = np.arange(1, n + 1)
     one_minus = 1 - Fraction(delta)
     k_min = np.array([-((-one_minus.numerator * int(k)) // one_minus.denominator) for k in v])
-    seen = (stats.binom.pmf(v, n, mu[:, None]) * stats.binom.cdf(k_min - 1, v, q[:, None])).sum(axis=1)
+    seen = (stats.binom.pmf(v, n, mu[:, None]) * stats.binom.cdf(k_min - 1, v, q[:, None])).sum(
+        axis=1
+    )
     fallback = np.array([ss.sharpening_error(base, base, delta, mu=np.eye(6)[x]) for x in range(6)])
     full = float(np.sum(mu * (seen + (1 - mu) ** n * fallback)))
-    assert ss.expected_sft_error(base, n, N, delta, mu=mu) == pytest.approx(full, rel=1e-12, abs=1e-15)
+    assert ss.expected_sft_error(base, n, N, delta, mu=mu) == pytest.approx(
+        full, rel=1e-12, abs=1e-15
+    )
 
 
 def test_plateau_boundary_counts_one_half():
     """q_x = 1 - δ exactly: P(K < v q_x) -> 1/2 (central limit theorem), and the exact sum agrees."""
     base = ss.TabularPolicy([[0.5, 0.25, 0.25]])  # N = 1: q = 0.5
     assert ss.sft_error_plateau(base, 1, 0.5) == 0.5
-    assert ss.expected_sft_error(base, 40000, 1, 0.5) == pytest.approx(0.5, abs=0.003)  # atom at v/2 is O(1/√v)
+    assert ss.expected_sft_error(base, 40000, 1, 0.5) == pytest.approx(
+        0.5, abs=0.003
+    )  # atom at v/2 is O(1/√v)
 
 
 def test_unseen_rules_differ_only_on_unvisited_prompts():
@@ -186,8 +205,12 @@ def test_unseen_rules_differ_only_on_unvisited_prompts():
     seen = 0.5 * 0.5 * (1 - q)  # μ(x)·P(V=1)·P(K=0)
     base_rule = seen.sum() + 0.5 * 0.5 * np.array([0.0, 1.0]).sum()
     uniform_rule = seen.sum() + 0.5 * 0.5 * 2
-    assert ss.expected_sft_error(base, 1, 1, delta, mu=mu, unseen="base") == pytest.approx(base_rule)
-    assert ss.expected_sft_error(base, 1, 1, delta, mu=mu, unseen="uniform") == pytest.approx(uniform_rule)
+    assert ss.expected_sft_error(base, 1, 1, delta, mu=mu, unseen="base") == pytest.approx(
+        base_rule
+    )
+    assert ss.expected_sft_error(base, 1, 1, delta, mu=mu, unseen="uniform") == pytest.approx(
+        uniform_rule
+    )
 
 
 def test_tiny_masses_and_huge_N_do_not_give_nan():
@@ -196,7 +219,9 @@ def test_tiny_masses_and_huge_N_do_not_give_nan():
         value = ss.expected_sft_error(base, 50, N, 0.1, unseen="base")
         assert np.isfinite(value) and value == 0.0  # the modes have mass ~1 already
     flat = ss.TabularPolicy(np.full((1, 10**4), 1e-4))
-    assert ss.expected_sft_error(flat, 10, 10**6, 0.1, unseen="uniform") == 0.0  # every response is a mode
+    assert (
+        ss.expected_sft_error(flat, 10, 10**6, 0.1, unseen="uniform") == 0.0
+    )  # every response is a mode
 
 
 # --------------------------------------------------------------------------- Monte Carlo vs exact
@@ -212,8 +237,14 @@ MC_WORLD = ss.TabularPolicy(
 )
 MC_MU = np.array([0.5, 0.3, 0.2])
 # δ with no exact boundary for n < 100: (1-δ)·v is never an integer and never a mode-set size ratio.
-MC_CASES = [("law", 12, 3, 0.37), ("faithful", 12, 3, 0.37), ("law", 30, 1, 0.59), ("faithful", 30, 1, 0.59),
-            ("adaptive", 3, None, 0.13), ("adaptive", 5, None, 0.37)]
+MC_CASES = [
+    ("law", 12, 3, 0.37),
+    ("faithful", 12, 3, 0.37),
+    ("law", 30, 1, 0.59),
+    ("faithful", 30, 1, 0.59),
+    ("adaptive", 3, None, 0.13),
+    ("adaptive", 5, None, 0.37),
+]
 MC_REPLICATES = 1000
 MC_LEVEL = 0.001  # overall: each case tested at MC_LEVEL / len(MC_CASES) (Bonferroni)
 
@@ -240,7 +271,9 @@ def test_monte_carlo_error_matches_exact(case):
         exact, exact_queries = ss.expected_adaptive_sft_error(MC_WORLD, n, delta, mu=MC_MU)
         # queries: normal band (CLT over R runs) at the same per-case level
         z = stats.norm.ppf(1 - MC_LEVEL / len(MC_CASES) / 2)
-        assert abs(np.mean(queries) - exact_queries) <= z * np.std(queries, ddof=1) / math.sqrt(MC_REPLICATES)
+        assert abs(np.mean(queries) - exact_queries) <= z * np.std(queries, ddof=1) / math.sqrt(
+            MC_REPLICATES
+        )
     else:
         exact = ss.expected_sft_error(MC_WORLD, n, N, delta, mu=MC_MU)
     band = math.sqrt(math.log(2 * len(MC_CASES) / MC_LEVEL) / (2 * MC_REPLICATES))
@@ -261,7 +294,9 @@ def test_adaptive_samples_obey_lemma_i1():
     n_modes = ss.mode_mask(base).sum(axis=1)
     exact = float(mu @ ss.adaptive_best_of_n_expected_samples(base, mu_stop))
     lemma = float(mu @ ((mu_stop + 1 / n_modes) / top))
-    assert exact <= lemma <= ss.adaptive_coverage(base, mu) * (1 + mu_stop) * (1 + 1e-12)  # equal: unique modes
+    assert (
+        exact <= lemma <= ss.adaptive_coverage(base, mu) * (1 + mu_stop) * (1 + 1e-12)
+    )  # equal: unique modes
     n = 5000
     res = ss.adaptive_sft_sharpening(base, n, delta, ss.TabularClass(5, 8), mu=mu, rng=11)
     counts = res.samples_per_prompt
@@ -280,7 +315,9 @@ def test_adaptive_reaches_plain_sft_error_with_fewer_queries():
     base = ss.TabularPolicy(np.array([easy] * 9 + [hard]))
     n, delta = 100, 0.3
     err_adaptive, m_adaptive = ss.expected_adaptive_sft_error(base, n, delta)
-    N_plain = next(N for N in range(1, 1000) if ss.expected_sft_error(base, n, N, delta) <= err_adaptive)
+    N_plain = next(
+        N for N in range(1, 1000) if ss.expected_sft_error(base, n, N, delta) <= err_adaptive
+    )
     assert m_adaptive < 0.5 * n * N_plain
     assert ss.expected_sft_error(base, n, math.ceil(m_adaptive / n), delta) > 10 * err_adaptive
     # and a run realises the saving
@@ -296,11 +333,15 @@ def test_result_seed_replays_run_and_data_is_opt_in():
     cls = ss.TabularClass(4, 6)
     first = ss.sft_sharpening(base, 20, 4, cls, mu=mu, bon_method="faithful")
     assert isinstance(first.seed, int) and first.data is None
-    again = ss.sft_sharpening(base, 20, 4, cls, mu=mu, rng=first.seed, bon_method="faithful", keep_data=True)
+    again = ss.sft_sharpening(
+        base, 20, 4, cls, mu=mu, rng=first.seed, bon_method="faithful", keep_data=True
+    )
     np.testing.assert_array_equal(first.policy.probs, again.policy.probs)
     assert again.seed == first.seed and again.queries == 80
     assert set(again.data) == {"x", "y", "log_prob"} and again.data["y"].shape == (20,)
-    np.testing.assert_allclose(again.data["log_prob"], base.log_probs[again.data["x"], again.data["y"]])
+    np.testing.assert_allclose(
+        again.data["log_prob"], base.log_probs[again.data["x"], again.data["y"]]
+    )
     assert again.diagnostics["bon_log_prob_mean"] == pytest.approx(again.data["log_prob"].mean())
     gen = np.random.default_rng(3)
     from_gen = ss.sft_sharpening(base, 20, 4, cls, mu=mu, rng=gen)
@@ -311,7 +352,9 @@ def test_result_seed_replays_run_and_data_is_opt_in():
 def test_bon_picks_from_law_and_faithful_have_same_counts_and_support():
     base = ss.TabularPolicy([[0.6, 0.3, 0.1, 0.0]])
     for method in ("law", "faithful"):
-        res = ss.sft_sharpening(base, 200, 2, ss.TabularClass(1, 4), rng=0, bon_method=method, keep_data=True)
+        res = ss.sft_sharpening(
+            base, 200, 2, ss.TabularClass(1, 4), rng=0, bon_method=method, keep_data=True
+        )
         assert res.queries == 400
         assert np.all(res.data["y"] < 3)  # never the zero-mass response
 
@@ -370,14 +413,20 @@ def test_expected_sft_error_thresholds_only_inside_the_visit_window(monkeypatch)
 
     sizes = []
     real = sft_mod._ceil_ratio
-    monkeypatch.setattr(sft_mod, "_ceil_ratio", lambda v, frac: sizes.append(v.size) or real(v, frac))
+    monkeypatch.setattr(
+        sft_mod, "_ceil_ratio", lambda v, frac: sizes.append(v.size) or real(v, frac)
+    )
     base = ss.TabularPolicy([[0.5, 0.5], [0.9, 0.1]])
     n = 10**8
-    value = ss.expected_sft_error(base, n, 1, 0.15)  # q = (1, 0.9) > 1 − δ = 0.85: no error at this n
+    value = ss.expected_sft_error(
+        base, n, 1, 0.15
+    )  # q = (1, 0.9) > 1 − δ = 0.85: no error at this n
     assert value == pytest.approx(0.0, abs=1e-12)
     assert max(sizes, default=0) < 10**6, sizes
     # Same value as the all-v computation at a size where both are cheap.
-    small = ss.expected_sft_error(base, 400, 1, 0.125)  # 1 − δ = 7/8 exactly, so float ceilings are exact
+    small = ss.expected_sft_error(
+        base, 400, 1, 0.125
+    )  # 1 − δ = 7/8 exactly, so float ceilings are exact
     lo = stats.binom.cdf(np.ceil(0.875 * np.arange(1, 401)) - 1, np.arange(1, 401), 0.9)
     ref = 0.5 * (stats.binom.pmf(np.arange(1, 401), 400, 0.5) @ lo) + 0.5 * 0.5**400 * 1.0
     assert small == pytest.approx(ref, rel=1e-9)
@@ -387,7 +436,9 @@ def test_adaptive_sft_cap_raises_or_flags():
     base = ss.TabularPolicy([[0.01] * 100])  # the rule needs k >= μ_stop/0.01 > 100 draws
     with pytest.raises(RuntimeError, match="on_cap='flag'"):
         ss.adaptive_sft_sharpening(base, 5, 0.1, ss.TabularClass(1, 100), rng=0, max_samples=10)
-    res = ss.adaptive_sft_sharpening(base, 5, 0.1, ss.TabularClass(1, 100), rng=0, max_samples=10, on_cap="flag")
+    res = ss.adaptive_sft_sharpening(
+        base, 5, 0.1, ss.TabularClass(1, 100), rng=0, max_samples=10, on_cap="flag"
+    )
     assert res.diagnostics["capped_prompts"] == 5 and res.queries == 50
     with pytest.raises(ValueError, match="on_cap"):
         ss.adaptive_sft_sharpening(base, 5, 0.1, ss.TabularClass(1, 100), rng=0, on_cap="ignore")
@@ -422,17 +473,24 @@ def test_expected_sft_error_huge_n_runs_in_bounded_memory():
 
     mu, q = np.full(3, 1 / 3), ss.bon_mode_mass(base, 2)
     v = np.arange(1, 2001)
-    ref = [stats.binom.pmf(v, 2000, 1 / 3) @ stats.binom.cdf(sft_mod._ceil_ratio(v, Fraction(7, 10)) - 1, v, qx)
-           for qx in q]
+    ref = [
+        stats.binom.pmf(v, 2000, 1 / 3)
+        @ stats.binom.cdf(sft_mod._ceil_ratio(v, Fraction(7, 10)) - 1, v, qx)
+        for qx in q
+    ]
     unseen = (2 / 3) ** 2000 * 1.0  # uniform fallback: 1/3 < 0.7 errs
-    assert small == pytest.approx(float(np.sum(mu * (np.array(ref) + unseen))), rel=1e-10, abs=1e-300)
+    assert small == pytest.approx(
+        float(np.sum(mu * (np.array(ref) + unseen))), rel=1e-10, abs=1e-300
+    )
 
 
 def test_expected_adaptive_sft_error_huge_n():
     base = ss.TabularPolicy([[0.5, 0.3, 0.2], [0.1, 0.6, 0.3]])
     (err, queries), peak = _peak_bytes(lambda: ss.expected_adaptive_sft_error(base, 10**15, 0.1))
     assert err == 0.0 and peak < 50 * 2**20
-    assert queries == pytest.approx(10**15 * float(np.mean(ss.adaptive_best_of_n_expected_samples(base, math.log(20)))))
+    assert queries == pytest.approx(
+        10**15 * float(np.mean(ss.adaptive_best_of_n_expected_samples(base, math.log(20))))
+    )
 
 
 def test_expected_sft_error_refuses_unsettled_huge_n_before_work(monkeypatch):
@@ -451,8 +509,10 @@ def test_expected_sft_error_refuses_unsettled_huge_n_before_work(monkeypatch):
 
 def test_sft_sharpening_refuses_huge_n_before_drawing():
     base = ss.TabularPolicy([[0.5, 0.5]])
-    for fn in (lambda: ss.sft_sharpening(base, 10**12, 4, ss.TabularClass(1, 2), rng=0),
-               lambda: ss.adaptive_sft_sharpening(base, 10**12, 0.1, ss.TabularClass(1, 2), rng=0)):
+    for fn in (
+        lambda: ss.sft_sharpening(base, 10**12, 4, ss.TabularClass(1, 2), rng=0),
+        lambda: ss.adaptive_sft_sharpening(base, 10**12, 0.1, ss.TabularClass(1, 2), rng=0),
+    ):
         with pytest.raises(ValueError, match="n = 1000000000000 prompts .* MAX_PROMPTS"):
             fn()
 

@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 from hypothesis import given
 from scipy import stats
+from strategies import prob_tables
 
 import sharpsim as ss
-from strategies import prob_tables
 
 
 def test_probs_roundtrip_and_log_space_zeros():

@@ -23,7 +23,9 @@ from sharpsim.policies.base import TIE_RTOL, canonical_ties, tie_group_starts, t
 ALPHA = 1e-3  # significance level of each statistical test here
 
 #: The reproducers of issue 7 §1.
-MARKOV_TIE = ss.MarkovPolicy([[0.4, 0.45, 0.15]], [[[[0.9, 0.1, 0], [0.8, 0.2, 0], [0.5, 0.25, 0.25]]]])
+MARKOV_TIE = ss.MarkovPolicy(
+    [[0.4, 0.45, 0.15]], [[[[0.9, 0.1, 0], [0.8, 0.2, 0], [0.5, 0.25, 0.25]]]]
+)
 MAJORITY_PI = np.array([[2, 4, 4, 2]]) / 12
 MAJORITY_ANSWERS = [[1, 0, 2, 1]]
 
@@ -48,8 +50,15 @@ def rational_markov(draw, max_vocab=3, max_horizon=3):
         rest = den - sum(fixed.values())
         if not free and rest:
             return row()
-        cuts = sorted(draw(st.lists(st.integers(0, rest), min_size=max(len(free) - 1, 0),
-                                    max_size=max(len(free) - 1, 0))))
+        cuts = sorted(
+            draw(
+                st.lists(
+                    st.integers(0, rest),
+                    min_size=max(len(free) - 1, 0),
+                    max_size=max(len(free) - 1, 0),
+                )
+            )
+        )
         parts = np.diff([0, *cuts, rest]) if free else []
         out = [0] * vocab
         for j, w in fixed.items():
@@ -59,9 +68,16 @@ def rational_markov(draw, max_vocab=3, max_horizon=3):
         return out
 
     # a·c == b·d with a ≠ b: pick from factorisations of a common product (all entries ≤ den/2 + 1)
-    a, c, b, d = draw(st.sampled_from([(4, 3, 2, 6), (2, 6, 3, 4), (6, 2, 4, 3), (3, 4, 6, 2), (4, 4, 2, 8), (5, 4, 4, 5)]))
+    a, c, b, d = draw(
+        st.sampled_from(
+            [(4, 3, 2, 6), (2, 6, 3, 4), (6, 2, 4, 3), (3, 4, 6, 2), (4, 4, 2, 8), (5, 4, 4, 5)]
+        )
+    )
     scale = den // 10 if den in (10, 20) else 1
-    a, b = a * scale if a * scale + b * scale <= den else a, b * scale if a * scale + b * scale <= den else b
+    a, b = (
+        a * scale if a * scale + b * scale <= den else a,
+        b * scale if a * scale + b * scale <= den else b,
+    )
     initial = row({0: a, 1: b}) if a + b <= den else row()
     trans = []
     for h in range(horizon - 1):
@@ -95,7 +111,13 @@ def rational_majority(draw):
         w0 = draw(st.integers(1, den // 4))
         w1 = draw(st.integers(1, den // 4))
         rest = den - 2 * (w0 + w1)
-        tail = np.diff([0, *sorted(draw(st.lists(st.integers(0, rest), min_size=n_y - 4, max_size=n_y - 4))), rest])
+        tail = np.diff(
+            [
+                0,
+                *sorted(draw(st.lists(st.integers(0, rest), min_size=n_y - 4, max_size=n_y - 4))),
+                rest,
+            ]
+        )
         weights = np.array([w0, w1, w0 + w1, *tail])
         answers = [0, 0, 1, *[2] * (n_y - 3)]
     exact = [Fraction(int(w), den) for w in weights]
@@ -130,7 +152,12 @@ def test_tie_groups_from_the_top_split_wide_chains():
     starts = tie_group_starts(row)
     # the leader -1 takes -1-step (0.6 tol) but not -1-2·step (1.2 tol), which leads the next group
     assert starts.astype(int).tolist() == [[1, 0, 1, 0]]
-    assert canonical_ties(row[:, ::-1])[0].tolist() == [-1.0, -1.0, -1.0 - 2 * step, -1.0 - 2 * step]
+    assert canonical_ties(row[:, ::-1])[0].tolist() == [
+        -1.0,
+        -1.0,
+        -1.0 - 2 * step,
+        -1.0 - 2 * step,
+    ]
 
 
 def test_tie_groups_minus_inf_and_single_column():
@@ -138,12 +165,16 @@ def test_tie_groups_minus_inf_and_single_column():
     assert tie_group_starts(np.array([[1.0]])).tolist() == [[True]]
 
 
-@given(st.lists(st.sampled_from([-np.inf, -7.0, -1.0, 0.0, 3.5]), min_size=1, max_size=8),
-       st.lists(st.integers(-3, 3), min_size=8, max_size=8))
+@given(
+    st.lists(st.sampled_from([-np.inf, -7.0, -1.0, 0.0, 3.5]), min_size=1, max_size=8),
+    st.lists(st.integers(-3, 3), min_size=8, max_size=8),
+)
 def test_canonical_ties_groups_ulp_perturbations(base_values, ulps):
     """Values perturbed by a few ulps are canonicalised to bit-equal leaders; distinct values stay distinct."""
     v = np.array(base_values)
-    noisy = np.array([x if not np.isfinite(x) else x + u * np.spacing(x if x else 1.0) for x, u in zip(v, ulps)])
+    noisy = np.array(
+        [x if not np.isfinite(x) else x + u * np.spacing(x if x else 1.0) for x, u in zip(v, ulps)]
+    )
     canon = canonical_ties(noisy[None, :])[0]
     for i, j in itertools.product(range(len(v)), repeat=2):
         assert (canon[i] == canon[j]) == (v[i] == v[j])
@@ -209,7 +240,9 @@ def test_beam_search_cut_keeps_lexicographic_prefix_on_ulp_tie():
 def test_bon_law_matches_rational_reference_markov(world, n):
     policy, exact = world
     expected = _exact_bon_law(exact, exact, n)
-    np.testing.assert_allclose(ss.best_of_n_law(policy, n).probs[0], expected, rtol=1e-9, atol=1e-15)
+    np.testing.assert_allclose(
+        ss.best_of_n_law(policy, n).probs[0], expected, rtol=1e-9, atol=1e-15
+    )
 
 
 @given(rational_markov())
@@ -225,7 +258,9 @@ def test_bon_law_majority_matches_rational_reference(world, n):
     pi = ss.TabularPolicy(probs[None, :])
     reward = ss.MajorityVoteReward(answers[None, :])
     expected = _exact_bon_law(exact, _exact_majority_reward(exact, answers), n)
-    np.testing.assert_allclose(ss.best_of_n_law(pi, n, reward=reward).probs[0], expected, rtol=1e-9, atol=1e-15)
+    np.testing.assert_allclose(
+        ss.best_of_n_law(pi, n, reward=reward).probs[0], expected, rtol=1e-9, atol=1e-15
+    )
 
 
 @given(rational_markov(), st.integers(1, 4), st.sampled_from([0.1, 0.25, 0.3, 0.5, 0.6]))
@@ -272,14 +307,16 @@ def test_adaptive_stopping_rule_decides_rational_boundary():
     from sharpsim.inference.adaptive_bon import _stop_threshold
 
     found = 0
-    for num, den, mu in itertools.product(range(1, 10), range(2, 13), (0.3, 0.7, 1.1, 1.3, 2.1, 3.3)):
+    for num, den, mu in itertools.product(
+        range(1, 10), range(2, 13), (0.3, 0.7, 1.1, 1.3, 2.1, 3.3)
+    ):
         if num >= den:
             continue
         p = Fraction(num, den)
         exact_c = math.ceil(Fraction(repr(mu)) / p)
         c = _stop_threshold(np.array([math.log(num / den)]), mu)[0]
         assert c == exact_c, (num, den, mu)
-        found += (exact_c * p == Fraction(repr(mu)))
+        found += exact_c * p == Fraction(repr(mu))
     assert found > 0  # the sweep includes exact boundaries
 
 
@@ -334,8 +371,12 @@ def _exact_adaptive(exact_p, mu):
 def test_adaptive_law_matches_rational_reference_markov(world, mu):
     policy, exact = world
     law, expected = _exact_adaptive(exact, mu)
-    np.testing.assert_allclose(ss.adaptive_best_of_n_law(policy, mu).probs[0], law, rtol=1e-8, atol=1e-15)
-    np.testing.assert_allclose(ss.adaptive_best_of_n_expected_samples(policy, mu), [expected], rtol=1e-8)
+    np.testing.assert_allclose(
+        ss.adaptive_best_of_n_law(policy, mu).probs[0], law, rtol=1e-8, atol=1e-15
+    )
+    np.testing.assert_allclose(
+        ss.adaptive_best_of_n_expected_samples(policy, mu), [expected], rtol=1e-8
+    )
 
 
 def _reference_groups(row):
@@ -350,18 +391,35 @@ def _reference_groups(row):
     return starts
 
 
-@given(st.lists(st.lists(st.sampled_from([-np.inf, -50.0, -1.0, 0.0, 2.0, 1e6]), min_size=1, max_size=6),
-                min_size=1, max_size=3),
-       st.data())
+@given(
+    st.lists(
+        st.lists(st.sampled_from([-np.inf, -50.0, -1.0, 0.0, 2.0, 1e6]), min_size=1, max_size=6),
+        min_size=1,
+        max_size=3,
+    ),
+    st.data(),
+)
 def test_tie_group_starts_matches_definition(bases, data):
     """Rows mixing exact ties, ulp noise and chains of near-ties at fractions of the tolerance."""
     width = max(len(b) for b in bases)
     rows = []
     for b in bases:
         b = (b * width)[:width]
-        steps = data.draw(st.lists(st.sampled_from([0.0, 1e-16, 0.4, 0.6, 0.9, 1.1]), min_size=width, max_size=width))
-        rows.append(sorted(x if not np.isfinite(x) else x - s * TIE_RTOL * max(1.0, abs(x)) if s >= 0.4 else x * (1 + s)
-                           for x, s in zip(b, steps)))
+        steps = data.draw(
+            st.lists(
+                st.sampled_from([0.0, 1e-16, 0.4, 0.6, 0.9, 1.1]), min_size=width, max_size=width
+            )
+        )
+        rows.append(
+            sorted(
+                x
+                if not np.isfinite(x)
+                else x - s * TIE_RTOL * max(1.0, abs(x))
+                if s >= 0.4
+                else x * (1 + s)
+                for x, s in zip(b, steps)
+            )
+        )
     v = np.array(rows)
     got = tie_group_starts(v)
     for r in range(v.shape[0]):
@@ -387,10 +445,15 @@ def test_mode_mask_gamma_never_splits_a_tie_group():
     """A group whose leader reaches the γ-cut is in y*_γ whole, even a member just below the cut."""
     t = math.log(0.5) + math.log(0.5)  # the cut for γ = ½ below a top of ½
     tol = TIE_RTOL * abs(t)
-    leader, member = t - 0.5 * tol, t - 1.2 * tol  # member < tie_threshold(t) but tied with the leader
+    leader, member = (
+        t - 0.5 * tol,
+        t - 1.2 * tol,
+    )  # member < tie_threshold(t) but tied with the leader
     rest = math.log1p(-(0.5 + math.exp(leader) + math.exp(member)))
     pi = ss.TabularPolicy.from_log_probs([[math.log(0.5), leader, member, rest]])
     assert member < tie_threshold(t) <= leader
     assert ss.mode_mask(pi, 0.5)[0].tolist() == [True, True, True, False]
     # the same set as thresholding the canonical (leader) values
-    assert (canonical_ties(pi.log_probs) >= tie_threshold(t)).tolist() == ss.mode_mask(pi, 0.5).tolist()
+    assert (canonical_ties(pi.log_probs) >= tie_threshold(t)).tolist() == ss.mode_mask(
+        pi, 0.5
+    ).tolist()

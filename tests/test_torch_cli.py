@@ -29,19 +29,74 @@ def prompts_file(tmp_path):
 
 
 def test_bon(model_dir, prompts_file, capsys):
-    assert main(["bon", "--model", str(model_dir), "--prompts", str(prompts_file), "-N", "3", "--max-new-tokens", "3"]) == 0
+    assert (
+        main(
+            [
+                "bon",
+                "--model",
+                str(model_dir),
+                "--prompts",
+                str(prompts_file),
+                "-N",
+                "3",
+                "--max-new-tokens",
+                "3",
+            ]
+        )
+        == 0
+    )
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["prompt"] for r in lines] == ["1+1=", "ab"]
-    assert all(r["log_prob"] == max(r["candidate_log_probs"]) and len(r["candidate_log_probs"]) == 3 for r in lines)
+    assert all(
+        r["log_prob"] == max(r["candidate_log_probs"]) and len(r["candidate_log_probs"]) == 3
+        for r in lines
+    )
 
 
 def test_sft_and_power(model_dir, prompts_file, tmp_path, capsys):
     out = tmp_path / "sharpened"
-    assert main(["sft", "--model", str(model_dir), "--prompts", str(prompts_file), "-N", "2", "--max-new-tokens", "3",
-                 "--epochs", "1", "--full", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "sft",
+                "--model",
+                str(model_dir),
+                "--prompts",
+                str(prompts_file),
+                "-N",
+                "2",
+                "--max-new-tokens",
+                "3",
+                "--epochs",
+                "1",
+                "--full",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert (out / "config.json").is_file()
-    assert main(["power", "--model", str(model_dir), "--prompts", str(prompts_file), "--alpha", "2", "--max-new-tokens", "3",
-                 "--block-size", "2", "--n-mcmc", "1"]) == 0
+    assert (
+        main(
+            [
+                "power",
+                "--model",
+                str(model_dir),
+                "--prompts",
+                str(prompts_file),
+                "--alpha",
+                "2",
+                "--max-new-tokens",
+                "3",
+                "--block-size",
+                "2",
+                "--n-mcmc",
+                "1",
+            ]
+        )
+        == 0
+    )
     assert len(capsys.readouterr().out.splitlines()) == 4
 
 

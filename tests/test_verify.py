@@ -6,18 +6,42 @@ from hypothesis import settings
 
 from sharpsim.cli import main
 from sharpsim.demo import run_demo
-from sharpsim.theory.verify import ALL_CHECKS, CHECK_NAMES, KILLS, MUTANTS, Toolkit, VerifyReport, run
+from sharpsim.theory.verify import (
+    ALL_CHECKS,
+    CHECK_NAMES,
+    KILLS,
+    MUTANTS,
+    Toolkit,
+    VerifyReport,
+    run,
+)
 
-EXACT = ["check_bon_law", "check_prop_c1", "check_lemma_4_1", "check_margin_sharpness", "check_prop_e1",
-         "check_j_beta_identity", "check_tilted_limit", "check_lemma_i1", "check_prop_3_1"]
+EXACT = [
+    "check_bon_law",
+    "check_prop_c1",
+    "check_lemma_4_1",
+    "check_margin_sharpness",
+    "check_prop_e1",
+    "check_j_beta_identity",
+    "check_tilted_limit",
+    "check_lemma_i1",
+    "check_prop_3_1",
+]
 #: Rows that take seconds (rates, Monte Carlo of whole algorithms): their mutation tests are `slow`.
-HEAVY = {"check_sft_slopes", "check_adaptive_slope", "check_sft_bound", "check_lower_bound_phase",
-         "check_separation"}
+HEAVY = {
+    "check_sft_slopes",
+    "check_adaptive_slope",
+    "check_sft_bound",
+    "check_lower_bound_phase",
+    "check_separation",
+}
 
 
 def _marked(check: str, *values):
     marks = [pytest.mark.slow] if check in HEAVY else []
-    return pytest.param(check, *values, marks=marks, id="-".join((check,) + tuple(map(str, values))))
+    return pytest.param(
+        check, *values, marks=marks, id="-".join((check,) + tuple(map(str, values)))
+    )
 
 
 def test_report_structure_and_json():
@@ -59,10 +83,13 @@ def _recording_toolkit(calls: set) -> Toolkit:
         def recorded(*args, **kwargs):
             calls.add(name)
             return function(*args, **kwargs)
+
         return recorded
 
     default = Toolkit.default()
-    return default.with_(**{f.name: wrap(f.name, getattr(default, f.name)) for f in fields(Toolkit)})
+    return default.with_(
+        **{f.name: wrap(f.name, getattr(default, f.name)) for f in fields(Toolkit)}
+    )
 
 
 @pytest.mark.parametrize("check", [_marked(c) for c in CHECK_NAMES])
@@ -71,14 +98,20 @@ def test_row_passes_and_every_implementation_it_calls_has_a_mutant_it_kills(chec
     report = run(quick=True, only=[check], toolkit=_recording_toolkit(calls))
     assert report.passed, report.table()
     covered = {MUTANTS[name].replaces for name in KILLS[check]}
-    assert calls and calls <= covered, f"{check} calls {sorted(calls - covered)} with no mutant it is shown to kill"
+    assert calls and calls <= covered, (
+        f"{check} calls {sorted(calls - covered)} with no mutant it is shown to kill"
+    )
 
 
 def test_crash_in_a_check_is_a_fail_not_an_error():
     def explode(*args, **kwargs):
         raise RuntimeError("boom")
 
-    report = run(quick=True, only=["check_prop_c1"], toolkit=Toolkit.default().with_(bon_failure_probability=explode))
+    report = run(
+        quick=True,
+        only=["check_prop_c1"],
+        toolkit=Toolkit.default().with_(bon_failure_probability=explode),
+    )
     assert not report.passed and "boom" in report.rows[0].measured
 
 
@@ -141,7 +174,9 @@ def test_demo_same_seed_same_bytes():
 def test_demo_prints_rounded_numbers_and_refuses_a_bad_seed():
     text = run_demo(seed=0).text
     coverage_line = text.splitlines()[1]
-    assert all(len(token.split(".")[-1]) <= 4 for token in coverage_line.split() if token[0].isdigit())
+    assert all(
+        len(token.split(".")[-1]) <= 4 for token in coverage_line.split() if token[0].isdigit()
+    )
     with pytest.raises(ValueError, match="seed"):
         run_demo(seed=-1)
 
@@ -174,7 +209,6 @@ def _separation_setup(d=2):
 def _first_hit_of_one_run(base, cls, beta, mode, T, seed):
     import math
 
-    import numpy as np
     import sharpsim as ss
 
     res = ss.xpo_sharpening(base, T, beta, 1e-3, cls, rng=seed, keep_data=True)
@@ -193,11 +227,14 @@ def test_xpo_doubling_schedule_and_capped_median_equal_full_runs():
     base, cls, beta, mode = _separation_setup()
     tk = Toolkit.default()
     for seed in (0, 1, 2):
-        assert _xpo_queries(tk, base, cls, beta, mode, 0.1, 24, seed) == \
-            _first_hit_of_one_run(base, cls, beta, mode, 12, seed)
+        assert _xpo_queries(tk, base, cls, beta, mode, 0.1, 24, seed) == _first_hit_of_one_run(
+            base, cls, beta, mode, 12, seed
+        )
     seeds = [int(s) for s in np.random.default_rng(7).integers(2**63, size=3)]
     full = sorted(_first_hit_of_one_run(base, cls, beta, mode, 12, s) for s in seeds)[1]
-    assert _median_xpo_queries(tk, base, cls, beta, mode, 0.1, 24, np.random.default_rng(7), 3) == full
+    assert (
+        _median_xpo_queries(tk, base, cls, beta, mode, 0.1, 24, np.random.default_rng(7), 3) == full
+    )
 
 
 def test_pruned_sft_search_equals_the_full_search():

@@ -10,7 +10,6 @@ import sharpsim as ss
 from sharpsim.theory import bounds
 from sharpsim.theory.instances import separation_instance
 
-
 # --------------------------------------------------------------------------- Example J.1: XPO vs SFT
 
 
@@ -18,8 +17,9 @@ def _xpo_settings(inst, T, epsilon, delta, rho=0.1):
     """β and α as Theorems J.2/J.3 set them (helpers from sharpsim.theory.bounds), for T iterations."""
     d = inst.details["features"].shape[-1]
     n_responses = inst.claims["n_responses"]
-    plan = bounds.xpo_linear_softmax_plan(epsilon, delta, rho, inst.claims["gamma_margin"], d, inst.claims["B"],
-                                          math.log(n_responses))
+    plan = bounds.xpo_linear_softmax_plan(
+        epsilon, delta, rho, inst.claims["gamma_margin"], d, inst.claims["B"], math.log(n_responses)
+    )
     sec = bounds.linear_softmax_sec_bound(d, T)
     eps_disc = bounds.xpo_discretization(epsilon, delta, sec, T)
     log_net = bounds.linear_softmax_log_covering_number(d, inst.claims["B"], eps_disc)
@@ -45,7 +45,11 @@ def _separation_case(d, max_size, T, epsilon=0.1, delta=0.1):
     m_sft = _sft_queries_lower_bound(base, epsilon)
     # the bound is attained up to rounding by SFT with n = 1 (error = (1 - π(y*))^N exactly)
     n1 = math.ceil(m_sft)
-    assert ss.expected_sft_error(base, 1, n1, delta) <= epsilon < ss.expected_sft_error(base, 1, n1 - 1, delta)
+    assert (
+        ss.expected_sft_error(base, 1, n1, delta)
+        <= epsilon
+        < ss.expected_sft_error(base, 1, n1 - 1, delta)
+    )
     return inst, res, error, m_sft
 
 
@@ -82,13 +86,17 @@ def test_diagnostics_satisfy_the_kl_identity_and_selection_rule():
     res = ss.xpo_sharpening(base, T, beta, 0.01, cls, mu=mu, rng=5, delta=0.2)
     diag = res.diagnostics
     best = ss.regularized_objective(ss.tilted(base, beta), base, beta, mu=mu)
-    np.testing.assert_allclose(diag["objective"] + beta * diag["kl_to_optimum"], best, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(
+        diag["objective"] + beta * diag["kl_to_optimum"], best, rtol=1e-10, atol=1e-12
+    )
     assert diag["objective"].shape == (T + 1,) and diag["kl_to_optimum"][0] > 0
     np.testing.assert_array_equal(diag["queries"], 2 * np.arange(T + 1))
     assert res.queries == 2 * T
     assert diag["selected"] == int(np.argmax(diag["objective"]))
     assert res.policy is not base or diag["selected"] == 0
-    assert ss.regularized_objective(res.policy, base, beta, mu=mu) == pytest.approx(diag["objective"].max())
+    assert ss.regularized_objective(res.policy, base, beta, mu=mu) == pytest.approx(
+        diag["objective"].max()
+    )
     err = diag["sharpening_error"]
     assert err.shape == (T + 1,) and np.all((err >= 0) & (err <= 1))
     assert err[0] == ss.sharpening_error(base, base, 0.2, mu)
@@ -101,8 +109,18 @@ def test_validation_selection_counts_its_queries_and_estimates_j_within_hoeffdin
     base, mu = _small_world()
     beta, T, n_val, level = 0.5, 4, 400, 0.001
     cls = ss.TabularClass(3, 4, n_restarts=0)
-    res = ss.xpo_sharpening(base, T, beta, 0.0, cls, mu=mu, rng=9, select="validation", n_validation=n_val,
-                            keep_data=True)
+    res = ss.xpo_sharpening(
+        base,
+        T,
+        beta,
+        0.0,
+        cls,
+        mu=mu,
+        rng=9,
+        select="validation",
+        n_validation=n_val,
+        keep_data=True,
+    )
     assert res.queries == 2 * T + (T + 1) * n_val
     diag = res.diagnostics
     assert diag["selected"] == int(np.argmax(diag["validation_objective"]))
@@ -140,7 +158,9 @@ def test_own_responses_come_from_the_current_iterate():
             return ss.TabularPolicy([[0.0, 0.0, 0.0, 1.0]])
 
     base = ss.TabularPolicy([[0.7, 0.2, 0.05, 0.05]])
-    res = ss.xpo_sharpening(base, 8, 0.5, 0.0, Always3(), rng=0, keep_data=True, check_realizable=False)
+    res = ss.xpo_sharpening(
+        base, 8, 0.5, 0.0, Always3(), rng=0, keep_data=True, check_realizable=False
+    )
     assert np.all(res.data["y"][1:] == 3)
     assert res.queries == 16
 
@@ -212,16 +232,23 @@ def test_warm_start_needs_a_class_that_takes_it():
             return base
 
     with pytest.raises(TypeError, match="warm_start=True needs model_class.fit_xpo"):
-        ss.xpo_sharpening(ss.TabularPolicy([[0.5, 0.5]]), 2, 0.5, 0.1, Plain(), rng=0, warm_start=True)
+        ss.xpo_sharpening(
+            ss.TabularPolicy([[0.5, 0.5]]), 2, 0.5, 0.1, Plain(), rng=0, warm_start=True
+        )
     with pytest.raises(TypeError, match="warm_start must be a bool"):
-        ss.xpo_sharpening(ss.TabularPolicy([[0.5, 0.5]]), 2, 0.5, 0.1, ss.TabularClass(1, 2), warm_start=1)
+        ss.xpo_sharpening(
+            ss.TabularPolicy([[0.5, 0.5]]), 2, 0.5, 0.1, ss.TabularClass(1, 2), warm_start=1
+        )
 
 
 def test_warm_start_matches_cold_start_after_the_data_span_on_example_j1():
     """Once the pair differences span R^d the XPO problem has one basin: warm and cold iterates agree."""
     inst = separation_instance(3, rng=0, max_size=256)
     cls = ss.LinearSoftmaxClass(inst.details["features"], B=200.0)
-    runs = [ss.xpo_sharpening(inst.base, 12, 0.05, 1e-3, cls, rng=2, delta=0.1, warm_start=w) for w in (False, True)]
+    runs = [
+        ss.xpo_sharpening(inst.base, 12, 0.05, 1e-3, cls, rng=2, delta=0.1, warm_start=w)
+        for w in (False, True)
+    ]
     cold, warm = (r.diagnostics["objective"] for r in runs)
     np.testing.assert_allclose(warm[-4:], cold[-4:], rtol=1e-6)
     assert runs[0].queries == runs[1].queries

@@ -106,7 +106,9 @@ def dpo_sharpening(
         options = solver_options(model_class.fit_regression, rng=solver_rng(seed))
         policy = model_class.fit_regression(x, y[:, 0], y[:, 1], target, beta, observed, **options)
     else:
-        first_wins = gen.random(n) < expit(target)  # Bradley–Terry label P(y ≻ y') = σ(r(y) − r(y'))
+        first_wins = gen.random(n) < expit(
+            target
+        )  # Bradley–Terry label P(y ≻ y') = σ(r(y) − r(y'))
         rows, w, lo = np.arange(n), np.where(first_wins, 0, 1), np.where(first_wins, 1, 0)
         observed = (log_prob[rows, w], log_prob[rows, lo])
         options = solver_options(model_class.fit_logistic_dpo, rng=solver_rng(seed))

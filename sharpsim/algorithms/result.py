@@ -53,7 +53,9 @@ class SharpeningResult:
 
     def __post_init__(self):
         if not callable(getattr(self.policy, "log_prob", None)):
-            raise TypeError(f"policy must be a policy with log_prob; got {type(self.policy).__name__}")
+            raise TypeError(
+                f"policy must be a policy with log_prob; got {type(self.policy).__name__}"
+            )
         self.queries = check_int(self.queries, "queries", minimum=0)
         self.seed = check_int(self.seed, "seed", minimum=0)
         if self.data is not None and not isinstance(self.data, dict):

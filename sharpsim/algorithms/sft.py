@@ -56,6 +56,8 @@ def _check_n_prompts(n) -> int:
             f"expected error at any n"
         )
     return n
+
+
 #: Binomial tail mass below which visit counts are skipped (below double-precision resolution).
 _TAIL = 1e-300
 
@@ -187,8 +189,10 @@ def adaptive_sft_sharpening(
     """
     n = _check_n_prompts(n)
     delta = check_real(delta, "delta", low=0.0, high=1.0, low_open=True, high_open=True)
-    mu_stop = adaptive_mu_stop(delta) if mu_stop is None else check_real(
-        mu_stop, "mu_stop", low=0.0, low_open=True
+    mu_stop = (
+        adaptive_mu_stop(delta)
+        if mu_stop is None
+        else check_real(mu_stop, "mu_stop", low=0.0, low_open=True)
     )
     check_model_class(model_class, base, "fit_mle")
     if check_realizable:
@@ -205,8 +209,11 @@ def adaptive_sft_sharpening(
         queries=oracle.queries,
         seed=seed,
         data=_data(keep_data, x, ada),
-        diagnostics={"mu_stop": mu_stop, "mean_samples_per_prompt": float(counts.mean()),
-                     "capped_prompts": int(np.count_nonzero(~np.asarray(ada.stopped)))},
+        diagnostics={
+            "mu_stop": mu_stop,
+            "mean_samples_per_prompt": float(counts.mean()),
+            "capped_prompts": int(np.count_nonzero(~np.asarray(ada.stopped))),
+        },
         samples_per_prompt=counts,
     )
 
@@ -276,7 +283,13 @@ def expected_sft_error(
 
 
 def expected_adaptive_sft_error(
-    base, n: int, delta: float, mu=None, gamma: float = 0.0, unseen: str = "uniform", mu_stop: float | None = None
+    base,
+    n: int,
+    delta: float,
+    mu=None,
+    gamma: float = 0.0,
+    unseen: str = "uniform",
+    mu_stop: float | None = None,
 ) -> tuple[float, float]:
     """Exact expected error and expected queries of adaptive SFT with the tabular class (Theorem D.1).
 
@@ -303,7 +316,11 @@ def expected_adaptive_sft_error(
     delta = check_real(delta, "delta", low=0.0, high=1.0, low_open=True, high_open=True)
     gamma = check_real(gamma, "gamma", low=0.0, high=1.0, high_open=True)
     mu = check_mu(mu, pi.n_contexts)
-    mu_stop = adaptive_mu_stop(delta) if mu_stop is None else check_real(mu_stop, "mu_stop", low=0.0, low_open=True)
+    mu_stop = (
+        adaptive_mu_stop(delta)
+        if mu_stop is None
+        else check_real(mu_stop, "mu_stop", low=0.0, low_open=True)
+    )
     mask = mode_mask(pi, gamma)
     law = adaptive_best_of_n_law(pi, mu_stop)
     q = np.exp(logsumexp(np.where(mask, law.log_probs, -np.inf), axis=1))
@@ -365,7 +382,9 @@ def sft_error_plateau(
     return float(np.sum(mu * (below + 0.5 * at_level)))
 
 
-def bon_mode_mass(base, N: int, gamma: float = 0.0, reward=None, tie_break: str = "first") -> np.ndarray:
+def bon_mode_mass(
+    base, N: int, gamma: float = 0.0, reward=None, tie_break: str = "first"
+) -> np.ndarray:
     """``q_x = π^BoN_N(y*_γ(x)|x)`` for every prompt, float array ``[n_contexts]``.
 
     For the log-likelihood reward a pick lands in ``y*_γ(x)`` iff some draw
@@ -449,7 +468,10 @@ def _seen_error(n: int, mu: np.ndarray, q: np.ndarray, level: Fraction) -> np.nd
     while i < todo.size:
         # rows sharing one window [first, last] of counts, at most _CELLS_PER_CHUNK cells in all
         first, last, j = int(lo[todo[i]]), int(top[todo[i]]), i + 1
-        while j < todo.size and (j + 1 - i) * (max(last, int(top[todo[j]])) - first + 1) <= _CELLS_PER_CHUNK:
+        while (
+            j < todo.size
+            and (j + 1 - i) * (max(last, int(top[todo[j]])) - first + 1) <= _CELLS_PER_CHUNK
+        ):
             last = max(last, int(top[todo[j]]))
             j += 1
         idx = todo[i:j]

@@ -28,7 +28,14 @@ from .._validation import check_int, check_real
 from ..measures import kl_divergence, regularized_objective, sharpening_error, tilted
 from ..oracle import SampleEvaluateOracle
 from .dpo import self_reward
-from .result import Progress, SharpeningResult, check_model_class, resolve_seed, solver_options, solver_rng
+from .result import (
+    Progress,
+    SharpeningResult,
+    check_model_class,
+    resolve_seed,
+    solver_options,
+    solver_rng,
+)
 from .result import check_realizable as _assert_realizable
 
 _SELECT = ("exact", "validation")
@@ -120,9 +127,11 @@ def xpo_sharpening(
     T = check_int(T, "T", minimum=1, maximum=MAX_ITERATIONS)
     table = getattr(base, "log_probs", None)
     if table is not None and (T + 1) * int(np.size(table)) > MAX_ITERATE_ENTRIES:
-        raise ValueError(f"T = {T} keeps T + 1 iterates of {np.size(table)} log-probabilities each, more than "
-                         f"MAX_ITERATE_ENTRIES = {MAX_ITERATE_ENTRIES}; use T <= "
-                         f"{MAX_ITERATE_ENTRIES // int(np.size(table)) - 1}")
+        raise ValueError(
+            f"T = {T} keeps T + 1 iterates of {np.size(table)} log-probabilities each, more than "
+            f"MAX_ITERATE_ENTRIES = {MAX_ITERATE_ENTRIES}; use T <= "
+            f"{MAX_ITERATE_ENTRIES // int(np.size(table)) - 1}"
+        )
     if not isinstance(warm_start, (bool, np.bool_)):
         raise TypeError(f"warm_start must be a bool; got {type(warm_start).__name__}")
     beta = check_real(beta, "beta", low=0.0, low_open=True)
@@ -142,8 +151,10 @@ def xpo_sharpening(
 
     options = solver_options(model_class.fit_xpo, rng=solver_rng(seed), warm_start=bool(warm_start))
     if warm_start and "warm_start" not in options:
-        raise TypeError(f"warm_start=True needs model_class.fit_xpo to take warm_start; "
-                        f"{type(model_class).__name__}.fit_xpo does not")
+        raise TypeError(
+            f"warm_start=True needs model_class.fit_xpo to take warm_start; "
+            f"{type(model_class).__name__}.fit_xpo does not"
+        )
     run = _Run(base, oracle, gen, model_class, beta, alpha, reward, T, options)
     bar = Progress(T, "XPO", progress)
     for t in range(T):
@@ -182,7 +193,10 @@ class _Run:
         x = self.oracle.draw_prompts(1)
         y, log_prob = self._sample_pair(x, self.iterates[-1])
         if self.buffers is None:
-            self.buffers = (np.empty((self.x.shape[0],) + y.shape[1:], dtype=y.dtype), np.empty((self.x.shape[0], 2)))
+            self.buffers = (
+                np.empty((self.x.shape[0],) + y.shape[1:], dtype=y.dtype),
+                np.empty((self.x.shape[0], 2)),
+            )
         ys, log_probs = self.buffers
         self.x[t], ys[t], log_probs[t] = x[0], y[0], log_prob[0]
         r = self_reward(self.reward, x, y, log_prob)[0]
@@ -191,8 +205,15 @@ class _Run:
         seen = slice(0, t + 1)
         observed = (log_probs[seen, 0], log_probs[seen, 1])  # log π_base as the oracle revealed it
         policy = self.model_class.fit_xpo(
-            self.x[seen], ys[seen, 0], ys[seen, 1], self.target[seen],
-            self.beta, self.alpha, observed, init=None if t == 0 else self.iterates[-1], **self.options,
+            self.x[seen],
+            ys[seen, 0],
+            ys[seen, 1],
+            self.target[seen],
+            self.beta,
+            self.alpha,
+            observed,
+            init=None if t == 0 else self.iterates[-1],
+            **self.options,
         )
         self.seconds["sampling"] += mid - start
         self.seconds["solver"] += time.perf_counter() - mid
@@ -206,13 +227,20 @@ class _Run:
         own = current.sample(x, 1, rng=self.gen)  # the learner's own model: no query
         own_log_prob = self.oracle.evaluate(x, own)  # ... but evaluating π_base(y|x) is one
         ref, ref_log_prob = self.oracle.sample(x, 1)
-        return np.concatenate([own, ref], axis=1), np.concatenate([own_log_prob, ref_log_prob], axis=1)
+        return np.concatenate([own, ref], axis=1), np.concatenate(
+            [own_log_prob, ref_log_prob], axis=1
+        )
 
     def data(self) -> dict:
         ys, log_probs = self.buffers
         return {
-            "x": self.x, "y": ys[:, 0], "y_ref": ys[:, 1], "log_prob": log_probs[:, 0],
-            "log_prob_ref": log_probs[:, 1], "target": self.target, "iterates": list(self.iterates),
+            "x": self.x,
+            "y": ys[:, 0],
+            "y_ref": ys[:, 1],
+            "log_prob": log_probs[:, 0],
+            "log_prob_ref": log_probs[:, 1],
+            "target": self.target,
+            "iterates": list(self.iterates),
         }
 
 
@@ -220,12 +248,16 @@ def _diagnostics(run: _Run, optimum, mu, delta, gamma) -> dict:
     """Exact per-iterate quantities (simulation only: they use ``π_base`` directly, no query)."""
     start = time.perf_counter()
     diag = {
-        "objective": np.array([regularized_objective(p, run.base, run.beta, run.reward, mu) for p in run.iterates]),
+        "objective": np.array(
+            [regularized_objective(p, run.base, run.beta, run.reward, mu) for p in run.iterates]
+        ),
         "kl_to_optimum": np.array([kl_divergence(p, optimum, mu) for p in run.iterates]),
         "queries": np.array(run.queries, dtype=np.int64),
     }
     if delta is not None:
-        diag["sharpening_error"] = np.array([sharpening_error(p, run.base, delta, mu, gamma) for p in run.iterates])
+        diag["sharpening_error"] = np.array(
+            [sharpening_error(p, run.base, delta, mu, gamma) for p in run.iterates]
+        )
     diag["seconds_sampling"] = run.seconds["sampling"]
     diag["seconds_solver"] = run.seconds["solver"]
     diag["seconds_diagnostics"] = time.perf_counter() - start

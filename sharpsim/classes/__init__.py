@@ -27,4 +27,11 @@ from .finite import FiniteClass
 from .linear import LinearSoftmaxClass
 from .tabular import TabularClass
 
-__all__ = ["ModelClass", "FiniteClass", "TabularClass", "LinearSoftmaxClass", "PrefixTreeClass", "MarkovClass"]
+__all__ = [
+    "ModelClass",
+    "FiniteClass",
+    "TabularClass",
+    "LinearSoftmaxClass",
+    "PrefixTreeClass",
+    "MarkovClass",
+]

@@ -129,7 +129,9 @@ def _kkt_residual(theta: np.ndarray, g: np.ndarray, radius: float) -> float:
     return _norm(g + nu * theta)
 
 
-def minimise_in_ball(value, value_grad_hess, theta0: np.ndarray, radius: float, maxiter: int) -> OptimizeResult:
+def minimise_in_ball(
+    value, value_grad_hess, theta0: np.ndarray, radius: float, maxiter: int
+) -> OptimizeResult:
     """Regularised Newton for ``min f(θ)`` over ``‖θ‖ ≤ radius`` (see the module docstring).
 
     Args:
@@ -175,8 +177,9 @@ def minimise_in_ball(value, value_grad_hess, theta0: np.ndarray, radius: float, 
             # the KKT residual still can.
             f_new, g_new, H_new = value_grad_hess(v)
             nfev += 1
-            if f_new <= f + 4 * np.finfo(float).eps * level and \
-                    _kkt_residual(v, g_new, radius) < _kkt_residual(theta, g, radius):
+            if f_new <= f + 4 * np.finfo(float).eps * level and _kkt_residual(
+                v, g_new, radius
+            ) < _kkt_residual(theta, g, radius):
                 theta, f, g, H = v, f_new, g_new, H_new
                 continue
             message = "converged to rounding level"
@@ -195,5 +198,13 @@ def minimise_in_ball(value, value_grad_hess, theta0: np.ndarray, radius: float, 
         else:
             sigma = max(4.0 * sigma, 2.0 * _norm(g) / _norm(step))
     kkt = _kkt_residual(theta, g, radius)
-    return OptimizeResult(x=theta, fun=f, jac=g, nit=nit, nfev=nfev, kkt=kkt,
-                          success=message != "maximum number of evaluations reached", message=message)
+    return OptimizeResult(
+        x=theta,
+        fun=f,
+        jac=g,
+        nit=nit,
+        nfev=nfev,
+        kkt=kkt,
+        success=message != "maximum number of evaluations reached",
+        message=message,
+    )

@@ -30,17 +30,28 @@ from scipy.special import expit
 class _LinearObjective:
     """``f(θ) = ℓ(Aθ − o) + ⟨c, θ⟩ + Σ_p κ_p log Z_p(θ)`` and its gradient (see the module docstring)."""
 
-    def __init__(self, features: np.ndarray, prompts: np.ndarray, kappa: np.ndarray, linear: np.ndarray,
-                 design: np.ndarray | None = None, offset: np.ndarray | None = None,
-                 weights: np.ndarray | None = None, loss: str = "squared"):
+    def __init__(
+        self,
+        features: np.ndarray,
+        prompts: np.ndarray,
+        kappa: np.ndarray,
+        linear: np.ndarray,
+        design: np.ndarray | None = None,
+        offset: np.ndarray | None = None,
+        weights: np.ndarray | None = None,
+        loss: str = "squared",
+    ):
         keep = kappa != 0
         self.prompts, self.kappa = prompts[keep], kappa[keep]
         self.table = np.ascontiguousarray(features[self.prompts].transpose(0, 2, 1))  # [p, d, Y]
         self.linear = linear
         self.design, self.offset, self.weights, self.loss = design, offset, weights, loss
         # The squared loss has a constant Hessian 2AᵀWA: computed once.
-        self._pair_hessian = (2.0 * design.T @ (weights[:, None] * design)
-                              if design is not None and loss == "squared" else None)
+        self._pair_hessian = (
+            2.0 * design.T @ (weights[:, None] * design)
+            if design is not None and loss == "squared"
+            else None
+        )
 
     # ---- constructors -------------------------------------------------------
 
@@ -56,7 +67,9 @@ class _LinearObjective:
         return cls(features, prompts, kappa, alpha * (w @ ref), design, pairs.offset, w, pairs.loss)
 
     @classmethod
-    def for_mle(cls, features: np.ndarray, x: np.ndarray, y: np.ndarray, w: np.ndarray) -> _LinearObjective:
+    def for_mle(
+        cls, features: np.ndarray, x: np.ndarray, y: np.ndarray, w: np.ndarray
+    ) -> _LinearObjective:
         """The negative weighted log-likelihood ``−Σ_i w_i log π_θ(y_i|x_i)``."""
         prompts, inverse = np.unique(x, return_inverse=True)
         kappa = np.bincount(inverse, weights=w, minlength=prompts.shape[0])
@@ -108,8 +121,11 @@ class _LinearObjective:
             value += loss
             grad += d1 @ self.design
             if hessian:
-                hess += self._pair_hessian if self._pair_hessian is not None else \
-                    self.design.T @ (d2[:, None] * self.design)
+                hess += (
+                    self._pair_hessian
+                    if self._pair_hessian is not None
+                    else self.design.T @ (d2[:, None] * self.design)
+                )
         if self.kappa.shape[0]:
             weights, total, log_z = self._softmax(theta)
             probs = weights / total[:, None]
@@ -121,8 +137,10 @@ class _LinearObjective:
                     table = self.table[0]
                     second = (table * (self.kappa[0] * probs[0])) @ table.T
                 else:
-                    second = np.matmul(self.table * (self.kappa[:, None, None] * probs[:, None, :]),
-                                       self.table.transpose(0, 2, 1)).sum(axis=0)
+                    second = np.matmul(
+                        self.table * (self.kappa[:, None, None] * probs[:, None, :]),
+                        self.table.transpose(0, 2, 1),
+                    ).sum(axis=0)
                 hess += second - (self.kappa[:, None] * mean).T @ mean
         return value, grad, hess
 
@@ -141,7 +159,12 @@ def dominant_starts(objective: _LinearObjective, radius: float, count: int) -> l
     candidates with the lowest surrogate minimum are returned (the analogue of
     the tabular class's dominant-response starts).
     """
-    if objective.design is None or objective.loss != "squared" or not objective.kappa.shape[0] or count <= 0:
+    if (
+        objective.design is None
+        or objective.loss != "squared"
+        or not objective.kappa.shape[0]
+        or count <= 0
+    ):
         return []
     w, A = objective.weights, objective.design
     M = 2.0 * A.T @ (w[:, None] * A)
@@ -156,9 +179,12 @@ def dominant_starts(objective: _LinearObjective, radius: float, count: int) -> l
     for lo_p in range(0, kappa.shape[0], chunk):
         block = slice(lo_p, lo_p + chunk)
         # Candidate (p, k): swap prompt p's tangent for the bound ⟨φ(p,k), θ⟩.
-        C = base_linear[:, None] + (kappa[block, None, None] * (table[block] - mean0[block, :, None])).transpose(
-            1, 0, 2).reshape(d, -1)  # [d, block·Y]
-        shift = np.repeat(-kappa[block] * np.log(n_y), n_y)  # constant −κ_p log Z_p(0) of candidate (p, ·)
+        C = base_linear[:, None] + (
+            kappa[block, None, None] * (table[block] - mean0[block, :, None])
+        ).transpose(1, 0, 2).reshape(d, -1)  # [d, block·Y]
+        shift = np.repeat(
+            -kappa[block] * np.log(n_y), n_y
+        )  # constant −κ_p log Z_p(0) of candidate (p, ·)
         values, points = _surrogate_minima(lam, Q.T @ C, radius, shift)
         keep = np.argsort(np.concatenate([best_values, values]), kind="stable")[:count]
         best_values = np.concatenate([best_values, values])[keep]
@@ -175,7 +201,9 @@ def _surrogate_minima(lam: np.ndarray, Ct: np.ndarray, radius: float, shift: np.
     hi = np.linalg.norm(Ct, axis=0) / radius + np.finfo(float).tiny
     lo = np.zeros_like(hi)
     with np.errstate(divide="ignore", invalid="ignore"):
-        inside = np.all(lam[:, None] > 0, axis=0) & (np.linalg.norm(Ct / lam[:, None], axis=0) <= radius)
+        inside = np.all(lam[:, None] > 0, axis=0) & (
+            np.linalg.norm(Ct / lam[:, None], axis=0) <= radius
+        )
         for _ in range(100):  # bisection on ‖(Λ + λ)⁻¹c̃‖ = radius (decreasing in λ)
             mid = 0.5 * (lo + hi)
             big = np.linalg.norm(Ct / (lam[:, None] + mid), axis=0) > radius

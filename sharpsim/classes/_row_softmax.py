@@ -38,7 +38,9 @@ class _RowSoftmax:
     def ell(logp: np.ndarray, rows: np.ndarray, toks: np.ndarray) -> np.ndarray:
         return logp[rows, toks].sum(axis=-1)
 
-    def grad(self, logp: np.ndarray, rows: np.ndarray, toks: np.ndarray, g: np.ndarray) -> np.ndarray:
+    def grad(
+        self, logp: np.ndarray, rows: np.ndarray, toks: np.ndarray, g: np.ndarray
+    ) -> np.ndarray:
         """``Σ_i g_i ∇_U log π(y_i|x_i)``: one-hot minus softmax at each (row, token) pair."""
         gk = np.broadcast_to(g[:, None], rows.shape).ravel()
         hits = np.bincount((rows * self.V + toks).ravel(), weights=gk, minlength=self.R * self.V)
@@ -50,8 +52,10 @@ def _check_anchor_support(engine: _RowSoftmax, rows, toks, name: str) -> None:
     finite = np.isfinite(engine.anchor[rows, toks]).all(axis=-1)
     if not np.all(finite):
         i = int(np.argmin(finite))
-        raise ValueError(f"{name}[{i}] has zero probability under the class's anchor (unseen='base'): "
-                         "the class cannot give it positive mass")
+        raise ValueError(
+            f"{name}[{i}] has zero probability under the class's anchor (unseen='base'): "
+            "the class cannot give it positive mass"
+        )
 
 
 class _BoxProblem:
@@ -62,7 +66,9 @@ class _BoxProblem:
     the anchor).
     """
 
-    def __init__(self, engine: _RowSoftmax, data, pairs: _Pairs, bound: float, ridge: float, options: dict):
+    def __init__(
+        self, engine: _RowSoftmax, data, pairs: _Pairs, bound: float, ridge: float, options: dict
+    ):
         self.engine, self.data, self.pairs = engine, data, pairs
         self.bound, self.options = bound, options
         self.scale = 1.0 / max(pairs.weights.sum(), np.finfo(float).tiny)
@@ -71,10 +77,13 @@ class _BoxProblem:
     def fun(self, u: np.ndarray):
         engine, (rows_y, toks_y, rows_r, toks_r) = self.engine, self.data
         logp = engine.log_softmax(u.reshape(engine.R, engine.V))
-        value, g_y, g_r = _pair_value_and_coeffs(engine.ell(logp, rows_y, toks_y),
-                                                 engine.ell(logp, rows_r, toks_r), self.pairs)
+        value, g_y, g_r = _pair_value_and_coeffs(
+            engine.ell(logp, rows_y, toks_y), engine.ell(logp, rows_r, toks_r), self.pairs
+        )
         grad = engine.grad(logp, rows_y, toks_y, g_y) + engine.grad(logp, rows_r, toks_r, g_r)
-        return self.scale * value + self.lam * (u @ u), self.scale * grad.ravel() + 2.0 * self.lam * u
+        return self.scale * value + self.lam * (
+            u @ u
+        ), self.scale * grad.ravel() + 2.0 * self.lam * u
 
     def solve(self, starts) -> list:
         """One (restarted) L-BFGS-B run per start; the list of scipy results."""
@@ -87,7 +96,9 @@ class _BoxProblem:
         ell_r = engine.ell(logp, rows_r, toks_r)
         margin = pairs.beta * (engine.ell(logp, rows_y, toks_y) - ell_r) - pairs.offset
         terms = pairs.weights * (margin**2 + pairs.alpha * ell_r)
-        return self.scale * np.bincount(rows_y[:, 0], weights=terms, minlength=engine.R) + self.lam * (U**2).sum(axis=1)
+        return self.scale * np.bincount(
+            rows_y[:, 0], weights=terms, minlength=engine.R
+        ) + self.lam * (U**2).sum(axis=1)
 
     def dominant_candidates(self) -> np.ndarray:
         """``[J, R]``: the ``j``-th dominant response tried in each row (one-row-per-response classes).
@@ -110,8 +121,9 @@ class _BoxProblem:
     def dominant_start(self, k: np.ndarray) -> np.ndarray:
         """Minimiser of the convex surrogate in which each row's ``−log Σ_v exp(A+U)`` (optimism
         term) is replaced by ``−(A_k + U_k)`` for that row's response ``k [R]`` (rows with finite ``A_k``)."""
-        return _minimise_in_box(self.surrogate(k), np.zeros(self.engine.R * self.engine.V), self.bound,
-                                self.options).x
+        return _minimise_in_box(
+            self.surrogate(k), np.zeros(self.engine.R * self.engine.V), self.bound, self.options
+        ).x
 
     def surrogate(self, k: np.ndarray):
         """The surrogate objective of :meth:`dominant_start`: ``u ↦ (value, gradient)``, analytic."""
@@ -119,7 +131,9 @@ class _BoxProblem:
         rows = np.arange(engine.R)
         active = np.isfinite(engine.anchor[rows, k])
         row_weight = np.bincount(rows_r[:, 0], weights=pairs.weights, minlength=engine.R) * active
-        gap_pairs = _Pairs(pairs.x, pairs.y, pairs.y_ref, pairs.offset, pairs.weights, pairs.beta, 0.0, pairs.loss)
+        gap_pairs = _Pairs(
+            pairs.x, pairs.y, pairs.y_ref, pairs.offset, pairs.weights, pairs.beta, 0.0, pairs.loss
+        )
         optimism = np.zeros((engine.R, engine.V))
         np.add.at(optimism, (rows_r[:, 0], toks_r[:, 0]), pairs.alpha * pairs.weights)
         optimism[rows, k] -= pairs.alpha * row_weight
@@ -127,16 +141,25 @@ class _BoxProblem:
         def fun(u):
             U = u.reshape(engine.R, engine.V)
             logp = engine.log_softmax(U)
-            value, g_y, g_r = _pair_value_and_coeffs(engine.ell(logp, rows_y, toks_y),
-                                                     engine.ell(logp, rows_r, toks_r), gap_pairs)
-            grad = engine.grad(logp, rows_y, toks_y, g_y) + engine.grad(logp, rows_r, toks_r, g_r) + optimism
+            value, g_y, g_r = _pair_value_and_coeffs(
+                engine.ell(logp, rows_y, toks_y), engine.ell(logp, rows_r, toks_r), gap_pairs
+            )
+            grad = (
+                engine.grad(logp, rows_y, toks_y, g_y)
+                + engine.grad(logp, rows_r, toks_r, g_r)
+                + optimism
+            )
             value += float(np.sum(optimism * U))
-            return self.scale * value + self.lam * (u @ u), self.scale * grad.ravel() + 2.0 * self.lam * u
+            return self.scale * value + self.lam * (
+                u @ u
+            ), self.scale * grad.ravel() + 2.0 * self.lam * u
 
         return fun
 
 
-def _minimise_in_box(fun, u0: np.ndarray, bound: float, options: dict, rounds: int = 8, gtol: float = 1e-10):
+def _minimise_in_box(
+    fun, u0: np.ndarray, bound: float, options: dict, rounds: int = 8, gtol: float = 1e-10
+):
     """L-BFGS-B, restarted from its own solution until the projected gradient is ``≤ gtol``.
 
     L-BFGS-B may stop on a stalled relative decrease while a coordinate is still
@@ -154,7 +177,6 @@ def _minimise_in_box(fun, u0: np.ndarray, bound: float, options: dict, rounds: i
         if not improved:
             break
     return res
-
 
 
 def _box_start(log_probs: np.ndarray, anchor: np.ndarray, bound: float) -> np.ndarray:

@@ -14,7 +14,15 @@ from .._validation import check_int, check_real, check_rng
 from ..policies.autoregressive import JointAutoregressivePolicy, MarkovPolicy
 from ..policies.base import MAX_ENUMERATION, encode_sequences
 from ..policies.tabular import TabularPolicy, as_tabular
-from ._row_softmax import _box_start, _BoxProblem, _check_anchor_support, _lbfgs_options, _RowSoftmax, restrict_to_data, rng_start
+from ._row_softmax import (
+    _box_start,
+    _BoxProblem,
+    _check_anchor_support,
+    _lbfgs_options,
+    _RowSoftmax,
+    restrict_to_data,
+    rng_start,
+)
 from .base import _UNSEEN_RULES, ModelClass, _check_atol, _Pairs, _same_law
 from .tabular import TabularClass
 
@@ -56,20 +64,37 @@ class PrefixTreeClass(ModelClass):
       [[0.0, 0.5, 0.25, 0.25]]
     """
 
-    def __init__(self, n_contexts: int, vocab_size: int, horizon: int, *, unseen: str = "uniform", base=None,
-                 **solver_options):
+    def __init__(
+        self,
+        n_contexts: int,
+        vocab_size: int,
+        horizon: int,
+        *,
+        unseen: str = "uniform",
+        base=None,
+        **solver_options,
+    ):
         self.vocab_size = check_int(vocab_size, "vocab_size", minimum=1)
         self.horizon = check_int(horizon, "horizon", minimum=1)
         if self.vocab_size**self.horizon > MAX_ENUMERATION:
-            raise ValueError(f"vocab_size**horizon = {self.vocab_size**self.horizon} exceeds "
-                             f"MAX_ENUMERATION = {MAX_ENUMERATION}")
+            raise ValueError(
+                f"vocab_size**horizon = {self.vocab_size**self.horizon} exceeds "
+                f"MAX_ENUMERATION = {MAX_ENUMERATION}"
+            )
         self.n_responses = self.vocab_size**self.horizon
         unknown = sorted(set(solver_options) - set(_SOLVER_OPTIONS))
         if unknown:
-            raise TypeError(f"PrefixTreeClass got unexpected keyword argument(s) {unknown}; "
-                            f"solver options are {list(_SOLVER_OPTIONS)}")
-        self._tabular = TabularClass(n_contexts, self.n_responses, unseen=unseen,
-                                     base=None if base is None else as_tabular(base, "base"), **solver_options)
+            raise TypeError(
+                f"PrefixTreeClass got unexpected keyword argument(s) {unknown}; "
+                f"solver options are {list(_SOLVER_OPTIONS)}"
+            )
+        self._tabular = TabularClass(
+            n_contexts,
+            self.n_responses,
+            unseen=unseen,
+            base=None if base is None else as_tabular(base, "base"),
+            **solver_options,
+        )
         self.n_contexts = self._tabular.n_contexts
         self.unseen = unseen
 
@@ -85,9 +110,16 @@ class PrefixTreeClass(ModelClass):
         return self._wrap(self._tabular._fit_mle(x, encode_sequences(y, self.vocab_size), w))
 
     def _fit_pairs(self, pairs: _Pairs, init, rng=None, warm_start=False):
-        encoded = _Pairs(pairs.x, encode_sequences(pairs.y, self.vocab_size),
-                         encode_sequences(pairs.y_ref, self.vocab_size), pairs.offset, pairs.weights,
-                         pairs.beta, pairs.alpha, pairs.loss)
+        encoded = _Pairs(
+            pairs.x,
+            encode_sequences(pairs.y, self.vocab_size),
+            encode_sequences(pairs.y_ref, self.vocab_size),
+            pairs.offset,
+            pairs.weights,
+            pairs.beta,
+            pairs.alpha,
+            pairs.loss,
+        )
         return self._wrap(self._tabular._fit_pairs(encoded, init, rng, warm_start))
 
     def contains(self, policy, atol: float = 1e-8) -> bool:
@@ -96,8 +128,10 @@ class PrefixTreeClass(ModelClass):
         return as_tabular(policy, "policy").log_probs.shape == (self.n_contexts, self.n_responses)
 
     def __repr__(self) -> str:
-        return (f"PrefixTreeClass(n_contexts={self.n_contexts}, vocab_size={self.vocab_size}, "
-                f"horizon={self.horizon}, unseen={self.unseen!r})")
+        return (
+            f"PrefixTreeClass(n_contexts={self.n_contexts}, vocab_size={self.vocab_size}, "
+            f"horizon={self.horizon}, unseen={self.unseen!r})"
+        )
 
 
 class MarkovClass(ModelClass):
@@ -137,9 +171,20 @@ class MarkovClass(ModelClass):
       ([[0.5, 0.5]], [[0.0, 1.0], [0.5, 0.5]])
     """
 
-    def __init__(self, n_contexts: int, vocab_size: int, horizon: int, *, unseen: str = "uniform", base=None,
-                 logit_bound: float = 50.0, ridge: float = 1e-10, n_restarts: int = 2, random_state=None,
-                 maxiter: int = 5000):
+    def __init__(
+        self,
+        n_contexts: int,
+        vocab_size: int,
+        horizon: int,
+        *,
+        unseen: str = "uniform",
+        base=None,
+        logit_bound: float = 50.0,
+        ridge: float = 1e-10,
+        n_restarts: int = 2,
+        random_state=None,
+        maxiter: int = 5000,
+    ):
         self.n_contexts = check_int(n_contexts, "n_contexts", minimum=1)
         self.vocab_size = check_int(vocab_size, "vocab_size", minimum=1)
         self.horizon = check_int(horizon, "horizon", minimum=1)
@@ -150,7 +195,10 @@ class MarkovClass(ModelClass):
         if unseen == "base" and base is None:
             raise ValueError("base is required when unseen='base'")
         if base is not None and (base.n_contexts, base.vocab_size, base.horizon) != (
-                self.n_contexts, self.vocab_size, self.horizon):
+            self.n_contexts,
+            self.vocab_size,
+            self.horizon,
+        ):
             raise ValueError("base must have the class's n_contexts, vocab_size and horizon")
         self.base = base
         self.logit_bound = check_real(logit_bound, "logit_bound", low=0.0, low_open=True)
@@ -182,8 +230,12 @@ class MarkovClass(ModelClass):
         if self.unseen == "uniform":
             return np.full((self.n_states, self.vocab_size), -np.log(self.vocab_size))
         with np.errstate(divide="ignore"):
-            return np.concatenate([np.log(self.base.initial),
-                                   np.log(self.base.transition).reshape(-1, self.vocab_size)])
+            return np.concatenate(
+                [
+                    np.log(self.base.initial),
+                    np.log(self.base.transition).reshape(-1, self.vocab_size),
+                ]
+            )
 
     def _policy(self, log_probs: np.ndarray) -> MarkovPolicy:
         X, H, V = self.n_contexts, self.horizon, self.vocab_size
@@ -195,8 +247,11 @@ class MarkovClass(ModelClass):
     def _fit_mle(self, x, y, w):
         states = self._states(x, y)
         V = self.vocab_size
-        counts = np.bincount((states * V + y).ravel(), weights=np.repeat(w, self.horizon),
-                             minlength=self.n_states * V).reshape(self.n_states, V)
+        counts = np.bincount(
+            (states * V + y).ravel(),
+            weights=np.repeat(w, self.horizon),
+            minlength=self.n_states * V,
+        ).reshape(self.n_states, V)
         totals = counts.sum(axis=1, keepdims=True)
         with np.errstate(divide="ignore"):
             log_freq = np.log(counts) - np.log(np.where(totals > 0, totals, 1.0))
@@ -204,7 +259,12 @@ class MarkovClass(ModelClass):
 
     def _fit_pairs(self, pairs: _Pairs, init, rng=None, warm_start=False):
         engine = _RowSoftmax(self.anchor_log_probs())
-        data = (self._states(pairs.x, pairs.y), pairs.y, self._states(pairs.x, pairs.y_ref), pairs.y_ref)
+        data = (
+            self._states(pairs.x, pairs.y),
+            pairs.y,
+            self._states(pairs.x, pairs.y_ref),
+            pairs.y_ref,
+        )
         _check_anchor_support(engine, data[0], data[1], "y")
         _check_anchor_support(engine, data[2], data[3], "y_ref")
         warm = [] if init is None else [self._start_from(init, engine)]
@@ -217,18 +277,25 @@ class MarkovClass(ModelClass):
             if cold:
                 gen = self.restart_rng(rng)
                 starts += [rng_start(gen, sub, self.logit_bound) for _ in range(self.n_restarts)]
-            problem = _BoxProblem(sub, sub_data, pairs, self.logit_bound, self.ridge, _lbfgs_options(self.maxiter))
+            problem = _BoxProblem(
+                sub, sub_data, pairs, self.logit_bound, self.ridge, _lbfgs_options(self.maxiter)
+            )
             self.solver_info_ = min(problem.solve(starts), key=lambda r: r.fun)
             U[active] = self.solver_info_.x.reshape(sub.R, sub.V)
         self.params_ = U
         return self._policy(engine.log_softmax(U))
 
     def _start_from(self, init, engine) -> np.ndarray:
-        if not isinstance(init, MarkovPolicy) or (init.n_contexts, init.vocab_size, init.horizon) != (
-                self.n_contexts, self.vocab_size, self.horizon):
+        if not isinstance(init, MarkovPolicy) or (
+            init.n_contexts,
+            init.vocab_size,
+            init.horizon,
+        ) != (self.n_contexts, self.vocab_size, self.horizon):
             raise TypeError("init must be a MarkovPolicy with the class's shape")
         with np.errstate(divide="ignore"):
-            rows = np.concatenate([np.log(init.initial), np.log(init.transition).reshape(-1, self.vocab_size)])
+            rows = np.concatenate(
+                [np.log(init.initial), np.log(init.transition).reshape(-1, self.vocab_size)]
+            )
         return _box_start(rows, engine.anchor, self.logit_bound)
 
     def contains(self, policy, atol: float = 1e-8) -> bool:
@@ -255,8 +322,10 @@ class MarkovClass(ModelClass):
         return _same_law(table, TabularPolicy.from_log_probs(markov, atol=1e-6), atol)
 
     def __repr__(self) -> str:
-        return (f"MarkovClass(n_contexts={self.n_contexts}, vocab_size={self.vocab_size}, "
-                f"horizon={self.horizon}, unseen={self.unseen!r})")
+        return (
+            f"MarkovClass(n_contexts={self.n_contexts}, vocab_size={self.vocab_size}, "
+            f"horizon={self.horizon}, unseen={self.unseen!r})"
+        )
 
 
 def _markov_projection(log_joint: np.ndarray, vocab: int, horizon: int) -> np.ndarray:
@@ -267,13 +336,19 @@ def _markov_projection(log_joint: np.ndarray, vocab: int, horizon: int) -> np.nd
     cube = log_joint.reshape((X,) + (vocab,) * horizon)
     axes = tuple(range(1, horizon + 1))
     with np.errstate(divide="ignore"):
-        single = [logsumexp(cube, axis=tuple(a for a in axes if a != h + 1)) for h in range(horizon)]
+        single = [
+            logsumexp(cube, axis=tuple(a for a in axes if a != h + 1)) for h in range(horizon)
+        ]
         out = single[0].reshape((X, vocab) + (1,) * (horizon - 1))
         for h in range(horizon - 1):
-            pair = logsumexp(cube, axis=tuple(a for a in axes if a not in (h + 1, h + 2)))  # [X, V, V]
+            pair = logsumexp(
+                cube, axis=tuple(a for a in axes if a not in (h + 1, h + 2))
+            )  # [X, V, V]
             reachable = np.isfinite(single[h])[..., None]
             # Unreachable previous tokens get -inf (their mass is 0 under both laws).
-            cond = np.where(reachable, pair - np.where(reachable, single[h][..., None], 0.0), -np.inf)
+            cond = np.where(
+                reachable, pair - np.where(reachable, single[h][..., None], 0.0), -np.inf
+            )
             shape = (X,) + (1,) * h + (vocab, vocab) + (1,) * (horizon - h - 2)
             out = out + cond.reshape(shape)
     return out.reshape(X, -1)

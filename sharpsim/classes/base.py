@@ -103,16 +103,21 @@ def _check_vector(values, name: str, n: int) -> np.ndarray:
 
 def _wsum(weights: np.ndarray, values: np.ndarray) -> np.ndarray:
     """``Σ_i w_i v_i`` over the last axis, skipping ``w_i = 0`` (so ``0·∞`` never makes NaN)."""
-    terms = np.multiply(weights, values, out=np.zeros(np.broadcast_shapes(weights.shape, values.shape)),
-                        where=weights > 0)
+    terms = np.multiply(
+        weights,
+        values,
+        out=np.zeros(np.broadcast_shapes(weights.shape, values.shape)),
+        where=weights > 0,
+    )
     return terms.sum(axis=-1)
 
 
 def _log_gap(ell_a: np.ndarray, ell_b: np.ndarray, fill: float) -> np.ndarray:
     """``ell_a − ell_b`` where both are finite, ``fill`` elsewhere (no ``−∞ − (−∞)``)."""
     finite = np.isfinite(ell_a) & np.isfinite(ell_b)
-    return np.subtract(ell_a, ell_b, out=np.full(np.broadcast_shapes(ell_a.shape, ell_b.shape), fill),
-                       where=finite)
+    return np.subtract(
+        ell_a, ell_b, out=np.full(np.broadcast_shapes(ell_a.shape, ell_b.shape), fill), where=finite
+    )
 
 
 def _pair_objective(ell_y: np.ndarray, ell_ref: np.ndarray, pairs: _Pairs) -> np.ndarray:
@@ -125,8 +130,12 @@ def _pair_objective(ell_y: np.ndarray, ell_ref: np.ndarray, pairs: _Pairs) -> np
     w = pairs.weights
     if pairs.loss == "logistic":
         # log π(y_w) − log π(y_l): −inf when π(y_w) = 0, +inf when only π(y_l) = 0.
-        gap = np.subtract(ell_y, ell_ref, out=np.full(np.broadcast_shapes(ell_y.shape, ell_ref.shape), -np.inf),
-                          where=np.isfinite(ell_y))
+        gap = np.subtract(
+            ell_y,
+            ell_ref,
+            out=np.full(np.broadcast_shapes(ell_y.shape, ell_ref.shape), -np.inf),
+            where=np.isfinite(ell_y),
+        )
         margin = pairs.beta * gap - pairs.offset
         return _wsum(w, np.logaddexp(0.0, -margin))
     resid = pairs.beta * _log_gap(ell_y, ell_ref, np.inf) - pairs.offset
@@ -215,8 +224,21 @@ class ModelClass:
         pairs = self._check_pairs(x, y, y_ref, target, beta, 0.0, base, weights, "squared")
         return self._fit_pairs(_rescaled(pairs), None, rng, False)
 
-    def fit_xpo(self, x, y, y_ref, target, beta, alpha, base, weights=None, *, init=None, rng=None,
-                warm_start=False):
+    def fit_xpo(
+        self,
+        x,
+        y,
+        y_ref,
+        target,
+        beta,
+        alpha,
+        base,
+        weights=None,
+        *,
+        init=None,
+        rng=None,
+        warm_start=False,
+    ):
         """XPO step (Algorithm 1): ``argmin α Σ_i w_i log π(y'_i|x_i) + Σ_i w_i (Δ_π − target_i)²``.
 
         The optimism term is concave in the logits, so the objective is
@@ -273,8 +295,9 @@ class ModelClass:
           >>> round(float(pi.probs[0, 0] / pi.probs[0, 1]), 4)
           4.0
         """
-        pairs = self._check_pairs(x, y_win, y_lose, None, beta, 0.0, base, weights, "logistic",
-                                  names=("y_win", "y_lose"))
+        pairs = self._check_pairs(
+            x, y_win, y_lose, None, beta, 0.0, base, weights, "logistic", names=("y_win", "y_lose")
+        )
         return self._fit_pairs(_rescaled(pairs), None, rng, False)
 
     def objective(self, policy, x, y, y_ref, target, beta, base, weights=None, *, alpha=0.0):
@@ -290,7 +313,11 @@ class ModelClass:
         """
         alpha = check_real(alpha, "alpha", low=0.0)
         pairs = self._check_pairs(x, y, y_ref, target, beta, alpha, base, weights, "squared")
-        return float(_pair_objective(policy.log_prob(pairs.x, pairs.y), policy.log_prob(pairs.x, pairs.y_ref), pairs))
+        return float(
+            _pair_objective(
+                policy.log_prob(pairs.x, pairs.y), policy.log_prob(pairs.x, pairs.y_ref), pairs
+            )
+        )
 
     def restart_rng(self, rng=None) -> np.random.Generator:
         """The generator of a fit's random restarts.
@@ -333,7 +360,9 @@ class ModelClass:
         x = self._check_prompts(x)
         return x, self._check_responses(y, "y", x.shape[0]), _check_weights(weights, x.shape[0])
 
-    def _check_pairs(self, x, y, y_ref, target, beta, alpha, base, weights, loss, names=("y", "y_ref")):
+    def _check_pairs(
+        self, x, y, y_ref, target, beta, alpha, base, weights, loss, names=("y", "y_ref")
+    ):
         x = self._check_prompts(x)
         n = x.shape[0]
         y = self._check_responses(y, names[0], n)
@@ -349,19 +378,35 @@ class ModelClass:
         n = x.shape[0]
         if isinstance(base, tuple):
             if len(base) != 2:
-                raise ValueError(f"base given as log-likelihoods must be a pair of arrays; got {len(base)} items")
+                raise ValueError(
+                    f"base given as log-likelihoods must be a pair of arrays; got {len(base)} items"
+                )
             lb = [np.asarray(b, dtype=float) for b in base]
             for b, name in zip(lb, names):
                 if b.shape != (n,):
-                    raise ValueError(f"base log-likelihoods of {name} must have shape ({n},); got {b.shape}")
+                    raise ValueError(
+                        f"base log-likelihoods of {name} must have shape ({n},); got {b.shape}"
+                    )
         else:
             if not callable(getattr(base, "log_prob", None)):
-                raise TypeError(f"base must be a policy with log_prob or a pair of arrays; got {type(base).__name__}")
+                raise TypeError(
+                    f"base must be a policy with log_prob or a pair of arrays; got {type(base).__name__}"
+                )
             if getattr(base, "n_contexts", self.n_contexts) != self.n_contexts:
-                raise ValueError(f"base has n_contexts={base.n_contexts}; the class has {self.n_contexts}")
-            if self.horizon is None and getattr(base, "n_responses", self.n_responses) != self.n_responses:
-                raise ValueError(f"base has n_responses={base.n_responses}; the class has {self.n_responses}")
-            lb = [np.asarray(base.log_prob(x, y), dtype=float), np.asarray(base.log_prob(x, y_ref), dtype=float)]
+                raise ValueError(
+                    f"base has n_contexts={base.n_contexts}; the class has {self.n_contexts}"
+                )
+            if (
+                self.horizon is None
+                and getattr(base, "n_responses", self.n_responses) != self.n_responses
+            ):
+                raise ValueError(
+                    f"base has n_responses={base.n_responses}; the class has {self.n_responses}"
+                )
+            lb = [
+                np.asarray(base.log_prob(x, y), dtype=float),
+                np.asarray(base.log_prob(x, y_ref), dtype=float),
+            ]
         for b, name in zip(lb, names):
             bad = ~np.isfinite(b) | (b > PROB_ATOL)  # log 1 may round to a hair above 0
             if np.any(bad):
@@ -377,14 +422,18 @@ class ModelClass:
     def _fit_mle(self, x, y, w):  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _fit_pairs(self, pairs: _Pairs, init, rng=None, warm_start=False):  # pragma: no cover - abstract
+    def _fit_pairs(
+        self, pairs: _Pairs, init, rng=None, warm_start=False
+    ):  # pragma: no cover - abstract
         raise NotImplementedError
 
     def contains(self, policy, atol: float = 1e-8) -> bool:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(n_contexts={self.n_contexts}, n_responses={self.n_responses})"
+        return (
+            f"{type(self).__name__}(n_contexts={self.n_contexts}, n_responses={self.n_responses})"
+        )
 
 
 def _same_law(a: TabularPolicy, b: TabularPolicy, atol: float) -> bool:
@@ -392,7 +441,9 @@ def _same_law(a: TabularPolicy, b: TabularPolicy, atol: float) -> bool:
     if a.log_probs.shape != b.log_probs.shape:
         return False
     fa, fb = np.isfinite(a.log_probs), np.isfinite(b.log_probs)
-    return bool(np.array_equal(fa, fb) and np.all(np.abs(a.log_probs[fa] - b.log_probs[fb]) <= atol))
+    return bool(
+        np.array_equal(fa, fb) and np.all(np.abs(a.log_probs[fa] - b.log_probs[fb]) <= atol)
+    )
 
 
 def _check_atol(atol) -> float:

@@ -41,26 +41,41 @@ class FiniteClass(ModelClass):
 
     def __init__(self, policies):
         if isinstance(policies, (str, bytes)) or not hasattr(policies, "__len__"):
-            raise TypeError(f"policies must be a sequence of policies; got {type(policies).__name__}")
+            raise TypeError(
+                f"policies must be a sequence of policies; got {type(policies).__name__}"
+            )
         self.policies = tuple(policies)
         if not self.policies:
             raise ValueError("policies must contain at least one policy")
         first = self.policies[0]
         for i, p in enumerate(self.policies):
             if not (callable(getattr(p, "log_prob", None)) and hasattr(p, "n_contexts")):
-                raise TypeError(f"policies[{i}] must be a policy with log_prob; got {type(p).__name__}")
+                raise TypeError(
+                    f"policies[{i}] must be a policy with log_prob; got {type(p).__name__}"
+                )
         self.n_contexts = int(first.n_contexts)
         self.horizon = getattr(first, "horizon", None)
         self.vocab_size = getattr(first, "vocab_size", None)
-        self.n_responses = (self.vocab_size**self.horizon if self.horizon is not None
-                            else int(first.n_responses))
+        self.n_responses = (
+            self.vocab_size**self.horizon if self.horizon is not None else int(first.n_responses)
+        )
         for i, p in enumerate(self.policies):
-            space = (p.n_contexts, getattr(p, "horizon", None), getattr(p, "vocab_size", None),
-                     getattr(p, "n_responses", self.n_responses) if self.horizon is None else None)
-            want = (self.n_contexts, self.horizon, self.vocab_size,
-                    self.n_responses if self.horizon is None else None)
+            space = (
+                p.n_contexts,
+                getattr(p, "horizon", None),
+                getattr(p, "vocab_size", None),
+                getattr(p, "n_responses", self.n_responses) if self.horizon is None else None,
+            )
+            want = (
+                self.n_contexts,
+                self.horizon,
+                self.vocab_size,
+                self.n_responses if self.horizon is None else None,
+            )
             if space != want:
-                raise ValueError(f"policies[{i}] has a different prompt or response space than policies[0]")
+                raise ValueError(
+                    f"policies[{i}] has a different prompt or response space than policies[0]"
+                )
         tabular = all(isinstance(p, TabularPolicy) for p in self.policies)
         self._table = np.stack([p.log_probs for p in self.policies]) if tabular else None
         self.size = len(self.policies)
@@ -91,8 +106,11 @@ class FiniteClass(ModelClass):
         return self.policies[int(np.argmax(scores))]
 
     def _fit_pairs(self, pairs: _Pairs, init, rng=None, warm_start=False):
-        values = _pair_objective(self._data_log_probs(pairs.x, pairs.y),
-                                 self._data_log_probs(pairs.x, pairs.y_ref), pairs)
+        values = _pair_objective(
+            self._data_log_probs(pairs.x, pairs.y),
+            self._data_log_probs(pairs.x, pairs.y_ref),
+            pairs,
+        )
         self.last_scores_ = values
         return self.policies[int(np.argmin(values))]
 

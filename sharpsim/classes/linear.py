@@ -15,7 +15,6 @@ from ..policies.linear import (
     LinearSoftmaxPolicy,
     check_features,
     check_norm_bound,
-    linear_log_probs,
 )
 from ..policies.tabular import as_tabular
 from ._ball_newton import minimise_in_ball
@@ -46,7 +45,9 @@ def _ball_constrained_least_squares(A: np.ndarray, b: np.ndarray, radius: float)
     Brent's method on the SVD).
     """
     scale = np.max(np.abs(A), initial=0.0)
-    if scale > 0.0:  # (A, b) and (A, b)/scale have the same minimiser; tiny A (tiny β) no longer underflows s²
+    if (
+        scale > 0.0
+    ):  # (A, b) and (A, b)/scale have the same minimiser; tiny A (tiny β) no longer underflows s²
         A, b = A / scale, b / scale
     U, s, Vt = np.linalg.svd(A, full_matrices=False)
     keep = s > s.max(initial=0.0) * max(A.shape) * np.finfo(float).eps
@@ -119,8 +120,16 @@ class LinearSoftmaxClass(ModelClass):
       [[0.5, 0.25, 0.25]]
     """
 
-    def __init__(self, features, B: float, *, n_restarts: int = 1, random_state=None, maxiter: int = 1000,
-                 n_dominant: int = 4):
+    def __init__(
+        self,
+        features,
+        B: float,
+        *,
+        n_restarts: int = 1,
+        random_state=None,
+        maxiter: int = 1000,
+        n_dominant: int = 4,
+    ):
         self.features = check_features(features)
         self.B = check_norm_bound(B)
         self.n_contexts, self.n_responses, self.dim = self.features.shape
@@ -161,7 +170,9 @@ class LinearSoftmaxClass(ModelClass):
     def _regression_theta(self, pairs: _Pairs) -> np.ndarray:
         diff = self.features[pairs.x, pairs.y] - self.features[pairs.x, pairs.y_ref]
         root_w = np.sqrt(pairs.weights)
-        return _ball_constrained_least_squares(pairs.beta * root_w[:, None] * diff, root_w * pairs.offset, self.B)
+        return _ball_constrained_least_squares(
+            pairs.beta * root_w[:, None] * diff, root_w * pairs.offset, self.B
+        )
 
     def _fit_pairs(self, pairs: _Pairs, init, rng=None, warm_start=False):
         self.solver_info_ = None
@@ -175,8 +186,11 @@ class LinearSoftmaxClass(ModelClass):
             starts = warm
         else:
             gen = self.restart_rng(rng)
-            starts = [np.zeros(self.dim)] + warm + [_uniform_in_ball(gen, self.dim, self.B)
-                                                    for _ in range(self.n_restarts)]
+            starts = (
+                [np.zeros(self.dim)]
+                + warm
+                + [_uniform_in_ball(gen, self.dim, self.B) for _ in range(self.n_restarts)]
+            )
             starts += dominant_starts(fun, self.B, self.n_dominant)
         return self.policy(self._solve(fun, starts, pairs.weights.sum()))
 
@@ -203,8 +217,13 @@ class LinearSoftmaxClass(ModelClass):
 
         best = None
         for theta0 in starts:
-            res = minimise_in_ball(value, value_grad_hess, self._feasible(np.asarray(theta0, dtype=float)),
-                                   self.B, self.maxiter)
+            res = minimise_in_ball(
+                value,
+                value_grad_hess,
+                self._feasible(np.asarray(theta0, dtype=float)),
+                self.B,
+                self.maxiter,
+            )
             if best is None or res.fun < best.fun:
                 best = res
         self.solver_info_ = best
@@ -249,12 +268,16 @@ class LinearSoftmaxClass(ModelClass):
         """
         lp = np.asarray(log_probs, dtype=float)
         if lp.shape != (self.n_contexts, self.n_responses) or not np.all(np.isfinite(lp)):
-            raise ValueError(f"log_probs must be finite with shape ({self.n_contexts}, {self.n_responses})")
+            raise ValueError(
+                f"log_probs must be finite with shape ({self.n_contexts}, {self.n_responses})"
+            )
         target = (lp - lp.mean(axis=1, keepdims=True)).ravel()
         design = (self.features - self.features.mean(axis=1, keepdims=True)).reshape(-1, self.dim)
         theta = self._feasible(_ball_constrained_least_squares(design, target, self.B))
         return theta, float(np.max(np.abs(design @ theta - target)))
 
     def __repr__(self) -> str:
-        return (f"LinearSoftmaxClass(n_contexts={self.n_contexts}, n_responses={self.n_responses}, "
-                f"dim={self.dim}, B={self.B})")
+        return (
+            f"LinearSoftmaxClass(n_contexts={self.n_contexts}, n_responses={self.n_responses}, "
+            f"dim={self.dim}, B={self.B})"
+        )

@@ -10,7 +10,15 @@ import numpy as np
 
 from .._validation import check_int, check_real, check_rng
 from ..policies.tabular import TabularPolicy, as_tabular
-from ._row_softmax import _box_start, _BoxProblem, _check_anchor_support, _lbfgs_options, _RowSoftmax, restrict_to_data, rng_start
+from ._row_softmax import (
+    _box_start,
+    _BoxProblem,
+    _check_anchor_support,
+    _lbfgs_options,
+    _RowSoftmax,
+    restrict_to_data,
+    rng_start,
+)
 from .base import _UNSEEN_RULES, ModelClass, _check_atol, _Pairs
 
 __all__ = ["TabularClass"]
@@ -54,7 +62,6 @@ def _min_norm_tabular_regression(anchor: np.ndarray, pairs: _Pairs) -> np.ndarra
     solution = np.einsum("xij,xj->xi", np.linalg.pinv(M, hermitian=True), b)
     U[cells // V, cells % V] = solution[prompt_of, local]
     return U
-
 
 
 class TabularClass(ModelClass):
@@ -115,9 +122,19 @@ class TabularClass(ModelClass):
       [[0.0, 0.25, 0.75], [0.333, 0.333, 0.333]]
     """
 
-    def __init__(self, n_contexts: int, n_responses: int, *, unseen: str = "uniform", base=None,
-                 logit_bound: float = 50.0, ridge: float = 1e-10, n_restarts: int = 2,
-                 random_state=None, maxiter: int = 5000):
+    def __init__(
+        self,
+        n_contexts: int,
+        n_responses: int,
+        *,
+        unseen: str = "uniform",
+        base=None,
+        logit_bound: float = 50.0,
+        ridge: float = 1e-10,
+        n_restarts: int = 2,
+        random_state=None,
+        maxiter: int = 5000,
+    ):
         self.n_contexts = check_int(n_contexts, "n_contexts", minimum=1)
         self.n_responses = check_int(n_responses, "n_responses", minimum=1)
         if unseen not in _UNSEEN_RULES:
@@ -126,9 +143,14 @@ class TabularClass(ModelClass):
         self.base = None if base is None else as_tabular(base, "base")
         if unseen == "base" and self.base is None:
             raise ValueError("base is required when unseen='base'")
-        if self.base is not None and self.base.log_probs.shape != (self.n_contexts, self.n_responses):
-            raise ValueError(f"base must have shape ({self.n_contexts}, {self.n_responses}); "
-                             f"got {self.base.log_probs.shape}")
+        if self.base is not None and self.base.log_probs.shape != (
+            self.n_contexts,
+            self.n_responses,
+        ):
+            raise ValueError(
+                f"base must have shape ({self.n_contexts}, {self.n_responses}); "
+                f"got {self.base.log_probs.shape}"
+            )
         self.logit_bound = check_real(logit_bound, "logit_bound", low=0.0, low_open=True)
         self.ridge = check_real(ridge, "ridge", low=0.0)
         self.n_restarts = check_int(n_restarts, "n_restarts", minimum=0)
@@ -145,7 +167,9 @@ class TabularClass(ModelClass):
         return np.full((self.n_contexts, self.n_responses), -np.log(self.n_responses))
 
     def _fit_mle(self, x, y, w):
-        counts = np.bincount(x * self.n_responses + y, weights=w, minlength=self.n_contexts * self.n_responses)
+        counts = np.bincount(
+            x * self.n_responses + y, weights=w, minlength=self.n_contexts * self.n_responses
+        )
         counts = counts.reshape(self.n_contexts, self.n_responses)
         totals = counts.sum(axis=1, keepdims=True)
         with np.errstate(divide="ignore"):
@@ -161,7 +185,9 @@ class TabularClass(ModelClass):
         if pairs.loss == "squared":
             U = _min_norm_tabular_regression(engine.anchor, pairs)
             if U is None or not (pairs.alpha == 0 and np.max(np.abs(U)) <= self.logit_bound):
-                start = None if U is None else np.clip(U, -self.logit_bound, self.logit_bound)  # a start only
+                start = (
+                    None if U is None else np.clip(U, -self.logit_bound, self.logit_bound)
+                )  # a start only
                 U = self._iterate(engine, data, pairs, start, init, rng, warm_start)
         else:
             U = self._iterate(engine, data, pairs, None, init, rng, False)
@@ -179,8 +205,12 @@ class TabularClass(ModelClass):
         U = np.zeros((engine.R, engine.V))
         if active.shape[0] == 0:
             return U
-        problem = _BoxProblem(sub, sub_data, pairs, self.logit_bound, self.ridge, _lbfgs_options(self.maxiter))
-        starts = [start[active] for start in ([np.zeros((engine.R, engine.V))] if cold else []) + warm]
+        problem = _BoxProblem(
+            sub, sub_data, pairs, self.logit_bound, self.ridge, _lbfgs_options(self.maxiter)
+        )
+        starts = [
+            start[active] for start in ([np.zeros((engine.R, engine.V))] if cold else []) + warm
+        ]
         if xpo and cold:
             gen = self.restart_rng(rng)
             starts += [rng_start(gen, sub, self.logit_bound) for _ in range(self.n_restarts)]
@@ -215,5 +245,7 @@ class TabularClass(ModelClass):
         return lp.shape == (self.n_contexts, self.n_responses)
 
     def __repr__(self) -> str:
-        return (f"TabularClass(n_contexts={self.n_contexts}, n_responses={self.n_responses}, "
-                f"unseen={self.unseen!r})")
+        return (
+            f"TabularClass(n_contexts={self.n_contexts}, n_responses={self.n_responses}, "
+            f"unseen={self.unseen!r})"
+        )

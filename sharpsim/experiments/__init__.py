@@ -6,14 +6,23 @@ executor from :mod:`sharpsim.experiments.executors`; ``read_results`` reads a
 saved ``results.csv`` back with its types.
 """
 
+# --- experiment definitions (importing a module registers its experiments) ---
+from . import decoding, inference, lower_bound, rlhf, sft
 from .registry import Experiment, get, list_experiments, register
 from .results import read_results
 from .runner import ResultsMismatchError, Sweep, TaskError, run
 
-# --- experiment definitions (importing a module registers its experiments) ---
-from . import decoding, inference, lower_bound, rlhf, sft  # noqa: F401,E402
-
 list = list_experiments  # the DESIGN.md name: ``experiments.list()``
 
-__all__ = ["Experiment", "ResultsMismatchError", "Sweep", "TaskError", "get", "list", "list_experiments",
-           "read_results", "register", "run"]
+__all__ = [
+    "Experiment",
+    "ResultsMismatchError",
+    "Sweep",
+    "TaskError",
+    "get",
+    "list",
+    "list_experiments",
+    "read_results",
+    "register",
+    "run",
+]

@@ -13,7 +13,14 @@ import numpy as np
 
 from ..algorithms import sft_sharpening
 from ..classes import MarkovClass, PrefixTreeClass
-from ..inference import beam_search, best_of_n, best_of_n_law, greedy_decode, power_law, power_sample_mcmc
+from ..inference import (
+    beam_search,
+    best_of_n,
+    best_of_n_law,
+    greedy_decode,
+    power_law,
+    power_sample_mcmc,
+)
 from ..measures import mode_mask
 from ..policies import JointAutoregressivePolicy, MarkovPolicy, decode_responses, encode_sequences
 from ..theory.instances import maxcut_instance
@@ -75,12 +82,24 @@ def decoding(rng, world, draws):
     rows = []
 
     def add(method, exact, mc, has_exact=True):
-        rows.append({"method": method, "hit_exact": exact[0], "loglik_exact": exact[1], "hit_mc": mc[0],
-                     "loglik_mc": mc[1], "has_exact": has_exact,
-                     "mode_mass": float((table.probs * mask).sum(axis=1).mean())})
+        rows.append(
+            {
+                "method": method,
+                "hit_exact": exact[0],
+                "loglik_exact": exact[1],
+                "hit_mc": mc[0],
+                "loglik_mc": mc[1],
+                "has_exact": has_exact,
+                "mode_mass": float((table.probs * mask).sum(axis=1).mean()),
+            }
+        )
 
-    for name, seqs in (("greedy", greedy_decode(policy, x)), ("beam (width 2)", beam_search(policy, x, 2)),
-                       ("beam (width 4)", beam_search(policy, x, 4)), ("exact mode", policy.mode(x))):
+    for name, seqs in (
+        ("greedy", greedy_decode(policy, x)),
+        ("beam (width 2)", beam_search(policy, x, 2)),
+        ("beam (width 4)", beam_search(policy, x, 4)),
+        ("exact mode", policy.mode(x)),
+    ):
         add(name, score(seqs), score(seqs))
     N, alpha = DECODING["N"], DECODING["alpha"]
     reps = np.repeat(x, draws)
@@ -89,8 +108,15 @@ def decoding(rng, world, draws):
     target = power_law(policy, alpha)
     exact_draws = decode_responses(target.sample(x, draws, rng=rng), V, policy.horizon)
     add(f"power a={alpha:g} (exact law)", law_score(target), score(exact_draws))
-    chains = power_sample_mcmc(policy, x, alpha, DECODING["mcmc_steps"], n_chains=draws, rng=rng).samples
-    add(f"power a={alpha:g} (MCMC, {DECODING['mcmc_steps']} steps)", law_score(target), score(chains), False)
+    chains = power_sample_mcmc(
+        policy, x, alpha, DECODING["mcmc_steps"], n_chains=draws, rng=rng
+    ).samples
+    add(
+        f"power a={alpha:g} (MCMC, {DECODING['mcmc_steps']} steps)",
+        law_score(target),
+        score(chains),
+        False,
+    )
     fit = sft_sharpening(policy, DECODING["sft_visits"] * len(x), N, cls, rng=rng).policy
     limit = score(greedy_decode(_joint(best_of_n_law(policy, N), policy), x))
     add(f"SFT-amortized (N={N}, greedy)", limit, score(greedy_decode(fit, x)), False)

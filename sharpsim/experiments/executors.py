@@ -92,7 +92,9 @@ def process_pool(jobs: int | None = None) -> cf.ProcessPoolExecutor:
         3
     """
     jobs = available_cores() if jobs is None else _check_positive(jobs, "jobs")
-    return cf.ProcessPoolExecutor(max_workers=jobs, mp_context=_mp_context(), initializer=_ignore_sigint)
+    return cf.ProcessPoolExecutor(
+        max_workers=jobs, mp_context=_mp_context(), initializer=_ignore_sigint
+    )
 
 
 def _mp_context():
@@ -100,7 +102,9 @@ def _mp_context():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
     if _server_imports_this_sharpsim():
-        context.set_forkserver_preload(["sharpsim.experiments.runner"])  # imported once, shared by every worker
+        context.set_forkserver_preload(
+            ["sharpsim.experiments.runner"]
+        )  # imported once, shared by every worker
     if threading.current_thread() is threading.main_thread():
         # start the server with Ctrl-C ignored (inherited through exec), so an interrupt
         # while it imports reaches only the runner, not a traceback from the server
@@ -153,8 +157,13 @@ def dask_local(workers: int):
     """
     workers = _check_positive(workers, "dask_local")
     distributed = _distributed()
-    with distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                  host="127.0.0.1", dashboard_address=None) as cluster:
+    with distributed.LocalCluster(
+        n_workers=workers,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+    ) as cluster:
         with distributed.Client(cluster) as client:
             yield _dask_executor(client, workers)
 
@@ -186,8 +195,11 @@ def parallelism(executor) -> int:
 
 
 @contextlib.contextmanager
-def open_executor(jobs: int | None = None, dask_local_workers: int | None = None,
-                  dask_scheduler_address: str | None = None):
+def open_executor(
+    jobs: int | None = None,
+    dask_local_workers: int | None = None,
+    dask_scheduler_address: str | None = None,
+):
     """The executor the command-line flags ask for, closed on exit.
 
     Args:
@@ -198,8 +210,15 @@ def open_executor(jobs: int | None = None, dask_local_workers: int | None = None
 
     At most one of the three may be given.
     """
-    given = [n for n, v in (("jobs", jobs), ("dask_local", dask_local_workers),
-                             ("dask_scheduler", dask_scheduler_address)) if v is not None]
+    given = [
+        n
+        for n, v in (
+            ("jobs", jobs),
+            ("dask_local", dask_local_workers),
+            ("dask_scheduler", dask_scheduler_address),
+        )
+        if v is not None
+    ]
     if len(given) > 1:
         raise ValueError(f"choose one executor; got {' and '.join(given)}")
     if dask_local_workers is not None:

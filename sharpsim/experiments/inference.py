@@ -14,7 +14,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..inference import best_of_n, best_of_n_law, power_law, power_sample_mcmc, token_temperature_law
+from ..inference import (
+    best_of_n,
+    best_of_n_law,
+    power_law,
+    power_sample_mcmc,
+    token_temperature_law,
+)
 from ..measures import mode_mask
 from ..policies import MarkovPolicy, TabularPolicy, decode_responses, encode_sequences
 from ..rewards import LengthNormalizedReward, LogLikelihoodReward, MajorityVoteReward
@@ -27,8 +33,9 @@ BON_NS = (1, 2, 4, 8, 16, 32, 50)
 
 def _task(rng, n_prompts, bonus, n_answers=4, horizon=3):
     """A variable-length hidden-knowledge task (so length normalisation differs from log-likelihood)."""
-    return hidden_knowledge_task(n_prompts, n_answers, bonus=bonus, horizon=horizon, variable_length=True,
-                                 rng=rng)
+    return hidden_knowledge_task(
+        n_prompts, n_answers, bonus=bonus, horizon=horizon, variable_length=True, rng=rng
+    )
 
 
 def _rewards(task):
@@ -47,7 +54,9 @@ def _law_stats(law, table, is_correct):
     probs = law.probs
     accuracy = float((probs * is_correct).sum(axis=1).mean())
     finite = probs > 0
-    loglik = float(np.where(finite, probs * np.where(finite, table.log_probs, 0.0), 0.0).sum(axis=1).mean())
+    loglik = float(
+        np.where(finite, probs * np.where(finite, table.log_probs, 0.0), 0.0).sum(axis=1).mean()
+    )
     return accuracy, loglik
 
 
@@ -80,17 +89,25 @@ def bon_lift(rng, bonus, n_prompts):
     records = []
     for name, reward in _rewards(task).items():
         for N in BON_NS:
-            acc_exact, ll_exact = _law_stats(best_of_n_law(base, N, reward=reward), table, is_correct)
+            acc_exact, ll_exact = _law_stats(
+                best_of_n_law(base, N, reward=reward), table, is_correct
+            )
             res = best_of_n(base, prompts, N, reward=reward, method="faithful", rng=rng)
             picked = encode_sequences(res.responses, vocab)
-            records.append({
-                "reward": name, "N": N,
-                "accuracy_exact": acc_exact, "accuracy_mc": float(is_correct[prompts, picked].mean()),
-                "loglik_exact": ll_exact, "loglik_mc": float(np.mean(res.log_probs)),
-                "greedy_accuracy": claims["greedy_accuracy"], "sample_accuracy": claims["sample_accuracy"],
-                "mode_accuracy": claims["mode_accuracy"],
-                "pass_at_n": float(np.mean(1.0 - (1.0 - mass_correct) ** N)),
-            })
+            records.append(
+                {
+                    "reward": name,
+                    "N": N,
+                    "accuracy_exact": acc_exact,
+                    "accuracy_mc": float(is_correct[prompts, picked].mean()),
+                    "loglik_exact": ll_exact,
+                    "loglik_mc": float(np.mean(res.log_probs)),
+                    "greedy_accuracy": claims["greedy_accuracy"],
+                    "sample_accuracy": claims["sample_accuracy"],
+                    "mode_accuracy": claims["mode_accuracy"],
+                    "pass_at_n": float(np.mean(1.0 - (1.0 - mass_correct) ** N)),
+                }
+            )
     return records
 
 
@@ -138,13 +155,17 @@ def loglik_correctness(rng, bonus, n_prompts, n_samples):
         keep = (is_correct == side) & (weights > 0)
         records += _histogram_rows("exact", side, lp[keep], weights[keep], int(keep.sum()))
     prompts = np.repeat(np.arange(n_prompts), n_samples)
-    seqs = task.base.sample(np.arange(n_prompts), n_samples, rng=rng).reshape(-1, task.details["horizon"])
+    seqs = task.base.sample(np.arange(n_prompts), n_samples, rng=rng).reshape(
+        -1, task.details["horizon"]
+    )
     ids = encode_sequences(seqs, task.details["vocab_size"])
     slp, sc = lp[prompts, ids], is_correct[prompts, ids]
     for side in (True, False):
         chosen = slp[sc == side]
         if chosen.size:
-            records += _histogram_rows("sampled", side, chosen, np.ones(chosen.size), int(chosen.size))
+            records += _histogram_rows(
+                "sampled", side, chosen, np.ones(chosen.size), int(chosen.size)
+            )
     return records
 
 
@@ -154,8 +175,16 @@ def _histogram_rows(source, side, values, weights, count):
     mean = float(np.sum(weights * values) / total)
     rows = []
     for b in np.unique(bins):
-        rows.append({"source": source, "correct": bool(side), "bin_lo": float(b * LOGLIK_BIN),
-                     "mass": float(weights[bins == b].sum() / total), "mean": mean, "count": count})
+        rows.append(
+            {
+                "source": source,
+                "correct": bool(side),
+                "bin_lo": float(b * LOGLIK_BIN),
+                "mass": float(weights[bins == b].sum() / total),
+                "mean": mean,
+                "count": count,
+            }
+        )
     return rows
 
 
@@ -212,26 +241,48 @@ def bon_concentration(rng, mode_mass, draws):
     label = f"C_cov = {1 / mode_mass:.3g}"
     for N in (1, 2, 4, 8, 16, 32, 64, 128, 256):
         exact = float((best_of_n_law(world, N).probs * mask).sum())
-        picks = best_of_n(world, np.zeros(draws, dtype=np.int64), N, method="faithful", rng=rng).responses
-        records.append({"panel": "bon", "world": label, "x": float(N), "exact": exact,
-                        "mc": float(mask[0, picks].mean()), "bound": float(-np.expm1(-mode_mass * N))})
+        picks = best_of_n(
+            world, np.zeros(draws, dtype=np.int64), N, method="faithful", rng=rng
+        ).responses
+        records.append(
+            {
+                "panel": "bon",
+                "world": label,
+                "x": float(N),
+                "exact": exact,
+                "mc": float(mask[0, picks].mean()),
+                "bound": float(-np.expm1(-mode_mass * N)),
+            }
+        )
     return records + _power_rows(rng, draws)  # every cell adds a replicate of the power panel
 
 
 def _power_rows(rng, draws):
     rows = []
-    worlds = {"pivot example (V=2, H=2)": power_sampling_pivot_example().base,
-              "random Markov (V=3, H=4)": _random_markov(rng, 2, 3, 4, 0.5)}
+    worlds = {
+        "pivot example (V=2, H=2)": power_sampling_pivot_example().base,
+        "random Markov (V=3, H=4)": _random_markov(rng, 2, 3, 4, 0.5),
+    }
     for name, policy in worlds.items():
         x = np.arange(policy.n_contexts)
         for alpha in (1.0, 2.0, 4.0, 8.0):
             target = power_law(policy, alpha)
             tv_exact = _tv(token_temperature_law(policy, 1.0 / alpha), target)
-            chains = power_sample_mcmc(policy, x, alpha, n_steps=20, n_chains=draws, rng=rng).samples
+            chains = power_sample_mcmc(
+                policy, x, alpha, n_steps=20, n_chains=draws, rng=rng
+            ).samples
             empirical = _empirical_law(chains, policy)
             exact_draws = _empirical_law(_draw_sequences(target, draws, rng, policy), policy)
-            rows.append({"panel": "power", "world": name, "x": alpha, "exact": tv_exact,
-                         "mc": _tv(empirical, target), "bound": _tv(exact_draws, target)})
+            rows.append(
+                {
+                    "panel": "power",
+                    "world": name,
+                    "x": alpha,
+                    "exact": tv_exact,
+                    "mc": _tv(empirical, target),
+                    "bound": _tv(exact_draws, target),
+                }
+            )
     return rows
 
 
@@ -242,5 +293,7 @@ def _draw_sequences(law, draws, rng, policy):
 
 def _empirical_law(seqs, policy):
     ids = encode_sequences(seqs, policy.vocab_size)
-    counts = np.stack([np.bincount(row, minlength=policy.vocab_size**policy.horizon) for row in ids])
+    counts = np.stack(
+        [np.bincount(row, minlength=policy.vocab_size**policy.horizon) for row in ids]
+    )
     return TabularPolicy(counts / counts.sum(axis=1, keepdims=True))

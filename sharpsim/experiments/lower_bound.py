@@ -37,6 +37,14 @@ def phase_transition(rng, d, M, trials, Delta=0.2, N=1):
         n = max(1, int(round(c * scale / N)))
         exact = float(lower_bound_bayes_error(d, M, Delta, n, N))
         errs = simulate_lower_bound_error(d, M, Delta, n, N, trials, rng=rng)["errors"]
-        records.append({"ratio": n * N / scale, "m": n * N, "Delta": Delta, "error_exact": exact,
-                        "error_mc": float(errs.mean()), "error_mc_se": float(errs.std(ddof=1) / np.sqrt(trials))})
+        records.append(
+            {
+                "ratio": n * N / scale,
+                "m": n * N,
+                "Delta": Delta,
+                "error_exact": exact,
+                "error_mc": float(errs.mean()),
+                "error_mc_se": float(errs.std(ddof=1) / np.sqrt(trials)),
+            }
+        )
     return records

@@ -53,10 +53,10 @@ def check_names() -> list[str]:
 class JobResult:
     """What :func:`run_job` produced."""
 
-    sweeps: dict = field(default_factory=dict)          # name -> Sweep
-    figures: dict = field(default_factory=dict)         # name -> [Path]
-    figure_errors: dict = field(default_factory=dict)   # name -> one-line reason
-    verify: object = None                               # VerifyReport or None
+    sweeps: dict = field(default_factory=dict)  # name -> Sweep
+    figures: dict = field(default_factory=dict)  # name -> [Path]
+    figure_errors: dict = field(default_factory=dict)  # name -> one-line reason
+    verify: object = None  # VerifyReport or None
     seconds: float = 0.0
 
     @property
@@ -64,8 +64,19 @@ class JobResult:
         return not self.figure_errors and (self.verify is None or self.verify.passed)
 
 
-def run_job(experiments: list[Experiment], checks: list[str] | None, *, quick: bool, seed: int, executor,
-            data_dir, fig_dir=None, progress: bool | None = None, log=None, desc: str = "sharpsim") -> JobResult:
+def run_job(
+    experiments: list[Experiment],
+    checks: list[str] | None,
+    *,
+    quick: bool,
+    seed: int,
+    executor,
+    data_dir,
+    fig_dir=None,
+    progress: bool | None = None,
+    log=None,
+    desc: str = "sharpsim",
+) -> JobResult:
     """Run sweeps (saved under ``data_dir``), render figures into ``fig_dir`` and run ``checks``.
 
     Args:
@@ -85,11 +96,18 @@ def run_job(experiments: list[Experiment], checks: list[str] | None, *, quick: b
     result = JobResult()
     rows: dict[str, object] = {}
     for exp in experiments:
-        result.sweeps[exp.name] = Sweep(exp, quick=quick, seed=seed, out=data_folder(data_dir, quick, exp.name))
+        result.sweeps[exp.name] = Sweep(
+            exp, quick=quick, seed=seed, out=data_folder(data_dir, quick, exp.name)
+        )
     # checks first and the last-listed first: the rate checks at the end of ALL_CHECKS are the longest tasks
-    tasks = [(("verify", name), f"check {name}", verify_one, (quick, seed, name)) for name in reversed(checks or [])]
+    tasks = [
+        (("verify", name), f"check {name}", verify_one, (quick, seed, name))
+        for name in reversed(checks or [])
+    ]
     for name, sweep in result.sweeps.items():
-        tasks += [(("sweep", name, unit), label, fn, args) for unit, label, fn, args in sweep.tasks()]
+        tasks += [
+            (("sweep", name, unit), label, fn, args) for unit, label, fn, args in sweep.tasks()
+        ]
     renders = len(experiments) if fig_dir is not None else 0
     bar = progress_bar(len(tasks) + renders, desc, progress)
 
@@ -99,9 +117,13 @@ def run_job(experiments: list[Experiment], checks: list[str] | None, *, quick: b
         if fig_dir is not None:
             _render(name, records, fig_dir, result)
             bar.update(1)
-        shown = result.figure_errors.get(name) or ", ".join(p.name for p in result.figures.get(name, []))
-        log(f"experiment {name}: {len(sweep.units)} tasks, {len(records)} records"
-            + (f"; figures: {shown}" if fig_dir is not None else ""))
+        shown = result.figure_errors.get(name) or ", ".join(
+            p.name for p in result.figures.get(name, [])
+        )
+        log(
+            f"experiment {name}: {len(sweep.units)} tasks, {len(records)} records"
+            + (f"; figures: {shown}" if fig_dir is not None else "")
+        )
 
     def on_result(key, value) -> None:
         if key[0] == "verify":
@@ -137,10 +159,15 @@ def _render(name: str, records: list[dict], fig_dir, result: JobResult) -> None:
     for fig in figures:
         try:
             result.figures[name] += [Path(p) for p in plotting.figure(fig, records, Path(fig_dir))]
-        except Exception as exc:  # one broken figure must not lose the others; reported, exit status 1
+        except (
+            Exception
+        ) as exc:  # one broken figure must not lose the others; reported, exit status 1
             reason = f"{fig}: {type(exc).__name__}: {exc}"
-            result.figure_errors[name] = f"{result.figure_errors[name]}; {reason}" \
-                if name in result.figure_errors else reason
+            result.figure_errors[name] = (
+                f"{result.figure_errors[name]}; {reason}"
+                if name in result.figure_errors
+                else reason
+            )
 
 
 def _caption(fig: str) -> str:
@@ -152,17 +179,24 @@ def _caption(fig: str) -> str:
     return getattr(spec, "caption", "") if spec is not None else ""
 
 
-def write_report(out: Path, job: JobResult, *, quick: bool, seed: int, workers: str, command: str) -> Path:
+def write_report(
+    out: Path, job: JobResult, *, quick: bool, seed: int, workers: str, command: str
+) -> Path:
     """Write ``out/report.md``: every figure embedded, the sweeps' data files and the verify table."""
     commit = _git_commit()
     mode = "quick grids" if quick else "paper-scale grids"
     lines = [
-        "# sharpsim: reproduction report", "",
-        f"`{command}` — sharpsim {_version()}" + (f" (commit `{commit[:12]}`)" if commit else "")
+        "# sharpsim: reproduction report",
+        "",
+        f"`{command}` — sharpsim {_version()}"
+        + (f" (commit `{commit[:12]}`)" if commit else "")
         + f", {mode}, seed {seed}, {workers}, {job.seconds:.0f} s, "
-        f"finished {time.strftime('%Y-%m-%d %H:%M:%S %Z')}.", "",
-        "Verdict: " + ("**all checks passed**" if job.passed else "**FAILED** (see below)"), "",
-        "## Figures", "",
+        f"finished {time.strftime('%Y-%m-%d %H:%M:%S %Z')}.",
+        "",
+        "Verdict: " + ("**all checks passed**" if job.passed else "**FAILED** (see below)"),
+        "",
+        "## Figures",
+        "",
     ]
     if not job.sweeps:
         lines += ["No experiments are registered in this installation.", ""]
@@ -173,17 +207,29 @@ def write_report(out: Path, job: JobResult, *, quick: bool, seed: int, workers: 
             lines += [f"Figure failed: `{job.figure_errors[name]}`", ""]
         for path in job.figures.get(name, []):
             if path.suffix == ".png":
-                rel = path.resolve().relative_to(out.resolve()) if path.resolve().is_relative_to(out.resolve()) \
+                rel = (
+                    path.resolve().relative_to(out.resolve())
+                    if path.resolve().is_relative_to(out.resolve())
                     else path
+                )
                 caption = _caption(path.stem)
                 lines += [f"![{path.stem}]({rel.as_posix()})", ""]
                 if caption and caption != sweep.experiment.description:
                     lines += [f"*{path.stem}: {caption}*", ""]
-        lines += [f"Data: `{csv_path.as_posix()}` ({len(sweep.units)} tasks: {len(sweep.cells)} cells × "
-                  f"{sweep.seeds} seeds).", ""]
+        lines += [
+            f"Data: `{csv_path.as_posix()}` ({len(sweep.units)} tasks: {len(sweep.cells)} cells × "
+            f"{sweep.seeds} seeds).",
+            "",
+        ]
     if job.verify is not None:
-        lines += ["## Theorem check (`sharpsim verify" + (" --quick" if quick else "") + "`)", "",
-                  "```text", job.verify.table(), "```", ""]
+        lines += [
+            "## Theorem check (`sharpsim verify" + (" --quick" if quick else "") + "`)",
+            "",
+            "```text",
+            job.verify.table(),
+            "```",
+            "",
+        ]
     path = out / "report.md"
     path.write_text("\n".join(lines))
     return path

@@ -19,10 +19,10 @@ Example:
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Mapping, Sequence
 
-_REGISTRY: dict[str, "Experiment"] = {}
+_REGISTRY: dict[str, Experiment] = {}
 
 
 @dataclass(frozen=True)
@@ -57,9 +57,16 @@ class Experiment:
         return [dict(zip(keys, values)) for values in itertools.product(*(grid[k] for k in keys))]
 
 
-def register(name: str, *, description: str, grid: Mapping[str, Sequence],
-             quick_grid: Mapping[str, Sequence], figures: Sequence[str] = (),
-             seeds: int = 5, quick_seeds: int = 3):
+def register(
+    name: str,
+    *,
+    description: str,
+    grid: Mapping[str, Sequence],
+    quick_grid: Mapping[str, Sequence],
+    figures: Sequence[str] = (),
+    seeds: int = 5,
+    quick_seeds: int = 3,
+):
     """Decorator registering ``func(rng, **params) -> list[dict]`` as experiment ``name``.
 
     Example:
@@ -75,8 +82,16 @@ def register(name: str, *, description: str, grid: Mapping[str, Sequence],
         raise ValueError(f"experiment {name!r} is already registered")
 
     def decorate(func):
-        _REGISTRY[name] = Experiment(name, func, description, dict(grid), dict(quick_grid),
-                                     tuple(figures), seeds, quick_seeds)
+        _REGISTRY[name] = Experiment(
+            name,
+            func,
+            description,
+            dict(grid),
+            dict(quick_grid),
+            tuple(figures),
+            seeds,
+            quick_seeds,
+        )
         return func
 
     return decorate
@@ -87,7 +102,9 @@ def get(name: str) -> Experiment:
     try:
         return _REGISTRY[name]
     except KeyError:
-        raise KeyError(f"no experiment named {name!r}; known: {', '.join(sorted(_REGISTRY))}") from None
+        raise KeyError(
+            f"no experiment named {name!r}; known: {', '.join(sorted(_REGISTRY))}"
+        ) from None
 
 
 def list_experiments() -> list[Experiment]:

@@ -67,9 +67,13 @@ def scalar(value, what: str):
         return float(value)
     if isinstance(value, str):
         if value == "" or "\n" in value or "\r" in value:
-            raise ValueError(f"{what} must be a non-empty one-line string to be stored in results.csv; got {value!r}")
+            raise ValueError(
+                f"{what} must be a non-empty one-line string to be stored in results.csv; got {value!r}"
+            )
         return value
-    raise TypeError(f"{what} must be an int, float, bool or str; got {type(value).__name__} {value!r}")
+    raise TypeError(
+        f"{what} must be an int, float, bool or str; got {type(value).__name__} {value!r}"
+    )
 
 
 def kind_of(value) -> str:
@@ -178,8 +182,14 @@ def read_results(path) -> list[dict]:
     for i, name in enumerate(header):
         if name not in kinds:
             kinds[name] = "number" if name in RESERVED[1:] else infer_kind(r[i] for r in rows)
-    return [{name: decode_value(text, kinds[name]) for name, text in zip(header, row)
-             if text != "" and name not in BOOKKEEPING} for row in rows]
+    return [
+        {
+            name: decode_value(text, kinds[name])
+            for name, text in zip(header, row)
+            if text != "" and name not in BOOKKEEPING
+        }
+        for row in rows
+    ]
 
 
 def atomic_write(path: Path, text: str) -> None:

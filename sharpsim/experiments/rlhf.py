@@ -16,8 +16,12 @@ import numpy as np
 from ..algorithms import dpo_sharpening, xpo_sharpening
 from ..classes import LinearSoftmaxClass
 from ..measures import margin, regularized_objective, sharpening_error, tilted
-from ..theory.bounds import linear_softmax_log_covering_number, linear_softmax_sec_bound, xpo_beta
-from ..theory.bounds import xpo_regret_bound
+from ..theory.bounds import (
+    linear_softmax_log_covering_number,
+    linear_softmax_sec_bound,
+    xpo_beta,
+    xpo_regret_bound,
+)
 from ..theory.instances import separation_instance
 from .registry import register
 from .sft import min_sft_queries
@@ -32,7 +36,13 @@ def _world(d, rng):
     base = inst.base
     beta = xpo_beta(SEPARATION["delta"], margin(base), math.log(base.n_responses))
     B = 2.0 * (1.0 + 1.0 / beta)  # ‖θ*_β‖ = (1 + 1/β)‖θ*‖ = 1 + 1/β <= B
-    return inst, base, beta, LinearSoftmaxClass(inst.details["features"], B=B, n_restarts=1, random_state=0), B
+    return (
+        inst,
+        base,
+        beta,
+        LinearSoftmaxClass(inst.details["features"], B=B, n_restarts=1, random_state=0),
+        B,
+    )
 
 
 @register(
@@ -65,10 +75,21 @@ def separation(rng, d, T):
             dpo = (float(fit.queries), True)
             break
         n *= 2
-    common = {"n_responses": size, "C_cov": float(inst.claims["coverage"]), "margin": float(margin(base))}
-    return [{"method": "SFT (exact)", "queries": float(m_sft), "reached": bool(np.isfinite(m_sft)), **common},
-            {"method": "XPO", "queries": xpo[0], "reached": xpo[1], **common},
-            {"method": "DPO", "queries": dpo[0], "reached": dpo[1], **common}]
+    common = {
+        "n_responses": size,
+        "C_cov": float(inst.claims["coverage"]),
+        "margin": float(margin(base)),
+    }
+    return [
+        {
+            "method": "SFT (exact)",
+            "queries": float(m_sft),
+            "reached": bool(np.isfinite(m_sft)),
+            **common,
+        },
+        {"method": "XPO", "queries": xpo[0], "reached": xpo[1], **common},
+        {"method": "DPO", "queries": dpo[0], "reached": dpo[1], **common},
+    ]
 
 
 @register(
@@ -99,9 +120,25 @@ def xpo_dynamics(rng, d, T, alpha):
     records = []
     for t in range(T + 1):
         rounds = max(t, 1)
-        bound = xpo_regret_bound(rounds, linear_softmax_sec_bound(d, rounds), log_cover, 0.05, r_max,
-                                 beta * r_max, beta, eps_disc)
-        records.append({"t": t + 1, "queries": int(diag["queries"][t]),
-                        "gap": float(j_opt - diag["objective"][t]), "beta_kl": float(beta * diag["kl_to_optimum"][t]),
-                        "error": float(diag["sharpening_error"][t]), "bound": bound, "beta": beta})
+        bound = xpo_regret_bound(
+            rounds,
+            linear_softmax_sec_bound(d, rounds),
+            log_cover,
+            0.05,
+            r_max,
+            beta * r_max,
+            beta,
+            eps_disc,
+        )
+        records.append(
+            {
+                "t": t + 1,
+                "queries": int(diag["queries"][t]),
+                "gap": float(j_opt - diag["objective"][t]),
+                "beta_kl": float(beta * diag["kl_to_optimum"][t]),
+                "error": float(diag["sharpening_error"][t]),
+                "bound": bound,
+                "beta": beta,
+            }
+        )
     return records

@@ -99,8 +99,13 @@ def _git_commit() -> str | None:
     if not (here / ".git").exists():
         return None
     try:
-        done = subprocess.run(["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True,
-                              text=True, timeout=10, check=False)
+        done = subprocess.run(
+            ["git", "-C", str(here), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     if done.returncode != 0:
@@ -128,17 +133,27 @@ class Sweep:
     sweeps through one executor.
     """
 
-    def __init__(self, experiment: Experiment | str, quick: bool = True, seeds: int | None = None,
-                 seed: int = 0, out=None):
+    def __init__(
+        self,
+        experiment: Experiment | str,
+        quick: bool = True,
+        seeds: int | None = None,
+        seed: int = 0,
+        out=None,
+    ):
         self.experiment = get(experiment) if isinstance(experiment, str) else experiment
         if not isinstance(self.experiment, Experiment):
-            raise TypeError(f"experiment must be a name or an Experiment; got {type(experiment).__name__}")
+            raise TypeError(
+                f"experiment must be a name or an Experiment; got {type(experiment).__name__}"
+            )
         self.quick = bool(quick)
         default = self.experiment.quick_seeds if self.quick else self.experiment.seeds
         self.seeds = _check_count(default if seeds is None else seeds, "seeds")
         self.seed = _check_seed(seed)
         grid = self.experiment.quick_grid if self.quick else self.experiment.grid
-        self.grid = {str(k): [rio.scalar(v, f"grid value of {k!r}") for v in vs] for k, vs in grid.items()}
+        self.grid = {
+            str(k): [rio.scalar(v, f"grid value of {k!r}") for v in vs] for k, vs in grid.items()
+        }
         clash = set(self.grid) & set(rio.RESERVED)
         if clash:
             raise ValueError(f"grid parameter names {sorted(clash)} are reserved column names")
@@ -148,8 +163,12 @@ class Sweep:
         self.cells = self.experiment.cells(self.quick)
         self.units = [(c, s) for c in range(len(self.cells)) for s in range(self.seeds)]
         self.done: dict[tuple[int, int], list[dict]] = {}
-        self.kinds = {"experiment": "str", "cell": "number", "seed": "number",
-                      **{k: rio.kind_of(vs[0]) for k, vs in self.grid.items() if vs}}
+        self.kinds = {
+            "experiment": "str",
+            "cell": "number",
+            "seed": "number",
+            **{k: rio.kind_of(vs[0]) for k, vs in self.grid.items() if vs},
+        }
         self.record_keys: list[str] = []
         self.out = None if out is None else Path(out)
         self.started = _now()
@@ -159,26 +178,44 @@ class Sweep:
     # -- the manifest and the file -----------------------------------------------------
 
     def _identity(self) -> dict:
-        return {"experiment": self.experiment.name, "quick": self.quick, "grid": self.grid,
-                "seeds": self.seeds, "seed": self.seed, "sharpsim_version": _version()}
+        return {
+            "experiment": self.experiment.name,
+            "quick": self.quick,
+            "grid": self.grid,
+            "seeds": self.seeds,
+            "seed": self.seed,
+            "sharpsim_version": _version(),
+        }
 
     def _manifest(self, finished: str | None) -> dict:
-        return {**self._identity(), "description": self.experiment.description,
-                "figures": list(self.experiment.figures), "cells": len(self.cells),
-                "tasks": len(self.units), "tasks_done": len(self.done),
-                "columns": {c: self.kinds[c] for c in self._columns() if c in self.kinds},
-                "git_commit": _git_commit(), "python": sys.version.split()[0],
-                "numpy": np.__version__, "started": self.started, "finished": finished}
+        return {
+            **self._identity(),
+            "description": self.experiment.description,
+            "figures": list(self.experiment.figures),
+            "cells": len(self.cells),
+            "tasks": len(self.units),
+            "tasks_done": len(self.done),
+            "columns": {c: self.kinds[c] for c in self._columns() if c in self.kinds},
+            "git_commit": _git_commit(),
+            "python": sys.version.split()[0],
+            "numpy": np.__version__,
+            "started": self.started,
+            "finished": finished,
+        }
 
     def _open(self) -> None:
         try:
             self.out.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise ResultsMismatchError(f"cannot create the output folder {self.out}: {exc.strerror or exc}") from None
+            raise ResultsMismatchError(
+                f"cannot create the output folder {self.out}: {exc.strerror or exc}"
+            ) from None
         csv_path, old = self.out / rio.RESULTS_FILE, rio.read_manifest(self.out)
         if old is None and csv_path.exists():
-            raise ResultsMismatchError(f"{csv_path} exists but {rio.MANIFEST_FILE} does not; "
-                                       "it is not a sharpsim sweep: choose another --out")
+            raise ResultsMismatchError(
+                f"{csv_path} exists but {rio.MANIFEST_FILE} does not; "
+                "it is not a sharpsim sweep: choose another --out"
+            )
         if old is not None:
             self._check_same(old)
             self.started = old.get("started", self.started)
@@ -192,8 +229,10 @@ class Sweep:
         diff = [k for k in new if old.get(k) != new[k]]
         if diff:
             what = "; ".join(f"{k}: folder has {old.get(k)!r}, this run {new[k]!r}" for k in diff)
-            raise ResultsMismatchError(f"{self.out} holds a different sweep ({what}); "
-                                       "use another --out or delete the folder")
+            raise ResultsMismatchError(
+                f"{self.out} holds a different sweep ({what}); "
+                "use another --out or delete the folder"
+            )
 
     def _load(self, csv_path: Path) -> None:
         header, rows = rio.parse_csv(csv_path.read_text())
@@ -217,8 +256,11 @@ class Sweep:
             self._note_keys(records)
 
     def _decode(self, values: dict) -> dict:
-        return {k: rio.decode_value(v, self.kinds.get(k) or rio.infer_kind([v]))
-                for k, v in values.items() if v != "" and k not in rio.BOOKKEEPING}
+        return {
+            k: rio.decode_value(v, self.kinds.get(k) or rio.infer_kind([v]))
+            for k, v in values.items()
+            if v != "" and k not in rio.BOOKKEEPING
+        }
 
     def _columns(self, canonical: bool = False) -> list[str]:
         """Column order: prefix, grid, record keys, bookkeeping.
@@ -234,17 +276,22 @@ class Sweep:
         return [*rio.PREFIX, *self.grid, *record_keys, *rio.BOOKKEEPING]
 
     def _rows(self, order) -> list[dict]:
-        return [{**record, "record": i, "n_records": len(self.done[unit])}
-                for unit in order for i, record in enumerate(self.done[unit])]
+        return [
+            {**record, "record": i, "n_records": len(self.done[unit])}
+            for unit in order
+            for i, record in enumerate(self.done[unit])
+        ]
 
     def _rewrite(self, canonical: bool) -> None:
         order = sorted(self.done)
         columns = self._columns(canonical)
         if canonical:
-            self.record_keys = columns[len(rio.PREFIX) + len(self.grid):-len(rio.BOOKKEEPING)]
+            self.record_keys = columns[len(rio.PREFIX) + len(self.grid) : -len(rio.BOOKKEEPING)]
         self._columns_written = columns
-        rio.atomic_write(self.out / rio.MANIFEST_FILE,
-                         json.dumps(self._manifest(_now() if canonical else None), indent=2) + "\n")
+        rio.atomic_write(
+            self.out / rio.MANIFEST_FILE,
+            json.dumps(self._manifest(_now() if canonical else None), indent=2) + "\n",
+        )
         rio.atomic_write(self.out / rio.RESULTS_FILE, rio.encode_rows(self._rows(order), columns))
 
     def _note_keys(self, records: list[dict]) -> bool:
@@ -256,8 +303,10 @@ class Sweep:
                 if key not in self.kinds:
                     self.kinds[key] = kind
                 elif self.kinds[key] != kind:
-                    raise ValueError(f"column {key!r} of experiment {self.experiment.name!r} holds "
-                                     f"{self.kinds[key]} values and now {kind} {value!r}")
+                    raise ValueError(
+                        f"column {key!r} of experiment {self.experiment.name!r} holds "
+                        f"{self.kinds[key]} values and now {kind} {value!r}"
+                    )
                 if key not in rio.PREFIX and key not in self.grid and key not in self.record_keys:
                     self.record_keys.append(key)
                     new = True
@@ -268,14 +317,24 @@ class Sweep:
     def tasks(self) -> list[tuple[tuple[int, int], str, object, tuple]]:
         """What is left to run: ``(unit, label, fn, args)`` for each unfinished (cell, seed)."""
         func, name = self.experiment.func, self.experiment.name
-        return [((c, s), f"{name} cell {c} {self.cells[c]} seed {s}", run_unit,
-                 (func, self.cells[c], self.seed, c, s))
-                for c, s in self.units if (c, s) not in self.done]
+        return [
+            (
+                (c, s),
+                f"{name} cell {c} {self.cells[c]} seed {s}",
+                run_unit,
+                (func, self.cells[c], self.seed, c, s),
+            )
+            for c, s in self.units
+            if (c, s) not in self.done
+        ]
 
     def add(self, unit: tuple[int, int], records: list[dict]) -> None:
         """Keep one finished (cell, seed)'s records (from :func:`run_unit`); append them to the file."""
         c, s = unit
-        full = [{"experiment": self.experiment.name, "cell": c, "seed": s, **self.cells[c], **r} for r in records]
+        full = [
+            {"experiment": self.experiment.name, "cell": c, "seed": s, **self.cells[c], **r}
+            for r in records
+        ]
         new_columns = self._note_keys(full)  # checks the value kinds before anything is kept
         self.done[unit] = full
         if self.out is None:
@@ -284,7 +343,10 @@ class Sweep:
             self._rewrite(canonical=False)
         else:
             rows = [{**r, "record": i, "n_records": len(full)} for i, r in enumerate(full)]
-            rio.append(self.out / rio.RESULTS_FILE, rio.encode_rows(rows, self._columns_written, header=False))
+            rio.append(
+                self.out / rio.RESULTS_FILE,
+                rio.encode_rows(rows, self._columns_written, header=False),
+            )
 
     @property
     def complete(self) -> bool:
@@ -293,8 +355,10 @@ class Sweep:
     def finish(self) -> list[dict]:
         """Every record, sorted by (cell, seed, record); the canonical file is written when ``out`` is set."""
         if not self.complete:
-            raise RuntimeError(f"sweep {self.experiment.name!r} has {len(self.units) - len(self.done)} "
-                               "unfinished tasks")
+            raise RuntimeError(
+                f"sweep {self.experiment.name!r} has {len(self.units) - len(self.done)} "
+                "unfinished tasks"
+            )
         if self.out is not None:
             self._rewrite(canonical=True)
         return [record for unit in sorted(self.done) for record in self.done[unit]]
@@ -347,8 +411,15 @@ def progress_bar(total: int, desc: str, enabled: bool | None = None, initial: in
         from tqdm import tqdm
     except ImportError:  # a runtime dependency, but a broken install should still run
         return _NoBar()
-    return tqdm(total=total, initial=initial, desc=desc, unit="task", dynamic_ncols=True,
-                file=sys.stderr, smoothing=0.1)
+    return tqdm(
+        total=total,
+        initial=initial,
+        desc=desc,
+        unit="task",
+        dynamic_ncols=True,
+        file=sys.stderr,
+        smoothing=0.1,
+    )
 
 
 def drive(executor, tasks, on_result, bar=None, window: int | None = None) -> None:
@@ -381,12 +452,16 @@ def drive(executor, tasks, on_result, bar=None, window: int | None = None) -> No
                 bar.refresh()
                 continue
             failed = None
-            for future in sorted(done, key=lambda f: pending[f][0]):  # submission order: deterministic
+            for future in sorted(
+                done, key=lambda f: pending[f][0]
+            ):  # submission order: deterministic
                 _, key, label = pending.pop(future)
                 if future.exception() is not None:
                     failed = failed or (label, future.exception())
                     continue
-                on_result(key, future.result())  # every finished task is kept before a failure is raised
+                on_result(
+                    key, future.result()
+                )  # every finished task is kept before a failure is raised
                 bar.update(1)
             if failed is not None:
                 label, exc = failed
@@ -397,8 +472,15 @@ def drive(executor, tasks, on_result, bar=None, window: int | None = None) -> No
             future.cancel()
 
 
-def run(name, quick: bool = True, seeds: int | None = None, executor=None, out=None,
-        progress: bool | None = None, seed: int = 0) -> list[dict]:
+def run(
+    name,
+    quick: bool = True,
+    seeds: int | None = None,
+    executor=None,
+    out=None,
+    progress: bool | None = None,
+    seed: int = 0,
+) -> list[dict]:
     """Run experiment ``name`` over its grid × seeds; return its tidy records.
 
     Args:
@@ -419,7 +501,9 @@ def run(name, quick: bool = True, seeds: int | None = None, executor=None, out=N
     """
     executor = InProcessExecutor() if executor is None else executor
     if not isinstance(executor, cf.Executor):
-        raise TypeError(f"executor must be a concurrent.futures.Executor or None; got {type(executor).__name__}")
+        raise TypeError(
+            f"executor must be a concurrent.futures.Executor or None; got {type(executor).__name__}"
+        )
     sweep = Sweep(name, quick=quick, seeds=seeds, seed=seed, out=out)
     bar = progress_bar(len(sweep.units), sweep.experiment.name, progress, initial=len(sweep.done))
     try:

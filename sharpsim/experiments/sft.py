@@ -16,15 +16,24 @@ import math
 
 import numpy as np
 
-from ..algorithms import adaptive_sft_sharpening, expected_adaptive_sft_error, expected_sft_error
-from ..algorithms import sft_sharpening
+from ..algorithms import (
+    adaptive_sft_sharpening,
+    expected_adaptive_sft_error,
+    expected_sft_error,
+    sft_sharpening,
+)
 from ..classes import FiniteClass, PrefixTreeClass, TabularClass
 from ..inference import best_of_n_law, greedy_decode
 from ..measures import adaptive_coverage, coverage, sharpening_error
 from ..policies import JointAutoregressivePolicy, encode_sequences
 from ..theory.bounds import sft_error_bound
 from ..theory.instances import hidden_knowledge_task, lower_bound_family
-from ..theory.verify.rates import hard_world, min_n, n_grid, sft_queries_needed  # worst-case family, searches
+from ..theory.verify.rates import (  # worst-case family, searches
+    hard_world,
+    min_n,
+    n_grid,
+    sft_queries_needed,
+)
 from ..theory.verify.toolkit import Toolkit
 from .registry import register
 
@@ -70,20 +79,38 @@ def sft_error(rng, N, reps):
     finite = FiniteClass([best_of_n_law(p, N) for p in inst.model_class.policies])
     records = []
     for n in (2, 4, 8, 16, 32, 64, 128, 256, 512):
-        errs_t = [sharpening_error(sft_sharpening(base, n, N, tab, mu, rng=rng).policy, base, level, mu)
-                  for _ in range(reps)]
-        errs_f = [sharpening_error(sft_sharpening(base, n, N, finite, mu, rng=rng).policy, base, level, mu)
-                  for _ in range(reps)]
-        records.append({"n": n, "error_mc": float(np.mean(errs_t)), "error_mc_finite": float(np.mean(errs_f)),
-                        "error_exact": expected_sft_error(base, n, N, level, mu),
-                        "bound": sft_error_bound(n, N, w["delta"], c_cov, w["d"] * math.log(w["M"]), 0.05),
-                        "C_cov": c_cov})
+        errs_t = [
+            sharpening_error(sft_sharpening(base, n, N, tab, mu, rng=rng).policy, base, level, mu)
+            for _ in range(reps)
+        ]
+        errs_f = [
+            sharpening_error(
+                sft_sharpening(base, n, N, finite, mu, rng=rng).policy, base, level, mu
+            )
+            for _ in range(reps)
+        ]
+        records.append(
+            {
+                "n": n,
+                "error_mc": float(np.mean(errs_t)),
+                "error_mc_finite": float(np.mean(errs_f)),
+                "error_exact": expected_sft_error(base, n, N, level, mu),
+                "bound": sft_error_bound(n, N, w["delta"], c_cov, w["d"] * math.log(w["M"]), 0.05),
+                "C_cov": c_cov,
+            }
+        )
     return records
 
 
 #: Ladders of the ``sample_size`` sweeps: mode-set sizes M (fixed ε) and target errors ε (fixed C).
-SAMPLE_SIZE = {"d": 4, "delta": 0.5, "epsilon": 0.05, "C": 5.0,
-               "M": (100, 200, 400, 800, 1600), "eps": (0.1, 0.05, 0.025, 0.0125, 0.00625)}
+SAMPLE_SIZE = {
+    "d": 4,
+    "delta": 0.5,
+    "epsilon": 0.05,
+    "C": 5.0,
+    "M": (100, 200, 400, 800, 1600),
+    "eps": (0.1, 0.05, 0.025, 0.0125, 0.00625),
+}
 
 
 @register(
@@ -109,8 +136,17 @@ def sample_size(rng, sweep, k):
     M = s["M"][k] if sweep == "C_cov" else int(round(s["C"] / eps))
     base, mu = hard_world(M, eps, s["d"])
     m, n, N = min_sft_queries(base, mu, eps, s["delta"], n_grid(M))
-    return [{"epsilon": eps, "M": M, "C_cov": coverage(base, mu), "m": float(m), "n": n, "N": N,
-             "log_class_size": s["d"] * math.log(M)}]
+    return [
+        {
+            "epsilon": eps,
+            "M": M,
+            "C_cov": coverage(base, mu),
+            "m": float(m),
+            "n": n,
+            "N": N,
+            "log_class_size": s["d"] * math.log(M),
+        }
+    ]
 
 
 @register(
@@ -141,13 +177,21 @@ def adaptive_sft(rng, k, reps):
     err, m_ad = expected_adaptive_sft_error(base, n, delta, mu)
     tab = TabularClass(base.n_contexts, base.n_responses)
     runs = [adaptive_sft_sharpening(base, n, delta, tab, mu, rng=rng) for _ in range(reps)]
-    return [{"epsilon": eps, "m_adaptive": m_ad, "n_adaptive": n,
-             "m_plain": float(min_sft_queries(base, mu, eps, delta, n_grid(M))[0]),
-             "error_adaptive_exact": err,
-             "m_adaptive_mc": float(np.mean([r.queries for r in runs])),
-             "m_adaptive_mc_se": float(np.std([r.queries for r in runs], ddof=1) / math.sqrt(reps)),
-             "error_adaptive_mc": float(np.mean([sharpening_error(r.policy, base, delta, mu) for r in runs])),
-             "C_bar_cov": adaptive_coverage(base, mu)}]
+    return [
+        {
+            "epsilon": eps,
+            "m_adaptive": m_ad,
+            "n_adaptive": n,
+            "m_plain": float(min_sft_queries(base, mu, eps, delta, n_grid(M))[0]),
+            "error_adaptive_exact": err,
+            "m_adaptive_mc": float(np.mean([r.queries for r in runs])),
+            "m_adaptive_mc_se": float(np.std([r.queries for r in runs], ddof=1) / math.sqrt(reps)),
+            "error_adaptive_mc": float(
+                np.mean([sharpening_error(r.policy, base, delta, mu) for r in runs])
+            ),
+            "C_bar_cov": adaptive_coverage(base, mu),
+        }
+    ]
 
 
 @register(
@@ -170,7 +214,9 @@ def amortization(rng, N, bonus, n_prompts=48):
     ``n → ∞`` limit of SFT, greedy decoding of the exact BoN law
     (``accuracy_limit``, ``loglik_limit``).
     """
-    task = hidden_knowledge_task(n_prompts, 4, bonus=bonus, horizon=3, variable_length=True, rng=rng)
+    task = hidden_knowledge_task(
+        n_prompts, 4, bonus=bonus, horizon=3, variable_length=True, rng=rng
+    )
     base, is_correct = task.base, task.details["is_correct"]
     vocab, horizon = task.details["vocab_size"], task.details["horizon"]
     table = base.to_tabular()
@@ -187,13 +233,26 @@ def amortization(rng, N, bonus, n_prompts=48):
     acc_lim, ll_lim = decoded(law)
     acc_bon = float((law.probs * is_correct).sum(axis=1).mean())
     pos = law.probs > 0
-    ll_bon = float(np.where(pos, law.probs * np.where(pos, table.log_probs, 0.0), 0.0).sum(axis=1).mean())
+    ll_bon = float(
+        np.where(pos, law.probs * np.where(pos, table.log_probs, 0.0), 0.0).sum(axis=1).mean()
+    )
     cls = PrefixTreeClass(n_prompts, vocab, horizon)
     records = []
     for visits in (1, 4, 16, 64):
         res = sft_sharpening(base, visits * n_prompts, N, cls, rng=rng)
         acc, ll = decoded(res.policy)
-        records.append({"visits": visits, "queries": res.queries, "accuracy_sft": acc, "loglik_sft": ll,
-                        "accuracy_greedy": acc_g, "loglik_greedy": ll_g, "accuracy_bon": acc_bon,
-                        "loglik_bon": ll_bon, "accuracy_limit": acc_lim, "loglik_limit": ll_lim})
+        records.append(
+            {
+                "visits": visits,
+                "queries": res.queries,
+                "accuracy_sft": acc,
+                "loglik_sft": ll,
+                "accuracy_greedy": acc_g,
+                "loglik_greedy": ll_g,
+                "accuracy_bon": acc_bon,
+                "loglik_bon": ll_bon,
+                "accuracy_limit": acc_lim,
+                "loglik_limit": ll_lim,
+            }
+        )
     return records

@@ -16,8 +16,8 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -78,16 +78,34 @@ def _hidden_knowledge():
     return _instance(hidden_knowledge_task(8, 4, bonus=1.0, rng=0))
 
 
-WORLDS = {w.name: w for w in (
-    World("demo", "the demo's seeded Markov model: 4 prompts, V = 4, H = 6", _demo),
-    World("greedy-failure", "Prop. 3.1 tightness: greedy misses a mode of mass 0.4", _greedy_failure),
-    World("power-pivot", "sequence-level power vs token temperature disagree", _power_pivot),
-    World("lower-bound", "Thm 3.1' hard family: d = 4 prompts, M = 8 candidate modes, Delta = 1/4",
-          _lower_bound),
-    World("separation", "Example J.1: linear softmax on a sphere packing, d = 4", _separation),
-    World("maxcut", "Prop. E.1: the mode of a linear softmax model is a MAX-CUT of the 5-cycle", _maxcut),
-    World("hidden-knowledge", "App. A synthetic task: 8 prompts, 4 answers, bonus 1", _hidden_knowledge),
-)}
+WORLDS = {
+    w.name: w
+    for w in (
+        World("demo", "the demo's seeded Markov model: 4 prompts, V = 4, H = 6", _demo),
+        World(
+            "greedy-failure",
+            "Prop. 3.1 tightness: greedy misses a mode of mass 0.4",
+            _greedy_failure,
+        ),
+        World("power-pivot", "sequence-level power vs token temperature disagree", _power_pivot),
+        World(
+            "lower-bound",
+            "Thm 3.1' hard family: d = 4 prompts, M = 8 candidate modes, Delta = 1/4",
+            _lower_bound,
+        ),
+        World("separation", "Example J.1: linear softmax on a sphere packing, d = 4", _separation),
+        World(
+            "maxcut",
+            "Prop. E.1: the mode of a linear softmax model is a MAX-CUT of the 5-cycle",
+            _maxcut,
+        ),
+        World(
+            "hidden-knowledge",
+            "App. A synthetic task: 8 prompts, 4 answers, bonus 1",
+            _hidden_knowledge,
+        ),
+    )
+}
 
 
 def names() -> list[str]:
@@ -111,21 +129,30 @@ def describe(name: str) -> dict:
     table = as_tabular(base, "base")
     masses = mode_mass(table)
     info = {
-        "world": name, "description": world.description, "reference": reference,
-        "n_contexts": table.n_contexts, "n_responses": table.n_responses,
-        "coverage": coverage(table, mu), "adaptive_coverage": adaptive_coverage(table, mu),
+        "world": name,
+        "description": world.description,
+        "reference": reference,
+        "n_contexts": table.n_contexts,
+        "n_responses": table.n_responses,
+        "coverage": coverage(table, mu),
+        "adaptive_coverage": adaptive_coverage(table, mu),
         "margin": margin(table, mu),
-        "mode_set_mass_mean": float(np.average(masses, weights=mu)), "mode_set_mass_min": float(masses.min()),
+        "mode_set_mass_mean": float(np.average(masses, weights=mu)),
+        "mode_set_mass_min": float(masses.min()),
         "modes_per_prompt_max": int(mode_mask(table).sum(axis=1).max()),
     }
     for key, value in claims.items():
-        if isinstance(value, (bool, int, float, np.bool_, np.integer, np.floating)) and key not in info:
+        if (
+            isinstance(value, (bool, int, float, np.bool_, np.integer, np.floating))
+            and key not in info
+        ):
             info[f"claim.{key}"] = value.item() if hasattr(value, "item") else value
     return info
 
 
 def format_info(info: dict) -> str:
     """``describe``'s dict as aligned ``key  value`` lines, numbers rounded to 6 significant digits."""
+
     def show(value):
         if isinstance(value, float):
             return f"{value:.6g}"

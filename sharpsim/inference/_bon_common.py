@@ -44,11 +44,15 @@ def _check_choice(value, name: str, choices) -> str:
 def _as_oracle(source, rng) -> SampleEvaluateOracle:
     if isinstance(source, SampleEvaluateOracle):
         if rng is not None:
-            raise ValueError("rng must be None when source is a SampleEvaluateOracle (its generator is used)")
+            raise ValueError(
+                "rng must be None when source is a SampleEvaluateOracle (its generator is used)"
+            )
         return source
     if isinstance(source, Policy):
         return SampleEvaluateOracle(source, rng=rng)
-    raise TypeError(f"source must be a SampleEvaluateOracle or a policy; got {type(source).__name__}")
+    raise TypeError(
+        f"source must be a SampleEvaluateOracle or a policy; got {type(source).__name__}"
+    )
 
 
 def _check_prompts(x, oracle: SampleEvaluateOracle) -> np.ndarray:
@@ -106,11 +110,11 @@ class _Best:
     index: np.ndarray
 
     @classmethod
-    def at(cls, pos, scores, y, lp, index) -> "_Best":
+    def at(cls, pos, scores, y, lp, index) -> _Best:
         rows = np.arange(scores.shape[0])
         return cls(scores[rows, pos], y[rows, pos], lp[rows, pos], index[rows, pos])
 
-    def update(self, other: "_Best", tie_break: str, rows=None) -> None:
+    def update(self, other: _Best, tie_break: str, rows=None) -> None:
         """Take ``other`` where it wins: a higher reward not tied with the incumbent's, or
         (``'index'``) a tied one of smaller index (ties: :data:`~sharpsim.policies.base.TIE_RTOL`).
 

@@ -224,7 +224,11 @@ class _AdaptiveState:
         oracle.charge(int(used.sum()))
         valid = np.arange(size) < used[:, None]
         scores = _checked_score(reward, xa, y, lp)
-        index = _response_index(oracle.base, y) if tie_break == "index" else np.zeros(lp.shape, np.int64)
+        index = (
+            _response_index(oracle.base, y)
+            if tie_break == "index"
+            else np.zeros(lp.shape, np.int64)
+        )
         candidate = _Best.at(_best_position(scores, index, tie_break, valid), scores, y, lp, index)
         if self.best is None:
             self.best = candidate  # the first round covers every prompt
@@ -238,19 +242,29 @@ class _AdaptiveState:
     def result(self, oracle, on_cap: str, max_samples) -> AdaptiveBestOfNResult:
         capped = int(np.count_nonzero(~self.stopped))
         if capped and on_cap == "raise":
-            cap = f"max_samples={max_samples}" if self.budget_hit is None else f"max_draws={self.budget_hit} in all"
+            cap = (
+                f"max_samples={max_samples}"
+                if self.budget_hit is None
+                else f"max_draws={self.budget_hit} in all"
+            )
             raise RuntimeError(
                 f"{capped} of {self.stopped.size} prompts reached {cap} before the stopping "
                 f"rule of Eq. (10) fired; pass on_cap='flag' to keep their best-so-far picks (result.stopped)"
             )
         if self.best is None and self.stopped.size and self.budget_hit is not None:
-            raise RuntimeError(f"max_draws={self.budget_hit} left no draw for the {self.stopped.size} prompts")
+            raise RuntimeError(
+                f"max_draws={self.budget_hit} left no draw for the {self.stopped.size} prompts"
+            )
         if self.best is None:  # no prompts
             shape = (0, oracle.base.horizon) if _is_sequence(oracle.base) else (0,)
             empty = np.zeros(shape, np.int64)
             return AdaptiveBestOfNResult(empty, np.zeros(0), self.n_drawn, 0, self.stopped)
         return AdaptiveBestOfNResult(
-            self.best.response, self.best.log_prob, self.n_drawn, int(self.n_drawn.sum()), self.stopped
+            self.best.response,
+            self.best.log_prob,
+            self.n_drawn,
+            int(self.n_drawn.sum()),
+            self.stopped,
         )
 
 
@@ -267,7 +281,9 @@ def _adaptive_log_blocks(sorted_lp: np.ndarray, mu: float, leader_lp: np.ndarray
     log_cdf, log_above = _log_cdf_parts(sorted_lp)
     c_here, c_next = c[:, :-1], c[:, 1:]
     log_s = log_cdf[:, :-1]
-    with np.errstate(invalid="ignore", over="ignore"):  # c·log S may overflow to -inf: S^c underflows to 0
+    with np.errstate(
+        invalid="ignore", over="ignore"
+    ):  # c·log S may overflow to -inf: S^c underflows to 0
         gap = np.where(c_here == c_next, 0.0, c_here - c_next)
         # Σ_{k=a+1}^{b} S^{k-1} = S^a (1 - S^{b-a}) / (1 - S), with 1 - S the exact suffix mass.
         head = np.where(log_s > -np.inf, c_next * log_s, -np.inf)
@@ -287,7 +303,9 @@ def _adaptive_rows(log_probs: np.ndarray, mu: float):
     log_mass = _group_log_mass(lp, new_group)
     stop_at_c = _log_power_difference(np.take_along_axis(log_cdf, end, axis=1), log_mass, c)
     below = np.logaddexp.accumulate(log_blocks, axis=1)
-    log_t = np.where(start > 0, np.take_along_axis(below, np.maximum(start - 1, 0), axis=1), -np.inf)
+    log_t = np.where(
+        start > 0, np.take_along_axis(below, np.maximum(start - 1, 0), axis=1), -np.inf
+    )
     log_group_law = np.logaddexp(stop_at_c, log_mass + log_t)
     return expected, _unsort(_spread_in_group(log_group_law, lp, log_mass), order)
 
@@ -353,4 +371,6 @@ def adaptive_best_of_n_law(pi, mu_stop) -> TabularPolicy:
     """
     tab = as_tabular(pi, "pi")
     mu = _check_mu_stop(mu_stop)
-    return TabularPolicy.from_log_probs(_by_row_blocks(lambda lp: _adaptive_rows(lp, mu)[1], tab.log_probs))
+    return TabularPolicy.from_log_probs(
+        _by_row_blocks(lambda lp: _adaptive_rows(lp, mu)[1], tab.log_probs)
+    )

@@ -42,7 +42,9 @@ def _check_n(n, name: str) -> float:
     try:
         return float(n)
     except OverflowError:
-        raise ValueError(f"{name} must be at most {np.finfo(float).max:.3g}; got a {n.bit_length()}-bit integer") from None
+        raise ValueError(
+            f"{name} must be at most {np.finfo(float).max:.3g}; got a {n.bit_length()}-bit integer"
+        ) from None
 
 
 # --------------------------------------------------------------------------- log-space kernels
@@ -134,7 +136,9 @@ def _log_running_sums(lp: np.ndarray, ascending: bool = False) -> np.ndarray:
         np.log(out, out=out)
         out += top
     if ascending:
-        first = lp[np.arange(lp.shape[0]), np.minimum(np.sum(lp == -np.inf, axis=1), lp.shape[1] - 1)]
+        first = lp[
+            np.arange(lp.shape[0]), np.minimum(np.sum(lp == -np.inf, axis=1), lp.shape[1] - 1)
+        ]
         wide = (first - top[:, 0] < -700.0) & (first > -np.inf)
     else:
         wide = np.any((lp - top < -700.0) & (lp > -np.inf), axis=1)
@@ -236,8 +240,9 @@ def _bon_log_law(log_probs: np.ndarray, rewards, n: float, tie_break: str) -> np
     # Split each group's law over its members ∝ π (zero-mass members get -inf).
     flat_law = law.ravel()
     with np.errstate(invalid="ignore"):
-        flat_law[members] = np.where(flat_lp[members] > -np.inf,
-                                     flat_law[members] + flat_lp[members] - group_mass, -np.inf)
+        flat_law[members] = np.where(
+            flat_lp[members] > -np.inf, flat_law[members] + flat_lp[members] - group_mass, -np.inf
+        )
     return _unsort(law, order)
 
 
@@ -250,7 +255,6 @@ def _tied_runs(new_group: np.ndarray):
     cont = np.flatnonzero(~flat)  # entries that continue the run before them
     members = np.union1d(cont - 1, cont)
     is_first = flat[members]
-    firsts = members[is_first]
     run_id = np.cumsum(is_first) - 1
     is_last = np.ones(members.shape, dtype=bool)
     is_last[:-1] = is_first[1:]

@@ -69,7 +69,11 @@ def _bon_stream(oracle, x, N: int, reward, tie_break: str, chunk_size: int):
     for done in range(0, N, per_chunk):
         y, lp = oracle.sample(x, min(per_chunk, N - done))
         scores = _checked_score(reward, x, y, lp)
-        index = _response_index(oracle.base, y) if tie_break == "index" else np.zeros(lp.shape, np.int64)
+        index = (
+            _response_index(oracle.base, y)
+            if tie_break == "index"
+            else np.zeros(lp.shape, np.int64)
+        )
         chunk_best = _Best.at(_best_position(scores, index, tie_break), scores, y, lp, index)
         if best is None:
             best = chunk_best
@@ -89,7 +93,9 @@ def _bon_group_stream(oracle, x, N: int, reward, tie_break: str, chunk_size: int
     answers (earliest draw, or smallest index).
     """
     if not hasattr(reward, "answer_ids"):
-        raise TypeError("a reward whose score depends on the group of draws must provide answer_ids(x, y)")
+        raise TypeError(
+            "a reward whose score depends on the group of draws must provide answer_ids(x, y)"
+        )
     k = x.shape[0]
     rows = np.arange(k)
     per_chunk = max(1, chunk_size // max(k, 1))
@@ -143,7 +149,7 @@ class _AnswerStore:
     log_prob: np.ndarray
 
     @classmethod
-    def grow(cls, store, k: int, n_answers: int, y, lp) -> "_AnswerStore":
+    def grow(cls, store, k: int, n_answers: int, y, lp) -> _AnswerStore:
         if store is not None and store.count.shape[1] >= n_answers:
             return store
         old = 0 if store is None else store.count.shape[1]
@@ -156,7 +162,12 @@ class _AnswerStore:
         )
         if store is None:
             return new
-        return cls(*(np.concatenate([getattr(store, f), getattr(new, f)], axis=1) for f in cls.__dataclass_fields__))
+        return cls(
+            *(
+                np.concatenate([getattr(store, f), getattr(new, f)], axis=1)
+                for f in cls.__dataclass_fields__
+            )
+        )
 
     def add(self, rows, ids, key, y, lp) -> None:
         n_answers = self.count.shape[1]
@@ -180,7 +191,9 @@ class _AnswerStore:
         return self.response[rows, best], self.log_prob[rows, best]
 
 
-def _sample_from_log_rows(log_rows: np.ndarray, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def _sample_from_log_rows(
+    log_rows: np.ndarray, rows: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
     """One draw per entry of ``rows`` from the distributions ``exp(log_rows)`` ``[R, Y]``, by inverse CDF.
 
     ``rng.random()`` returns ``m·2^-53`` with integer ``m``, and ``m·2^-53 < c`` iff
@@ -192,14 +205,21 @@ def _sample_from_log_rows(log_rows: np.ndarray, rows: np.ndarray, rng: np.random
     stride = (1 << 53) + 1
     block = (np.iinfo(np.int64).max // stride) - 1
     out = np.empty(rows.shape[0], np.int64)
-    m = (rng.random(rows.shape[0]) * 2.0**53).astype(np.int64)  # exact: the generator's 53 random bits
-    for lo in range(0, log_rows.shape[0], block):  # blocks of rows keep the stacked keys within int64
+    m = (rng.random(rows.shape[0]) * 2.0**53).astype(
+        np.int64
+    )  # exact: the generator's 53 random bits
+    for lo in range(
+        0, log_rows.shape[0], block
+    ):  # blocks of rows keep the stacked keys within int64
         cdf = np.cumsum(np.exp(log_rows[lo : lo + block]), axis=1)
         keys = np.ceil(cdf / cdf[:, -1:] * 2.0**53).astype(np.int64)
         keys += (np.arange(keys.shape[0], dtype=np.int64) * stride)[:, None]
         mine = np.flatnonzero((rows >= lo) & (rows < lo + block))
         local = rows[mine] - lo
-        out[mine] = np.searchsorted(keys.ravel(), local * stride + m[mine], side="right") - local * keys.shape[1]
+        out[mine] = (
+            np.searchsorted(keys.ravel(), local * stride + m[mine], side="right")
+            - local * keys.shape[1]
+        )
     return out
 
 

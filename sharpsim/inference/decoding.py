@@ -116,9 +116,13 @@ def beam_search(policy, x, width: int) -> np.ndarray:
         else:
             # Tied candidates (TIE_RTOL) share their group's leader value, so the stable sort
             # keeps the lexicographically smaller of them at the cut.
-            keep = np.sort(np.argsort(-canonical_ties(candidates), axis=1, kind="stable")[:, :width], axis=1)
+            keep = np.sort(
+                np.argsort(-canonical_ties(candidates), axis=1, kind="stable")[:, :width], axis=1
+            )
         parent, token = np.divmod(keep, vocab)
-        beams = np.concatenate([np.take_along_axis(beams, parent[..., None], axis=1), token[..., None]], axis=-1)
+        beams = np.concatenate(
+            [np.take_along_axis(beams, parent[..., None], axis=1), token[..., None]], axis=-1
+        )
         scores = np.take_along_axis(candidates, keep, axis=1)
     return beams[:, 0]
 
@@ -172,7 +176,9 @@ def temperature_sample(policy, x, n: int, temperature: float, rng=None) -> np.nd
     return seqs.reshape(x.shape[0], n, policy.horizon)
 
 
-def token_temperature_law(policy, temperature: float, *, max_responses: int = MAX_ENUMERATION) -> TabularPolicy:
+def token_temperature_law(
+    policy, temperature: float, *, max_responses: int = MAX_ENUMERATION
+) -> TabularPolicy:
     """Exact law of :func:`temperature_sample`, by enumeration of ``V**H`` sequences.
 
     ``q_T(y|x) = ∏_h π_h(y_h | y_{<h}, x)^(1/T) / Σ_v π_h(v | y_{<h}, x)^(1/T)``,

@@ -67,7 +67,9 @@ class PowerMCMCResult:
     alpha: float
 
 
-def power_sample_mcmc(policy, x, alpha: float, n_steps: int, n_chains: int = 1, rng=None, init=None) -> PowerMCMCResult:
+def power_sample_mcmc(
+    policy, x, alpha: float, n_steps: int, n_chains: int = 1, rng=None, init=None
+) -> PowerMCMCResult:
     """Metropolis–Hastings chains targeting ``π^α(·|x)/Z`` with the base model as proposal.
 
     One step: draw a position ``t`` uniformly from ``0..H-1``, keep ``y_{<t}``
@@ -114,7 +116,9 @@ def power_sample_mcmc(policy, x, alpha: float, n_steps: int, n_chains: int = 1, 
         log_q = policy._sequence_log_probs(prompts, proposal)
         # Target p ∝ π^α; proposal density π(y'_{t:} | y_{<t}) = π(y')/π(y_{<t}).
         # p(y')q(y|y') / (p(y)q(y'|y)) = (π(y')/π(y))^α · (π(y)/π(y')) = (π(y')/π(y))^(α-1).
-        with np.errstate(over="ignore"):  # a huge α gives ±inf: always accept / reject, the right limit
+        with np.errstate(
+            over="ignore"
+        ):  # a huge α gives ±inf: always accept / reject, the right limit
             log_ratio = (alpha - 1.0) * (log_q - log_p)
         accept = np.log1p(-rng.random(prompts.shape[0])) <= log_ratio  # log U, U ~ Unif(0, 1]
         state[accept], log_p[accept] = proposal[accept], log_q[accept]
@@ -130,14 +134,22 @@ def _initial_states(policy, prompts, init, k: int, n_chains: int, rng) -> np.nda
     try:
         state = np.broadcast_to(init, target).reshape(-1, policy.horizon).copy()
     except ValueError:
-        raise ValueError(f"init must broadcast to [k, n_chains, H] = {list(target)}; got shape {init.shape}") from None
+        raise ValueError(
+            f"init must broadcast to [k, n_chains, H] = {list(target)}; got shape {init.shape}"
+        ) from None
     dead = ~np.isfinite(policy._sequence_log_probs(prompts, state))
     if np.any(dead):
-        raise ValueError(f"init sequences must have positive probability; {int(dead.sum())} have probability 0")
+        raise ValueError(
+            f"init sequences must have positive probability; {int(dead.sum())} have probability 0"
+        )
     return state
 
 
-def _mcmc_result(state, accepted, k: int, n_chains: int, n_steps: int, alpha: float) -> PowerMCMCResult:
+def _mcmc_result(
+    state, accepted, k: int, n_chains: int, n_steps: int, alpha: float
+) -> PowerMCMCResult:
     per_prompt = accepted.reshape(k, n_chains).sum(axis=1) / (n_steps * n_chains)
     overall = float(accepted.sum() / max(accepted.shape[0] * n_steps, 1))
-    return PowerMCMCResult(state.reshape(k, n_chains, state.shape[-1]), overall, per_prompt, n_steps, alpha)
+    return PowerMCMCResult(
+        state.reshape(k, n_chains, state.shape[-1]), overall, per_prompt, n_steps, alpha
+    )

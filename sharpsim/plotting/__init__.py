@@ -27,45 +27,71 @@ class FigureSpec(NamedTuple):
 
 FIGURES: dict[str, FigureSpec] = {
     "bon_lift": FigureSpec(
-        "bon_lift", "Accuracy lift of best-of-N over greedy vs N for three self-rewards, pass@N skyline "
-        "(Figs. 1a/2/3 analogue)."),
+        "bon_lift",
+        "Accuracy lift of best-of-N over greedy vs N for three self-rewards, pass@N skyline "
+        "(Figs. 1a/2/3 analogue).",
+    ),
     "loglik_correctness": FigureSpec(
-        "loglik_correctness", "Distribution of log pi_base(y|x) given correct / incorrect, exact and sampled "
-        "(Figs. 1c/6 analogue)."),
+        "loglik_correctness",
+        "Distribution of log pi_base(y|x) given correct / incorrect, exact and sampled "
+        "(Figs. 1c/6 analogue).",
+    ),
     "bon_loglik": FigureSpec(
-        "bon_loglik", "Mean log-likelihood of the best-of-N pick vs N, exact law and sampled (Fig. 4)."),
+        "bon_loglik",
+        "Mean log-likelihood of the best-of-N pick vs N, exact law and sampled (Fig. 4).",
+    ),
     "sft_error": FigureSpec(
-        "sft_error", "SFT-sharpening error vs n for several N: Monte Carlo, exact expected error, Thm 4.1' bound."),
+        "sft_error",
+        "SFT-sharpening error vs n for several N: Monte Carlo, exact expected error, Thm 4.1' bound.",
+    ),
     "sample_size": FigureSpec(
-        "sample_size", "Exact sample size to (eps, delta)-sharpen vs C_cov and vs 1/eps on the lower-bound family, "
-        "fitted slopes beside theory (1 and 2)."),
+        "sample_size",
+        "Exact sample size to (eps, delta)-sharpen vs C_cov and vs 1/eps on the lower-bound family, "
+        "fitted slopes beside theory (1 and 2).",
+    ),
     "adaptive_sft": FigureSpec(
-        "adaptive_sft", "Adaptive vs plain SFT: queries vs 1/eps (slopes ~1 vs ~2)."),
+        "adaptive_sft", "Adaptive vs plain SFT: queries vs 1/eps (slopes ~1 vs ~2)."
+    ),
     "phase_transition": FigureSpec(
-        "phase_transition", "Thm 3.1' phase transition: Bayes-optimal error vs m/(dM/Delta), exact and Monte Carlo."),
+        "phase_transition",
+        "Thm 3.1' phase transition: Bayes-optimal error vs m/(dM/Delta), exact and Monte Carlo.",
+    ),
     "separation": FigureSpec(
-        "separation", "Example J.1: queries to reach eps for SFT, DPO and XPO as d grows."),
+        "separation", "Example J.1: queries to reach eps for SFT, DPO and XPO as d grows."
+    ),
     "xpo_dynamics": FigureSpec(
-        "xpo_dynamics", "XPO per-iteration J_beta gap, KL to pi*_beta, sharpening error and queries, "
-        "Thm J.1 bound."),
+        "xpo_dynamics",
+        "XPO per-iteration J_beta gap, KL to pi*_beta, sharpening error and queries, "
+        "Thm J.1 bound.",
+    ),
     "decoding": FigureSpec(
-        "decoding", "Greedy, beam, exact mode, best-of-N, power sampling (exact, MCMC) and the SFT-amortized "
-        "model on Markov worlds and MAX-CUT."),
+        "decoding",
+        "Greedy, beam, exact mode, best-of-N, power sampling (exact, MCMC) and the SFT-amortized "
+        "model on Markov worlds and MAX-CUT.",
+    ),
     "amortization": FigureSpec(
-        "amortization", "Amortization: accuracy and log-likelihood lift of the SFT-sharpened model over greedy "
-        "vs N and n, against inference-time BoN (Table 1 / Figs. 7-9 analogue)."),
+        "amortization",
+        "Amortization: accuracy and log-likelihood lift of the SFT-sharpened model over greedy "
+        "vs N and n, against inference-time BoN (Table 1 / Figs. 7-9 analogue).",
+    ),
     "bon_concentration": FigureSpec(
-        "bon_concentration", "P[BoN returns the mode] vs N with Prop. C.1's bound; token temperature vs "
-        "sequence-level power law (TV)."),
+        "bon_concentration",
+        "P[BoN returns the mode] vs N with Prop. C.1's bound; token temperature vs "
+        "sequence-level power law (TV).",
+    ),
 }
 
 
 #: Where each figure is drawn: ``module:function`` inside this package.
-_DRAWERS = {name: f"{module}:{name}" for module, names in {
-    "inference_figs": ("bon_lift", "bon_loglik", "loglik_correctness", "bon_concentration"),
-    "sft_figs": ("sft_error", "sample_size", "adaptive_sft", "amortization"),
-    "theory_figs": ("phase_transition", "separation", "xpo_dynamics", "decoding"),
-}.items() for name in names}
+_DRAWERS = {
+    name: f"{module}:{name}"
+    for module, names in {
+        "inference_figs": ("bon_lift", "bon_loglik", "loglik_correctness", "bon_concentration"),
+        "sft_figs": ("sft_error", "sample_size", "adaptive_sft", "amortization"),
+        "theory_figs": ("phase_transition", "separation", "xpo_dynamics", "decoding"),
+    }.items()
+    for name in names
+}
 
 
 def figure(name: str, records, out_dir) -> list[Path]:
@@ -85,7 +111,9 @@ def figure(name: str, records, out_dir) -> list[Path]:
     spec = FIGURES[name]
     rows = [r for r in records if r.get("experiment", spec.experiment) == spec.experiment]
     if not rows:
-        raise ValueError(f"figure {name!r} needs records of experiment {spec.experiment!r}; none given")
+        raise ValueError(
+            f"figure {name!r} needs records of experiment {spec.experiment!r}; none given"
+        )
     from . import style
 
     module, func = _DRAWERS[name].split(":")

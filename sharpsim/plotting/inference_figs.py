@@ -23,23 +23,49 @@ def bon_lift(records, out_dir):
     for i, reward in enumerate(r for r in REWARD_ORDER if r in distinct(records, "reward")):
         where = {"reward": reward}
         s = summarize(exact, "N", "lift", where)
-        label = "majority vote (population vote, exact law)" if reward == "majority vote" else f"{reward} (exact law)"
+        label = (
+            "majority vote (population vote, exact law)"
+            if reward == "majority vote"
+            else f"{reward} (exact law)"
+        )
         style.band(ax, s, style.color(i), label=label, marker=None, linestyle="-")
         m = summarize(mc, "N", "lift", where)
-        ax.errorbar(m.x, m.y, yerr=[m.y - m.lo, m.hi - m.y], fmt="o", color=style.color(i), ms=3.5, capsize=2,
-                    label=("empirical vote of the N draws (sampled)" if reward == "majority vote"
-                           else f"{reward} (sampled BoN)"))
-    skyline = summarize(_with_lift(select(records, {"reward": REWARD_ORDER[0]}), "pass_at_n"), "N", "lift")
-    style.band(ax, skyline, "black", label="pass@N skyline (uses the true answer; exact)", marker=None,
-               linestyle=":")
+        ax.errorbar(
+            m.x,
+            m.y,
+            yerr=[m.y - m.lo, m.hi - m.y],
+            fmt="o",
+            color=style.color(i),
+            ms=3.5,
+            capsize=2,
+            label=(
+                "empirical vote of the N draws (sampled)"
+                if reward == "majority vote"
+                else f"{reward} (sampled BoN)"
+            ),
+        )
+    skyline = summarize(
+        _with_lift(select(records, {"reward": REWARD_ORDER[0]}), "pass_at_n"), "N", "lift"
+    )
+    style.band(
+        ax,
+        skyline,
+        "black",
+        label="pass@N skyline (uses the true answer; exact)",
+        marker=None,
+        linestyle=":",
+    )
     ax.axhline(0.0, color="0.5", linewidth=0.8)
     style.log2_ticks(ax, sorted(distinct(records, "N")))
     ax.set_xlabel("N (responses per prompt, log scale)")
     ax.set_ylabel("accuracy lift over greedy (percentage points)")
     ax.set_title("Best-of-N self-improvement on hidden-knowledge tasks")
     style.legend_outside(ax)
-    style.note(fig, f"{style.BAND_NOTE}; error bars: same CI for the sampled runs. "
-                    "Each seed draws a new task (48 prompts in --quick).")
+    style.note(
+        fig,
+        f"{style.BAND_NOTE}; error bars: same CI for the sampled runs. "
+        "Each seed draws a new task (48 prompts in --quick).",
+    )
     return fig
 
 
@@ -49,12 +75,25 @@ def bon_loglik(records, out_dir):
     for i, reward in enumerate(r for r in REWARD_ORDER if r in distinct(records, "reward")):
         where = {"reward": reward}
         majority = reward == "majority vote"
-        style.band(ax, summarize(records, "N", "loglik_exact", where), style.color(i),
-                   label=f"{reward}: {'population vote, ' if majority else ''}exact BoN law", marker=None,
-                   linestyle="-")
+        style.band(
+            ax,
+            summarize(records, "N", "loglik_exact", where),
+            style.color(i),
+            label=f"{reward}: {'population vote, ' if majority else ''}exact BoN law",
+            marker=None,
+            linestyle="-",
+        )
         m = summarize(records, "N", "loglik_mc", where)
-        ax.errorbar(m.x, m.y, yerr=[m.y - m.lo, m.hi - m.y], fmt="o", color=style.color(i), ms=3.5, capsize=2,
-                    label=f"{reward}: {'empirical vote, ' if majority else ''}sampled BoN")
+        ax.errorbar(
+            m.x,
+            m.y,
+            yerr=[m.y - m.lo, m.hi - m.y],
+            fmt="o",
+            color=style.color(i),
+            ms=3.5,
+            capsize=2,
+            label=f"{reward}: {'empirical vote, ' if majority else ''}sampled BoN",
+        )
     style.log2_ticks(ax, sorted(distinct(records, "N")))
     ax.set_xlabel("N (responses per prompt, log scale)")
     ax.set_ylabel(r"mean $\log\pi_{\rm base}(y_{\rm BoN}|x)$ (nats)")
@@ -79,7 +118,11 @@ def _histograms(records):
                 mass[r["bin_lo"]] += r["mass"] / len(seeds)  # absent bins count as zero mass
                 means[(r.get("cell", 0), r.get("seed", 0))] = r["mean"]
             bins = np.array(sorted(mass))
-            out[(source, side)] = (bins, np.array([mass[b] for b in bins]), float(np.mean(list(means.values()))))
+            out[(source, side)] = (
+                bins,
+                np.array([mass[b] for b in bins]),
+                float(np.mean(list(means.values()))),
+            )
     return out
 
 
@@ -92,19 +135,37 @@ def loglik_correctness(records, out_dir):
         hist = _histograms(records)
         if ("exact", side) in hist:
             bins, mass, mean = hist[("exact", side)]
-            ax.stairs(mass / width, np.append(bins, bins[-1] + width), color=style.color(i), linewidth=1.6,
-                      label=f"{name}: exact law")
-            ax.axvline(mean, color=style.color(i), linestyle="--", linewidth=1.1,
-                       label=f"{name}: exact mean {mean:.2f}")
+            ax.stairs(
+                mass / width,
+                np.append(bins, bins[-1] + width),
+                color=style.color(i),
+                linewidth=1.6,
+                label=f"{name}: exact law",
+            )
+            ax.axvline(
+                mean,
+                color=style.color(i),
+                linestyle="--",
+                linewidth=1.1,
+                label=f"{name}: exact mean {mean:.2f}",
+            )
         if ("sampled", side) in hist:
             bins, mass, mean = hist[("sampled", side)]
-            ax.plot(bins + width / 2, mass / width, "o", color=style.color(i), ms=3.5,
-                    label=f"{name}: sampled (mean {mean:.2f})")
-    ax.set_xlabel(r"$\log\pi_{\rm base}(y|x)$ (nats, bins of %.1f)" % width)
+            ax.plot(
+                bins + width / 2,
+                mass / width,
+                "o",
+                color=style.color(i),
+                ms=3.5,
+                label=f"{name}: sampled (mean {mean:.2f})",
+            )
+    ax.set_xlabel(rf"$\log\pi_{{\rm base}}(y|x)$ (nats, bins of {width:.1f})")
     ax.set_ylabel("density given correctness (1/nat)")
     ax.set_title("Correct responses are more likely under the base model")
     ax.legend(loc="upper left")
-    style.note(fig, "Densities averaged over seeds (one random task each); y ~ pi_base(.|x), x uniform.")
+    style.note(
+        fig, "Densities averaged over seeds (one random task each); y ~ pi_base(.|x), x uniform."
+    )
     return fig
 
 
@@ -121,13 +182,22 @@ def bon_concentration(records, out_dir):
     for i, world in enumerate(worlds):
         where = {"world": world}
         c = style.color(i)
-        style.band(ax, summarize(bon, "x", "exact", where), c, marker=None, linestyle="-", label=f"{world}: exact")
+        style.band(
+            ax,
+            summarize(bon, "x", "exact", where),
+            c,
+            marker=None,
+            linestyle="-",
+            label=f"{world}: exact",
+        )
         m = summarize(bon, "x", "mc", where)
         ax.errorbar(m.x, m.y, yerr=[m.y - m.lo, m.hi - m.y], fmt="o", color=c, ms=3, capsize=2)
         b = summarize(bon, "x", "bound", where)
         ax.plot(b.x, b.y, linestyle="--", color=c, linewidth=1.1)
     ax.plot([], [], "o", color="0.3", ms=3, label="sampled BoN (dots)")
-    ax.plot([], [], "--", color="0.3", label=r"Prop. C.1 bound $1-e^{-N\pi(y^*)}$ (no hidden const.)")
+    ax.plot(
+        [], [], "--", color="0.3", label=r"Prop. C.1 bound $1-e^{-N\pi(y^*)}$ (no hidden const.)"
+    )
     style.log2_ticks(ax, sorted(distinct(bon, "x")))
     ax.set_ylim(0, 1.02)
     ax.set_xlabel("N (log scale)")
@@ -138,8 +208,14 @@ def bon_concentration(records, out_dir):
     for i, world in enumerate(distinct(power, "world")):
         c = style.color(i + 4)
         where = {"world": world}
-        style.band(bx, summarize(power, "x", "exact", where), c, marker=None, linestyle="-",
-                   label=f"{world}: exact TV")
+        style.band(
+            bx,
+            summarize(power, "x", "exact", where),
+            c,
+            marker=None,
+            linestyle="-",
+            label=f"{world}: exact TV",
+        )
         m = summarize(power, "x", "mc", where)
         bx.errorbar(m.x, m.y, yerr=[m.y - m.lo, m.hi - m.y], fmt="s", color=c, ms=3, capsize=2)
         f = summarize(power, "x", "bound", where)
@@ -151,7 +227,10 @@ def bon_concentration(records, out_dir):
     bx.set_ylabel("total variation distance")
     bx.set_title(r"(b) token temperature $\neq$ sequence power $\pi^\alpha$")
     bx.legend(loc="upper left", fontsize=6.5)
-    style.note(fig, f"{style.BAND_NOTE}. (b): exact TV(token temperature 1/alpha, pi^alpha/Z); "
-                    "MC rows compare samples with the exact power law.")
+    style.note(
+        fig,
+        f"{style.BAND_NOTE}. (b): exact TV(token temperature 1/alpha, pi^alpha/Z); "
+        "MC rows compare samples with the exact power law.",
+    )
     fig.tight_layout()
     return fig

@@ -19,7 +19,9 @@ BOOTSTRAP_RESAMPLES = 2000
 BOOTSTRAP_SEED = 0
 
 
-def bootstrap_ci(values, level: float = LEVEL, resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED):
+def bootstrap_ci(
+    values, level: float = LEVEL, resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED
+):
     """Mean and percentile-bootstrap interval ``(mean, lo, hi)`` of the mean of ``values``.
 
     One value gives a zero-width interval at it; the resampling is seeded so
@@ -70,8 +72,11 @@ def summarize(records, x: str, y: str, where: dict | None = None, level: float =
         raise ValueError(f"no records match {where!r} with keys {x!r}, {y!r}")
     keys = sorted(groups)
     rows = [bootstrap_ci(groups[k], level) for k in keys]
-    return Summary(np.array(keys), *(np.array(col) for col in zip(*rows)),
-                   np.array([len(groups[k]) for k in keys]))
+    return Summary(
+        np.array(keys),
+        *(np.array(col) for col in zip(*rows)),
+        np.array([len(groups[k]) for k in keys]),
+    )
 
 
 def select(records, where: dict | None = None) -> list:
@@ -122,12 +127,19 @@ def fit_loglog_slope(x, y, level: float = LEVEL) -> SlopeFit:
         half = np.inf
     else:
         half = float(stats.t.ppf((1 + level) / 2, dof) * fit.stderr)
-    return SlopeFit(float(fit.slope), float(fit.slope - half), float(fit.slope + half), float(fit.intercept),
-                    int(lx.size))
+    return SlopeFit(
+        float(fit.slope),
+        float(fit.slope - half),
+        float(fit.slope + half),
+        float(fit.intercept),
+        int(lx.size),
+    )
 
 
 def slope_label(fit: SlopeFit, level: float = LEVEL) -> str:
     """``"slope 1.98 [1.90, 2.06] (95% CI, k pts)"``; an infinite interval says so."""
     if not np.isfinite(fit.lo):
         return f"slope {fit.slope:.2f} (2 pts, no CI)"
-    return f"slope {fit.slope:.2f} [{fit.lo:.2f}, {fit.hi:.2f}] ({level:.0%} CI, {fit.n_points} pts)"
+    return (
+        f"slope {fit.slope:.2f} [{fit.lo:.2f}, {fit.hi:.2f}] ({level:.0%} CI, {fit.n_points} pts)"
+    )

@@ -11,16 +11,28 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-
 #: Colour-blind-safe palette (Okabe–Ito), in the order series are drawn.
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000")
 #: Exact curves are solid, theory overlays dashed, Monte Carlo markers hollow-free dots.
 THEORY = {"linestyle": "--", "color": "0.35", "linewidth": 1.3}
 RC = {
-    "figure.dpi": 100, "savefig.dpi": 100, "font.size": 9, "axes.titlesize": 10, "axes.labelsize": 9,
-    "legend.fontsize": 7.5, "xtick.labelsize": 8, "ytick.labelsize": 8, "axes.grid": True,
-    "grid.alpha": 0.3, "axes.spines.top": False, "axes.spines.right": False, "lines.linewidth": 1.6,
-    "lines.markersize": 4.5, "legend.frameon": False, "pdf.fonttype": 42, "savefig.bbox": "tight",
+    "figure.dpi": 100,
+    "savefig.dpi": 100,
+    "font.size": 9,
+    "axes.titlesize": 10,
+    "axes.labelsize": 9,
+    "legend.fontsize": 7.5,
+    "xtick.labelsize": 8,
+    "ytick.labelsize": 8,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "lines.linewidth": 1.6,
+    "lines.markersize": 4.5,
+    "legend.frameon": False,
+    "pdf.fonttype": 42,
+    "savefig.bbox": "tight",
 }
 #: The band note printed on figures whose shaded regions come from seeds.
 BAND_NOTE = "shaded: 95% bootstrap CI of the mean over seeds (2000 resamples, seed 0)"
@@ -49,13 +61,17 @@ def color(i: int) -> str:
 def band(ax, summary, color, label=None, marker="o", linestyle="none", **kw):
     """Mean markers (or line) with the shaded seed band of a :class:`~sharpsim.plotting.stats.Summary`."""
     ax.fill_between(summary.x, summary.lo, summary.hi, color=color, alpha=0.2, linewidth=0)
-    ax.plot(summary.x, summary.y, color=color, marker=marker, linestyle=linestyle, label=label, **kw)
+    ax.plot(
+        summary.x, summary.y, color=color, marker=marker, linestyle=linestyle, label=label, **kw
+    )
 
 
 def note(fig, text: str) -> None:
     """A footnote under the axes (band definition, constants), wrapped to the figure width."""
     width = int(fig.get_figwidth() * 17)
-    fig.text(0.01, -0.01, textwrap.fill(text, width), fontsize=6.5, color="0.3", ha="left", va="top")
+    fig.text(
+        0.01, -0.01, textwrap.fill(text, width), fontsize=6.5, color="0.3", ha="left", va="top"
+    )
 
 
 def log2_ticks(ax, values) -> None:

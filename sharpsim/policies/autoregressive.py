@@ -19,8 +19,14 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import logsumexp
 
-from .._validation import as_real_array, check_index_array, check_int, check_prob_rows, check_real
-from .._validation import check_rng
+from .._validation import (
+    as_real_array,
+    check_index_array,
+    check_int,
+    check_prob_rows,
+    check_real,
+    check_rng,
+)
 from .base import MAX_ENUMERATION, _encode_unchecked, all_sequences, decode_responses, tie_threshold
 from .tabular import TabularPolicy
 
@@ -170,7 +176,9 @@ class AutoregressivePolicy:
     def _check_sequences(self, seqs, name: str = "seqs") -> np.ndarray:
         seqs = check_index_array(seqs, name, self.vocab_size)
         if seqs.ndim < 1 or seqs.shape[-1] != self.horizon:
-            raise ValueError(f"{name} must have shape [..., horizon={self.horizon}]; got {seqs.shape}")
+            raise ValueError(
+                f"{name} must have shape [..., horizon={self.horizon}]; got {seqs.shape}"
+            )
         return seqs
 
     # ------------------------------------------------------------ evaluate
@@ -187,7 +195,9 @@ class AutoregressivePolicy:
         x = check_index_array(x, "x", self.n_contexts)
         seqs = self._check_sequences(seqs)
         shape = _broadcast_batch(x.shape, seqs.shape[:-1], "seqs")
-        return self._sequence_log_probs(np.broadcast_to(x, shape), np.broadcast_to(seqs, shape + (self.horizon,)))
+        return self._sequence_log_probs(
+            np.broadcast_to(x, shape), np.broadcast_to(seqs, shape + (self.horizon,))
+        )
 
     def _sequence_log_probs(self, x, seqs, temperature: float | None = None) -> np.ndarray:
         """Sum over positions of (tempered) next-token log-probs; inputs validated and broadcast."""
@@ -216,7 +226,9 @@ class AutoregressivePolicy:
 
     def _fresh_rollouts(self, x: np.ndarray, rng, temperature: float | None = None) -> np.ndarray:
         seqs = np.zeros((x.shape[0], self.horizon), dtype=np.int64)
-        return self._resample_suffix(x, seqs, np.zeros(x.shape[0], dtype=np.int64), rng, temperature)
+        return self._resample_suffix(
+            x, seqs, np.zeros(x.shape[0], dtype=np.int64), rng, temperature
+        )
 
     def _resample_suffix(self, x, seqs, start, rng, temperature: float | None = None) -> np.ndarray:
         """Redraw ``seqs[i, start[i]:]`` from the (tempered) model given ``seqs[i, :start[i]]``.
@@ -244,7 +256,9 @@ class AutoregressivePolicy:
         x = np.arange(self.n_contexts)
         return TabularPolicy.from_log_probs(self._enumerate(x, max_responses))
 
-    def _enumerate(self, x: np.ndarray, max_responses: int, temperature: float | None = None) -> np.ndarray:
+    def _enumerate(
+        self, x: np.ndarray, max_responses: int, temperature: float | None = None
+    ) -> np.ndarray:
         """``[k, V**H]`` (tempered) sequence log-probs for prompts ``x [k]``, by prefix tree."""
         max_responses = check_int(max_responses, "max_responses", minimum=1)
         if self.n_responses > max_responses:
@@ -253,7 +267,10 @@ class AutoregressivePolicy:
                 f"responses: more than max_responses={max_responses}"
             )
         per_block = max(1, _BLOCK_ELEMENTS // (self.n_responses * self.vocab_size))
-        blocks = [self._enumerate_block(x[i : i + per_block], temperature) for i in range(0, x.shape[0], per_block)]
+        blocks = [
+            self._enumerate_block(x[i : i + per_block], temperature)
+            for i in range(0, x.shape[0], per_block)
+        ]
         return np.concatenate(blocks, axis=0) if blocks else np.zeros((0, self.n_responses))
 
     def _enumerate_block(self, x: np.ndarray, temperature: float | None) -> np.ndarray:
@@ -261,7 +278,13 @@ class AutoregressivePolicy:
         # prefix i gives index i*V + v, so a reshape keeps the mixed-radix order.
         scores = np.zeros((x.shape[0], 1))
         for h in range(self.horizon):
-            step = temper(self._next_log_probs(x[:, None], all_sequences(self.vocab_size, h, max_sequences=self.n_responses)[None]), temperature)
+            step = temper(
+                self._next_log_probs(
+                    x[:, None],
+                    all_sequences(self.vocab_size, h, max_sequences=self.n_responses)[None],
+                ),
+                temperature,
+            )
             scores = (scores[:, :, None] + step).reshape(x.shape[0], -1)
         return scores
 
@@ -286,7 +309,7 @@ class AutoregressivePolicy:
         return decode_responses(first_near_max(scores), self.vocab_size, self.horizon)
 
     @classmethod
-    def from_joint(cls, joint, vocab_size: int, horizon: int) -> "JointAutoregressivePolicy":
+    def from_joint(cls, joint, vocab_size: int, horizon: int) -> JointAutoregressivePolicy:
         """Autoregressive view of any joint law over ``V**H`` sequences (see :class:`JointAutoregressivePolicy`)."""
         return JointAutoregressivePolicy(joint, vocab_size, horizon)
 
@@ -345,7 +368,9 @@ class MarkovPolicy(AutoregressivePolicy):
     def _next_log_probs(self, x, prefix):
         h = prefix.shape[-1]
         if h == 0:
-            return self._log_initial[np.broadcast_to(x, np.broadcast_shapes(np.shape(x), prefix.shape[:-1]))]
+            return self._log_initial[
+                np.broadcast_to(x, np.broadcast_shapes(np.shape(x), prefix.shape[:-1]))
+            ]
         return self._log_transition[x, h - 1, prefix[..., -1]]
 
     def mode(self, x) -> np.ndarray:
@@ -389,7 +414,9 @@ def _check_transition(transition, initial_shape) -> np.ndarray:
     arr = as_real_array(transition, "transition")
     n_contexts, vocab = initial_shape
     if arr.ndim != 4:
-        raise ValueError(f"transition must have 4 dimensions [n_contexts, H-1, V, V]; got shape {arr.shape}")
+        raise ValueError(
+            f"transition must have 4 dimensions [n_contexts, H-1, V, V]; got shape {arr.shape}"
+        )
     if arr.shape[0] != n_contexts or arr.shape[2:] != (vocab, vocab):
         raise ValueError(
             f"transition must have shape [{n_contexts}, H-1, {vocab}, {vocab}] to match initial "
@@ -442,7 +469,9 @@ class JointAutoregressivePolicy(AutoregressivePolicy):
                 f"got shape {log_joint.shape}"
             )
         super().__init__(log_joint.shape[0], vocab_size, horizon)
-        self._conditionals = [_read_only(c) for c in _prefix_conditionals(log_joint, vocab_size, horizon)]
+        self._conditionals = [
+            _read_only(c) for c in _prefix_conditionals(log_joint, vocab_size, horizon)
+        ]
 
     def next_token_log_probs(self, x, prefix) -> np.ndarray:
         """``log π_h(· | prefix, x)`` from the prefix marginals (uniform after an impossible prefix)."""
@@ -505,7 +534,9 @@ class MultiLayerLinearSoftmaxPolicy(AutoregressivePolicy):
       0.3
     """
 
-    def __init__(self, features, theta, vocab_size: int, horizon: int, n_contexts: int = 1, *, B=None):
+    def __init__(
+        self, features, theta, vocab_size: int, horizon: int, n_contexts: int = 1, *, B=None
+    ):
         if not callable(features):
             raise TypeError(
                 f"features must be callable features(h, x, seqs) -> [..., d]; got {type(features).__name__}"
@@ -529,20 +560,26 @@ class MultiLayerLinearSoftmaxPolicy(AutoregressivePolicy):
         xs = np.broadcast_to(np.asarray(x)[..., None], batch + (vocab,))
         phi = np.asarray(self.features(h, xs, grown), dtype=float)
         if phi.shape != batch + (vocab, self.dim):
-            raise ValueError(f"features(h, x, seqs) must return shape {batch + (vocab, self.dim)}; got {phi.shape}")
+            raise ValueError(
+                f"features(h, x, seqs) must return shape {batch + (vocab, self.dim)}; got {phi.shape}"
+            )
         if not np.all(np.isfinite(phi)):
             raise ValueError(f"features(h={h}, x, seqs) returned non-finite values")
         with np.errstate(over="ignore", invalid="ignore"):
             logits = phi @ self.theta[h]
         if not np.all(np.isfinite(logits)):
-            raise ValueError(f"the logits ⟨φ_h, θ_h⟩ at position h={h} overflow double precision (theta or features too large)")
+            raise ValueError(
+                f"the logits ⟨φ_h, θ_h⟩ at position h={h} overflow double precision (theta or features too large)"
+            )
         return logits - logsumexp(logits, axis=-1, keepdims=True)
 
 
 def _check_theta(theta, horizon: int, bound) -> np.ndarray:
     arr = as_real_array(theta, "theta")
     if arr.ndim != 2 or arr.shape[0] != horizon or arr.shape[1] == 0:
-        raise ValueError(f"theta must have shape [horizon={horizon}, d] with d >= 1; got {arr.shape}")
+        raise ValueError(
+            f"theta must have shape [horizon={horizon}, d] with d >= 1; got {arr.shape}"
+        )
     if not np.all(np.isfinite(arr)):
         raise ValueError("theta must be finite")
     if bound is not None:
@@ -550,5 +587,7 @@ def _check_theta(theta, horizon: int, bound) -> np.ndarray:
         over = norms > bound * (1.0 + 1e-12)
         if np.any(over):
             h = int(np.argmax(over))
-            raise ValueError(f"theta rows must have norm <= B={bound}; row {h} has norm {norms[h]:.6g}")
+            raise ValueError(
+                f"theta rows must have norm <= B={bound}; row {h} has norm {norms[h]:.6g}"
+            )
     return arr

@@ -93,7 +93,9 @@ def tie_group_starts(sorted_values: np.ndarray) -> np.ndarray:
         return starts
     # Cheap screen: neighbours further apart than the largest tolerance in the row never tie
     # (-inf pairs give NaN gaps and stay candidates).
-    scale = np.maximum(np.abs(v[:, -1]), np.abs(v[np.arange(v.shape[0]), np.argmax(v > -np.inf, axis=1)]))
+    scale = np.maximum(
+        np.abs(v[:, -1]), np.abs(v[np.arange(v.shape[0]), np.argmax(v > -np.inf, axis=1)])
+    )
     with np.errstate(invalid="ignore"):
         gap = np.diff(v, axis=1)
         cand_r, cand_c = np.nonzero(~(gap > TIE_RTOL * np.maximum(1.0, scale)[:, None]))
@@ -111,8 +113,13 @@ def tie_group_starts(sorted_values: np.ndarray) -> np.ndarray:
     is_last = np.ones(members.shape, dtype=bool)
     is_last[:-1] = is_first[1:]
     firsts, lasts = members[is_first], members[is_last]
-    for lo, hi in zip(firsts[values[firsts] < tie_threshold(values[lasts])], lasts[values[firsts] < tie_threshold(values[lasts])]):
-        _split_from_top(values, flat, int(lo), int(hi))  # rare: chains of near-ties wider than the tolerance
+    for lo, hi in zip(
+        firsts[values[firsts] < tie_threshold(values[lasts])],
+        lasts[values[firsts] < tie_threshold(values[lasts])],
+    ):
+        _split_from_top(
+            values, flat, int(lo), int(hi)
+        )  # rare: chains of near-ties wider than the tolerance
     return starts
 
 
@@ -226,7 +233,9 @@ def _check_index_range(vocab_size: int, horizon: int) -> None:
         )
 
 
-def all_sequences(vocab_size: int, horizon: int, *, max_sequences: int = MAX_ENUMERATION) -> np.ndarray:
+def all_sequences(
+    vocab_size: int, horizon: int, *, max_sequences: int = MAX_ENUMERATION
+) -> np.ndarray:
     """Every sequence of ``V^H`` in index order, shape ``[V**H, H]`` (first token most significant).
 
     Args:

@@ -32,9 +32,13 @@ def check_features(features, name: str = "features") -> np.ndarray:
     """
     arr = np.array(as_real_array(features, name))
     if arr.ndim != 3 or 0 in arr.shape:
-        raise ValueError(f"{name} must be a non-empty array [n_contexts, n_responses, d]; got shape {arr.shape}")
+        raise ValueError(
+            f"{name} must be a non-empty array [n_contexts, n_responses, d]; got shape {arr.shape}"
+        )
     if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must be finite; found {np.count_nonzero(~np.isfinite(arr))} non-finite entries")
+        raise ValueError(
+            f"{name} must be finite; found {np.count_nonzero(~np.isfinite(arr))} non-finite entries"
+        )
     norms = np.linalg.norm(arr, axis=-1)
     if np.any(norms > 1.0 + FEATURE_NORM_ATOL):
         idx = np.unravel_index(np.argmax(norms), norms.shape)

@@ -77,7 +77,7 @@ class TabularPolicy:
         self._set_log_probs(log_probs)
 
     @classmethod
-    def from_logits(cls, logits) -> "TabularPolicy":
+    def from_logits(cls, logits) -> TabularPolicy:
         """Policy ``π(y|x) ∝ exp(logits[x, y])``, normalised with log-sum-exp.
 
         ``logits`` may contain ``-inf`` (probability 0) but no NaN or ``+inf``,
@@ -98,7 +98,7 @@ class TabularPolicy:
         return cls.from_log_probs(log_softmax(arr), atol=1e-6)
 
     @classmethod
-    def from_log_probs(cls, log_probs, *, atol: float = PROB_ATOL) -> "TabularPolicy":
+    def from_log_probs(cls, log_probs, *, atol: float = PROB_ATOL) -> TabularPolicy:
         """Policy from log-probabilities ``[n_contexts, n_responses]`` whose rows log-sum-exp to 0 (within ``atol``).
 
         ``-inf`` marks probability 0. Never renormalised: a row off by more than ``atol`` is a ``ValueError``.
@@ -107,8 +107,11 @@ class TabularPolicy:
           >>> TabularPolicy.from_log_probs([[0.0, -np.inf]]).probs.tolist()
           [[1.0, 0.0]]
         """
-        arr = check_log_prob_rows(as_real_array(log_probs, "log_probs"), "log_probs",
-                                  atol=check_real(atol, "atol", low=0.0))
+        arr = check_log_prob_rows(
+            as_real_array(log_probs, "log_probs"),
+            "log_probs",
+            atol=check_real(atol, "atol", low=0.0),
+        )
         obj = cls.__new__(cls)
         TabularPolicy._set_log_probs(obj, arr)
         return obj
@@ -201,7 +204,7 @@ class TabularPolicy:
         y, log_prob = tables.draw_all(np.repeat(x << tables.bits, n), rng, with_log_prob=True)
         return y.reshape(x.shape[0], n), log_prob.reshape(x.shape[0], n)
 
-    def _alias_tables(self) -> "_AliasTables":
+    def _alias_tables(self) -> _AliasTables:
         if getattr(self, "_alias", None) is None:
             self._alias = _AliasTables.from_log_probs(self._log_probs)
         return self._alias
@@ -212,7 +215,9 @@ class TabularPolicy:
         return state
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(n_contexts={self.n_contexts}, n_responses={self.n_responses})"
+        return (
+            f"{type(self).__name__}(n_contexts={self.n_contexts}, n_responses={self.n_responses})"
+        )
 
 
 def as_tabular(policy, name: str = "policy") -> TabularPolicy:
@@ -238,7 +243,9 @@ def as_tabular(policy, name: str = "policy") -> TabularPolicy:
         return policy
     if hasattr(policy, "to_tabular"):
         return policy.to_tabular()
-    raise TypeError(f"{name} must be a TabularPolicy or have to_tabular(); got {type(policy).__name__}")
+    raise TypeError(
+        f"{name} must be a TabularPolicy or have to_tabular(); got {type(policy).__name__}"
+    )
 
 
 #: One column of the alias tables, read by one random 32-byte load (half a cache line).
@@ -306,7 +313,7 @@ class _AliasTables:
             self._fill(start, stop, n_responses)
 
     @classmethod
-    def from_log_probs(cls, log_probs: np.ndarray) -> "_AliasTables":
+    def from_log_probs(cls, log_probs: np.ndarray) -> _AliasTables:
         """Tables for ``probs = exp(log_probs)`` whose records carry ``log_probs`` itself (kept by reference)."""
         return cls(None, _log_probs=log_probs)
 
@@ -359,17 +366,29 @@ class _AliasTables:
         """Memory held by the tables: ``32·n_rows·width`` bytes."""
         return self.records.nbytes
 
-    def draw_all(self, offsets: np.ndarray, rng: np.random.Generator, *, with_log_prob: bool = False):
+    def draw_all(
+        self, offsets: np.ndarray, rng: np.random.Generator, *, with_log_prob: bool = False
+    ):
         """:meth:`draw` over ``offsets`` ``[m]`` in chunks of :data:`SAMPLE_CHUNK`; ``(y, log_prob or None)``."""
         y = np.empty(offsets.shape[0], dtype=np.int64)
         log_prob = np.empty(offsets.shape[0]) if with_log_prob else None
         for start in range(0, offsets.shape[0], SAMPLE_CHUNK):  # chunks keep temporaries in cache
             stop = min(start + SAMPLE_CHUNK, offsets.shape[0])
-            self.draw(offsets[start:stop], rng, y[start:stop], None if log_prob is None else log_prob[start:stop])
+            self.draw(
+                offsets[start:stop],
+                rng,
+                y[start:stop],
+                None if log_prob is None else log_prob[start:stop],
+            )
         return y, log_prob
 
-    def draw(self, offsets: np.ndarray, rng: np.random.Generator, y: np.ndarray,
-             log_prob: np.ndarray | None = None) -> None:
+    def draw(
+        self,
+        offsets: np.ndarray,
+        rng: np.random.Generator,
+        y: np.ndarray,
+        log_prob: np.ndarray | None = None,
+    ) -> None:
         """One response per entry of ``offsets`` (``row·width``), written to ``y`` (and its log-probability).
 
         Args:
@@ -381,9 +400,13 @@ class _AliasTables:
         """
         u = rng.random(offsets.shape[0])
         u *= self.width  # exact: a power of two; u = col + frac
-        np.copyto(y, u, casting="unsafe")  # floor: the column, the top `bits` bits of the 53-bit uniform
+        np.copyto(
+            y, u, casting="unsafe"
+        )  # floor: the column, the top `bits` bits of the 53-bit uniform
         cell = offsets + y
-        record = np.take(self.records, cell, mode="clip")  # one 32-byte read; in range: 'clip' skips the check
+        record = np.take(
+            self.records, cell, mode="clip"
+        )  # one 32-byte read; in range: 'clip' skips the check
         bound = record["bound"]
         other = u >= bound  # not (frac + step <= q): frac's whole grid cell does not lie below q
         straddle = u == bound  # frac = ⌊q/step⌋·step: the cell contains q when q is off the grid
@@ -453,9 +476,13 @@ def _merge_ranks(heavy: np.ndarray, surplus: np.ndarray, deficit: np.ndarray) ->
     n_rows, width = heavy.shape
     keys = np.empty((n_rows, width + 1))
     keys[:, 0] = 0.0
-    keys[:, 1:] = deficit  # at light position k: D up to light k - 1 (heavies add 0); at the end: the total
+    keys[:, 1:] = (
+        deficit  # at light position k: D up to light k - 1 (heavies add 0); at the end: the total
+    )
     np.copyto(keys[:, :width], surplus, where=heavy)
-    order = np.argsort(keys, axis=1, kind="stable")  # two sorted runs: timsort merges them in linear time
+    order = np.argsort(
+        keys, axis=1, kind="stable"
+    )  # two sorted runs: timsort merges them in linear time
     order += np.arange(0, n_rows * (width + 1), width + 1)[:, None]
     rank = np.empty(order.shape, dtype=np.int64)
     rank.reshape(-1)[order] = np.arange(width + 1)  # the inverse permutation, row by row

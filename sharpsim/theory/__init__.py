@@ -11,7 +11,7 @@ The public names of ``bounds`` and ``instances`` are also available here.
 """
 
 from . import bounds, instances
-from .bounds import *  # noqa: F401,F403  (the names listed in bounds.__all__)
-from .instances import *  # noqa: F401,F403  (the names listed in instances.__all__)
+from .bounds import *  # noqa: F403  (the names listed in bounds.__all__)
+from .instances import *  # noqa: F403  (the names listed in instances.__all__)
 
 __all__ = ["bounds", "instances", *bounds.__all__, *instances.__all__]

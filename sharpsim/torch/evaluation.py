@@ -39,7 +39,9 @@ class ResponseMetrics:
     texts: list
 
 
-def score_responses(reference, prompts, token_ids, texts, answers, extract, *, log_likelihoods=None) -> ResponseMetrics:
+def score_responses(
+    reference, prompts, token_ids, texts, answers, extract, *, log_likelihoods=None
+) -> ResponseMetrics:
     """Accuracy (``extract(text) == answer``) and mean reference log-likelihood of given responses.
 
     Args:
@@ -67,7 +69,9 @@ def score_responses(reference, prompts, token_ids, texts, answers, extract, *, l
         )
     extractors = list(extract) if isinstance(extract, (list, tuple)) else [extract] * len(texts)
     if len(extractors) != len(texts) or not all(callable(e) for e in extractors):
-        raise TypeError("extract must be a callable text -> answer, or a list of them (one per prompt)")
+        raise TypeError(
+            "extract must be a callable text -> answer, or a list of them (one per prompt)"
+        )
     correct = np.array([e(t) == a for e, t, a in zip(extractors, texts, answers)], dtype=bool)
     if log_likelihoods is None:
         lls = reference.log_prob(list(prompts), list(token_ids))
@@ -78,7 +82,9 @@ def score_responses(reference, prompts, token_ids, texts, answers, extract, *, l
     return ResponseMetrics(float(correct.mean()), float(lls.mean()), correct, lls, list(texts))
 
 
-def evaluate_greedy(policy, prompts, answers, extract, *, reference=None, max_new_tokens=64) -> ResponseMetrics:
+def evaluate_greedy(
+    policy, prompts, answers, extract, *, reference=None, max_new_tokens=64
+) -> ResponseMetrics:
     """Greedy decoding of ``policy``, scored by accuracy and log-likelihood under ``reference`` (default: itself)."""
     d = policy.decode_greedy(prompts, max_new_tokens=max_new_tokens)
     return score_responses(reference or policy, prompts, d.token_ids, d.texts, answers, extract)

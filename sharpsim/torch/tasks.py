@@ -20,14 +20,31 @@ __all__ = ["Task", "make_tasks", "extract_answer", "FACTS"]
 #: (question, answer) pairs; answers to a question type form its candidate set.
 FACTS = {
     "capital": [
-        ("France", "Paris"), ("Italy", "Rome"), ("Japan", "Tokyo"), ("Germany", "Berlin"), ("Spain", "Madrid"),
-        ("Egypt", "Cairo"), ("Russia", "Moscow"), ("England", "London"), ("Greece", "Athens"), ("Canada", "Ottawa"),
-        ("China", "Beijing"), ("Portugal", "Lisbon"), ("Ireland", "Dublin"), ("Austria", "Vienna"), ("Norway", "Oslo"),
+        ("France", "Paris"),
+        ("Italy", "Rome"),
+        ("Japan", "Tokyo"),
+        ("Germany", "Berlin"),
+        ("Spain", "Madrid"),
+        ("Egypt", "Cairo"),
+        ("Russia", "Moscow"),
+        ("England", "London"),
+        ("Greece", "Athens"),
+        ("Canada", "Ottawa"),
+        ("China", "Beijing"),
+        ("Portugal", "Lisbon"),
+        ("Ireland", "Dublin"),
+        ("Austria", "Vienna"),
+        ("Norway", "Oslo"),
         ("Poland", "Warsaw"),
     ],
     "color": [
-        ("the sky on a clear day", "blue"), ("grass", "green"), ("snow", "white"), ("a ripe banana", "yellow"),
-        ("coal", "black"), ("a ripe tomato", "red"), ("an orange", "orange"),
+        ("the sky on a clear day", "blue"),
+        ("grass", "green"),
+        ("snow", "white"),
+        ("a ripe banana", "yellow"),
+        ("coal", "black"),
+        ("a ripe tomato", "red"),
+        ("an orange", "orange"),
     ],
 }
 _FACT_TEMPLATES = {
@@ -47,7 +64,9 @@ class Task:
     kind: str
 
 
-def make_tasks(n, *, seed=0, kinds=("arithmetic", "capital", "color"), max_operand=20) -> list[Task]:
+def make_tasks(
+    n, *, seed=0, kinds=("arithmetic", "capital", "color"), max_operand=20
+) -> list[Task]:
     """``n`` tasks, cycling through ``kinds``, drawn deterministically from ``seed``.
 
     Args:
@@ -67,7 +86,9 @@ def make_tasks(n, *, seed=0, kinds=("arithmetic", "capital", "color"), max_opera
     max_operand = check_int(max_operand, "max_operand", minimum=1)
     bad = [k for k in kinds if k != "arithmetic" and k not in FACTS]
     if not kinds or bad:
-        raise ValueError(f"kinds must be a non-empty subset of ('arithmetic', {', '.join(map(repr, FACTS))}); got {kinds!r}")
+        raise ValueError(
+            f"kinds must be a non-empty subset of ('arithmetic', {', '.join(map(repr, FACTS))}); got {kinds!r}"
+        )
     rng = np.random.default_rng(seed)
     tasks = []
     for i in range(n):

@@ -44,7 +44,11 @@ def byte_tokenizer(chat_template: str | None = None):
 
 def _bytes_to_unicode() -> dict[int, str]:
     """GPT-2's reversible byte -> printable character map."""
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    bs = (
+        list(range(ord("!"), ord("~") + 1))
+        + list(range(ord("¡"), ord("¬") + 1))
+        + list(range(ord("®"), ord("ÿ") + 1))
+    )
     cs = bs[:]
     extra = 0
     for b in range(256):
@@ -55,7 +59,15 @@ def _bytes_to_unicode() -> dict[int, str]:
     return dict(zip(bs, map(chr, cs)))
 
 
-def tiny_causal_lm(arch: str = "gpt2", *, seed: int = 0, hidden: int = 32, layers: int = 2, dtype=torch.float64, chat_template: str | None = None):
+def tiny_causal_lm(
+    arch: str = "gpt2",
+    *,
+    seed: int = 0,
+    hidden: int = 32,
+    layers: int = 2,
+    dtype=torch.float64,
+    chat_template: str | None = None,
+):
     """A tiny random GPT-2 or Llama causal LM with the byte tokenizer, as a :class:`CausalLMPolicy`.
 
     Args:
@@ -80,12 +92,28 @@ def tiny_causal_lm(arch: str = "gpt2", *, seed: int = 0, hidden: int = 32, layer
 
     seed = check_int(seed, "seed", minimum=0)
     if arch == "gpt2":
-        config = GPT2Config(vocab_size=257, n_positions=256, n_embd=hidden, n_layer=layers, n_head=2,
-                            bos_token_id=256, eos_token_id=256)
+        config = GPT2Config(
+            vocab_size=257,
+            n_positions=256,
+            n_embd=hidden,
+            n_layer=layers,
+            n_head=2,
+            bos_token_id=256,
+            eos_token_id=256,
+        )
     elif arch == "llama":
-        config = LlamaConfig(vocab_size=257, hidden_size=hidden, intermediate_size=2 * hidden, num_hidden_layers=layers,
-                             num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=256,
-                             bos_token_id=256, eos_token_id=256, pad_token_id=256)
+        config = LlamaConfig(
+            vocab_size=257,
+            hidden_size=hidden,
+            intermediate_size=2 * hidden,
+            num_hidden_layers=layers,
+            num_attention_heads=2,
+            num_key_value_heads=2,
+            max_position_embeddings=256,
+            bos_token_id=256,
+            eos_token_id=256,
+            pad_token_id=256,
+        )
     else:
         raise ValueError(f"arch must be 'gpt2' or 'llama'; got {arch!r}")
     with torch.random.fork_rng(devices=[]):

@@ -32,7 +32,13 @@ from .inference import BestOfNResult, best_of_n
 from .policy import CausalLMPolicy
 from .rewards import resolve_reward
 
-__all__ = ["TorchSharpeningResult", "sft_sharpening", "dpo_sharpening", "xpo_sharpening", "trainable_copy"]
+__all__ = [
+    "TorchSharpeningResult",
+    "sft_sharpening",
+    "dpo_sharpening",
+    "xpo_sharpening",
+    "trainable_copy",
+]
 
 
 @dataclass
@@ -83,12 +89,20 @@ def trainable_copy(policy: CausalLMPolicy, lora=None) -> CausalLMPolicy:
             kwargs.update(lora)
         with warnings.catch_warnings():
             # peft (0.21) reads transformers' deprecated `is_gradient_checkpointing`: not ours to fix.
-            warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+            warnings.filterwarnings(
+                "ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning
+            )
             model = get_peft_model(model, LoraConfig(**kwargs))
     else:
         for p in model.parameters():
             p.requires_grad_(True)
-    new = type(policy)(model, policy.tokenizer, device=policy.device, chat_template=policy.chat_template, batch_size=policy.batch_size)
+    new = type(policy)(
+        model,
+        policy.tokenizer,
+        device=policy.device,
+        chat_template=policy.chat_template,
+        batch_size=policy.batch_size,
+    )
     new.eos_token_ids, new.pad_token_id = policy.eos_token_ids, policy.pad_token_id
     return new
 
@@ -109,7 +123,20 @@ def _check_common(lr, epochs, batch_size, grad_accum):
     )
 
 
-def _optimise(policy, n_items, loss_fn, *, lr, epochs, batch_size, grad_accum, seed, progress, label, optimizer=None):
+def _optimise(
+    policy,
+    n_items,
+    loss_fn,
+    *,
+    lr,
+    epochs,
+    batch_size,
+    grad_accum,
+    seed,
+    progress,
+    label,
+    optimizer=None,
+):
     """Minibatch AdamW: ``loss_fn(indices) -> mean loss tensor``; returns per-step losses."""
     params = [p for p in policy.model.parameters() if p.requires_grad]
     opt = optimizer or torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
@@ -188,7 +215,9 @@ def sft_sharpening(
     if picks is None:
         picks = best_of_n(policy, P, N, reward=reward, rng=gen, max_new_tokens=max_new_tokens)
     elif len(picks.token_ids) != len(P):
-        raise ValueError(f"picks must hold one pick per prompt ({len(P)}); got {len(picks.token_ids)}")
+        raise ValueError(
+            f"picks must hold one pick per prompt ({len(P)}); got {len(picks.token_ids)}"
+        )
     model = trainable_copy(policy, lora)
     torch.manual_seed(seed)
 
@@ -196,8 +225,18 @@ def sft_sharpening(
         lp = model.sequence_log_probs([P[i] for i in idx], [picks.token_ids[i] for i in idx])
         return -lp.mean()
 
-    losses, _ = _optimise(model, len(P), loss_fn, lr=lr, epochs=epochs, batch_size=batch_size, grad_accum=grad_accum,
-                          seed=seed, progress=progress, label="SFT-sharpening")
+    losses, _ = _optimise(
+        model,
+        len(P),
+        loss_fn,
+        lr=lr,
+        epochs=epochs,
+        batch_size=batch_size,
+        grad_accum=grad_accum,
+        seed=seed,
+        progress=progress,
+        label="SFT-sharpening",
+    )
     return TorchSharpeningResult(model, picks.queries, seed, losses, data={"picks": picks})
 
 
@@ -267,10 +306,15 @@ def dpo_sharpening(
     seed = _seed(rng)
     gen = np.random.default_rng(seed)
     P = policy.encode_prompts(prompts)
-    prompts_m, ys, yps, dr, lpy, lpyp, queries = _pair_data(policy, P, pairs_per_prompt, reward, gen, max_new_tokens)
+    prompts_m, ys, yps, dr, lpy, lpyp, queries = _pair_data(
+        policy, P, pairs_per_prompt, reward, gen, max_new_tokens
+    )
     if loss == "logistic":  # orient each pair: preferred response first
         prefer = gen.random(len(dr)) < 1.0 / (1.0 + np.exp(-dr))
-        ys, yps = [a if f else b for a, b, f in zip(ys, yps, prefer)], [b if f else a for a, b, f in zip(ys, yps, prefer)]
+        ys, yps = (
+            [a if f else b for a, b, f in zip(ys, yps, prefer)],
+            [b if f else a for a, b, f in zip(ys, yps, prefer)],
+        )
         lpy, lpyp = np.where(prefer, lpy, lpyp), np.where(prefer, lpyp, lpy)
     model = trainable_copy(policy, lora)
     torch.manual_seed(seed)
@@ -278,14 +322,26 @@ def dpo_sharpening(
     target = torch.tensor(dr, device=model.device)
 
     def loss_fn(idx):
-        both = model.sequence_log_probs([prompts_m[i] for i in idx] * 2, [ys[i] for i in idx] + [yps[i] for i in idx])
+        both = model.sequence_log_probs(
+            [prompts_m[i] for i in idx] * 2, [ys[i] for i in idx] + [yps[i] for i in idx]
+        )
         delta = (both[: len(idx)] - ref_y[idx]) - (both[len(idx) :] - ref_yp[idx])
         if loss == "regression":
             return ((beta * delta - target[idx]) ** 2).mean()
         return -torch.nn.functional.logsigmoid(beta * delta).mean()
 
-    losses, _ = _optimise(model, len(ys), loss_fn, lr=lr, epochs=epochs, batch_size=batch_size, grad_accum=grad_accum,
-                          seed=seed, progress=progress, label=f"DPO-sharpening ({loss})")
+    losses, _ = _optimise(
+        model,
+        len(ys),
+        loss_fn,
+        lr=lr,
+        epochs=epochs,
+        batch_size=batch_size,
+        grad_accum=grad_accum,
+        seed=seed,
+        progress=progress,
+        label=f"DPO-sharpening ({loss})",
+    )
     data = {"prompts": prompts_m, "y": ys, "y_prime": yps, "reward_gap": dr}
     return TorchSharpeningResult(model, queries, seed, losses, data=data)
 
@@ -357,10 +413,16 @@ def xpo_sharpening(
     V = P if validation_prompts is None else policy.encode_prompts(validation_prompts)
     model = trainable_copy(policy, lora)
     torch.manual_seed(seed)
-    opt = torch.optim.AdamW([p for p in model.model.parameters() if p.requires_grad], lr=lr, weight_decay=0.0)
+    opt = torch.optim.AdamW(
+        [p for p in model.model.parameters() if p.requires_grad], lr=lr, weight_decay=0.0
+    )
     D_x, D_y, D_yt, D_ref_y, D_ref_yt = [], [], [], [], []
     queries, losses, per_round = 0, [], []
-    selector = _IterateSelector(policy, V, validation_samples, beta, max_new_tokens) if validation_samples else None
+    selector = (
+        _IterateSelector(policy, V, validation_samples, beta, max_new_tokens)
+        if validation_samples
+        else None
+    )
     if selector:
         queries += selector.consider(model, gen)  # π^(1) = π_base
     bar = _progress(T, "XPO-sharpening", progress)
@@ -376,7 +438,10 @@ def xpo_sharpening(
         D_yt += [g[0] for g in ref.token_ids]
         D_ref_y += list(ref_y)
         D_ref_yt += list(ref.log_probs[:, 0])
-        ry, ryt = torch.tensor(D_ref_y, device=model.device), torch.tensor(D_ref_yt, device=model.device)
+        ry, ryt = (
+            torch.tensor(D_ref_y, device=model.device),
+            torch.tensor(D_ref_yt, device=model.device),
+        )
         for _ in range(inner_steps):
             opt.zero_grad()
             both = model.sequence_log_probs(D_x * 2, D_y + D_yt)
@@ -395,8 +460,12 @@ def xpo_sharpening(
     diagnostics = {"losses_per_round": np.array(per_round)}
     if selector:
         selector.restore_best(model)
-        diagnostics.update(validation_J=np.array(selector.values), selected_iterate=selector.best + 1)
-    return TorchSharpeningResult(model, queries, seed, np.array(losses), data=data, diagnostics=diagnostics)
+        diagnostics.update(
+            validation_J=np.array(selector.values), selected_iterate=selector.best + 1
+        )
+    return TorchSharpeningResult(
+        model, queries, seed, np.array(losses), data=data, diagnostics=diagnostics
+    )
 
 
 class _IterateSelector:
@@ -409,7 +478,9 @@ class _IterateSelector:
 
     def consider(self, model, gen) -> int:
         """Estimate ``Ĵ_β(model)``, remember it if best; returns the base queries it spent."""
-        draws = model.sample(self.prompts, self.samples, max_new_tokens=self.max_new_tokens, rng=gen)
+        draws = model.sample(
+            self.prompts, self.samples, max_new_tokens=self.max_new_tokens, rng=gen
+        )
         flat_p = [p for p in self.prompts for _ in range(self.samples)]
         flat_y = [y for group in draws.token_ids for y in group]
         base_lp = self.base._score(flat_p, flat_y)
@@ -417,7 +488,9 @@ class _IterateSelector:
         self.values.append(value)
         if value > (self.values[self.best] if self.best >= 0 else -np.inf):
             self.best = len(self.values) - 1
-            self.best_state = {n: p.detach().clone() for n, p in model.model.named_parameters() if p.requires_grad}
+            self.best_state = {
+                n: p.detach().clone() for n, p in model.model.named_parameters() if p.requires_grad
+            }
         return len(flat_y)
 
     def restore_best(self, model) -> None:

@@ -52,7 +52,9 @@ class SequenceTokenizer:
         ids = [int(t) for t in text.split()]
         bad = [t for t in ids if not 0 <= t < self.vocab_size]
         if bad:
-            raise ValueError(f"text must hold response tokens in [0, {self.vocab_size}); got {bad[0]}")
+            raise ValueError(
+                f"text must hold response tokens in [0, {self.vocab_size}); got {bad[0]}"
+            )
         return ids
 
     def decode(self, ids, skip_special_tokens: bool = False) -> str:
@@ -66,7 +68,9 @@ class ARPolicyModule(torch.nn.Module):
     def __init__(self, policy: AutoregressivePolicy):
         super().__init__()
         if not isinstance(policy, AutoregressivePolicy):
-            raise TypeError(f"policy must be a sharpsim AutoregressivePolicy (e.g. MarkovPolicy); got {type(policy).__name__}")
+            raise TypeError(
+                f"policy must be a sharpsim AutoregressivePolicy (e.g. MarkovPolicy); got {type(policy).__name__}"
+            )
         self.V, self.X, self.H = policy.vocab_size, policy.n_contexts, policy.horizon
         self.markov = isinstance(policy, MarkovPolicy)
         tables = []
@@ -78,7 +82,9 @@ class ARPolicyModule(torch.nn.Module):
             else:  # state: the whole prefix, mixed-radix encoded
                 x = np.arange(self.X)[:, None]
                 t = policy._next_log_probs(x, all_sequences(self.V, h)[None])
-            tables.append(torch.nn.Parameter(torch.tensor(np.maximum(t, LOG_ZERO), dtype=torch.float64)))
+            tables.append(
+                torch.nn.Parameter(torch.tensor(np.maximum(t, LOG_ZERO), dtype=torch.float64))
+            )
         self.logits = torch.nn.ParameterList(tables)
 
     def next_token_log_probs(self) -> list[np.ndarray]:
@@ -92,7 +98,9 @@ class ARPolicyModule(torch.nn.Module):
         n_real = mask.cumsum(-1)  # real tokens up to and including each position
         first = mask.argmax(-1)
         x = (ids.gather(1, first[:, None])[:, 0] - self.V).clamp(0, self.X - 1)
-        out = torch.full((B, L, self.V + self.X + 1), LOG_ZERO, dtype=torch.float64, device=ids.device)
+        out = torch.full(
+            (B, L, self.V + self.X + 1), LOG_ZERO, dtype=torch.float64, device=ids.device
+        )
         out[..., self.V + self.X] = 0.0  # default: end of sequence
         tok = ids.clamp(0, self.V - 1)
         code = torch.zeros(B, dtype=torch.long, device=ids.device)
@@ -100,14 +108,21 @@ class ARPolicyModule(torch.nn.Module):
             h = n_real[:, j] - 1  # response tokens seen at position j
             if j > 0:
                 is_resp = (mask[:, j] == 1) & (h >= 1)
-                code = torch.where(is_resp, (code * self.V + tok[:, j]) if not self.markov else tok[:, j], code)
+                code = torch.where(
+                    is_resp, (code * self.V + tok[:, j]) if not self.markov else tok[:, j], code
+                )
             for hh in range(self.H):
                 rows = (h == hh) & (mask[:, j] == 1)
                 if not bool(rows.any()):
                     continue
                 state = torch.zeros_like(code) if hh == 0 else code
                 laws = torch.log_softmax(self.logits[hh][x[rows], state[rows]], -1)
-                row_out = torch.full((int(rows.sum()), self.V + self.X + 1), LOG_ZERO, dtype=torch.float64, device=ids.device)
+                row_out = torch.full(
+                    (int(rows.sum()), self.V + self.X + 1),
+                    LOG_ZERO,
+                    dtype=torch.float64,
+                    device=ids.device,
+                )
                 row_out[:, : self.V] = laws
                 out[rows, j] = row_out
         return out
@@ -139,9 +154,15 @@ class WrappedPolicy(CausalLMPolicy):
 
         laws = [np.exp(t) for t in self.model.next_token_log_probs()]
         laws = [np.where(t < np.exp(LOG_ZERO / 2), 0.0, t) for t in laws]
-        laws = [t / t.sum(-1, keepdims=True) for t in laws]  # exact zeros only; rows were normalised in log space
+        laws = [
+            t / t.sum(-1, keepdims=True) for t in laws
+        ]  # exact zeros only; rows were normalised in log space
         if self.model.markov:
-            transition = np.stack(laws[1:], axis=1) if self.model.H > 1 else np.zeros((self.model.X, 0, self.model.V, self.model.V))
+            transition = (
+                np.stack(laws[1:], axis=1)
+                if self.model.H > 1
+                else np.zeros((self.model.X, 0, self.model.V, self.model.V))
+            )
             return MarkovPolicy(laws[0][:, 0, :], transition)
         joint = np.zeros((self.model.X, 1))
         for h in range(self.model.H):
@@ -150,13 +171,23 @@ class WrappedPolicy(CausalLMPolicy):
 
 
 def _leaves(nested):
-    if nested and isinstance(nested[0], (list, tuple)) and nested[0] and isinstance(nested[0][0], (list, tuple)):
+    if (
+        nested
+        and isinstance(nested[0], (list, tuple))
+        and nested[0]
+        and isinstance(nested[0][0], (list, tuple))
+    ):
         return [r for group in nested for r in _leaves(group)]
     return list(nested)
 
 
 def _outer_shape(nested) -> tuple:
-    if nested and isinstance(nested[0], (list, tuple)) and nested[0] and isinstance(nested[0][0], (list, tuple)):
+    if (
+        nested
+        and isinstance(nested[0], (list, tuple))
+        and nested[0]
+        and isinstance(nested[0][0], (list, tuple))
+    ):
         return (len(nested),) + _outer_shape(nested[0])
     return (len(nested),)
 
@@ -180,4 +211,6 @@ def as_causal_lm(ar_policy, *, device="cpu") -> WrappedPolicy:
       -0.9163
     """
     module = ARPolicyModule(ar_policy)
-    return WrappedPolicy(module, SequenceTokenizer(module.V, module.X), device=device, chat_template=False)
+    return WrappedPolicy(
+        module, SequenceTokenizer(module.V, module.X), device=device, chat_template=False
+    )

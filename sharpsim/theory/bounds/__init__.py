@@ -57,8 +57,8 @@ from .sft import (
     sft_parameters,
     sft_sample_complexity,
 )
-from .xpo import EPSILON_DISC_CAP  # noqa: F401  (importable as before; not in __all__)
 from .xpo import (
+    EPSILON_DISC_CAP,
     LinearSoftmaxXPOPlan,
     xpo_alpha,
     xpo_beta,

@@ -37,14 +37,18 @@ def _constant(value, name: str = "constant") -> float:
 
 def _finite(value: float, what: str) -> float:
     if not math.isfinite(value):
-        raise OverflowError(f"{what} does not fit in a float (got {value}); the inputs are too extreme")
+        raise OverflowError(
+            f"{what} does not fit in a float (got {value}); the inputs are too extreme"
+        )
     return float(value)
 
 
 def _exp_finite(log_value: float, what: str) -> float:
     """``exp(log_value)``, raising the same ``OverflowError`` as :func:`_finite` past float range."""
     if log_value > math.log(np.finfo(float).max):
-        raise OverflowError(f"{what} does not fit in a float (its log is {log_value:.6g}); the inputs are too extreme")
+        raise OverflowError(
+            f"{what} does not fit in a float (its log is {log_value:.6g}); the inputs are too extreme"
+        )
     return math.exp(log_value)
 
 

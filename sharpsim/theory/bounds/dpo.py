@@ -11,7 +11,15 @@ import math
 from typing import NamedTuple
 
 from ..._validation import check_int, check_real
-from ._checks import _at_least_one, _constant, _finite, _log_over_rho, _non_negative, _positive, _unit_open
+from ._checks import (
+    _at_least_one,
+    _constant,
+    _finite,
+    _log_over_rho,
+    _non_negative,
+    _positive,
+    _unit_open,
+)
 
 __all__ = [
     "DPOSampleSize",
@@ -153,6 +161,8 @@ def dpo_sample_complexity(
     )
     constant = _constant(constant)
     log_term = _log_loss_class_rho(C_loss, log_class_size, rho)
-    per_unit = gamma_margin * delta * epsilon  # divided by twice, so that its square cannot underflow
+    per_unit = (
+        gamma_margin * delta * epsilon
+    )  # divided by twice, so that its square cannot underflow
     n = _finite(constant * C_conc * log_term * log_term * log_term / per_unit / per_unit, "n")
     return DPOSampleSize(n, _finite(2.0 * n, "m"))

@@ -30,7 +30,9 @@ __all__ = [
 
 def _as_float_array(values, name: str) -> np.ndarray:
     arr = np.asarray(values)
-    if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
+    if arr.dtype == bool or not (
+        np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)
+    ):
         raise TypeError(f"{name} must be a real number or array; got dtype {arr.dtype}")
     arr = arr.astype(float)
     if not np.all(np.isfinite(arr)):

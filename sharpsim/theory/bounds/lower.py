@@ -65,8 +65,13 @@ def lower_bound_samples_p(
     log_term = 1.0 + math.log(C_cov) - math.log(epsilon) / p
     exponent = 1.0 / p if adaptive else 1.0 + 1.0 / p
     # Assembled in log space: ε^{-exponent} alone can overflow while the bound would not.
-    log_bound = (math.log(constant) + math.log(C_cov) + math.log(log_class_size)  # the product can underflow
-                 - exponent * math.log(epsilon) - math.log(log_term))
+    log_bound = (
+        math.log(constant)
+        + math.log(C_cov)
+        + math.log(log_class_size)  # the product can underflow
+        - exponent * math.log(epsilon)
+        - math.log(log_term)
+    )
     return _exp_finite(log_bound, "the lower bound")
 
 
@@ -117,4 +122,6 @@ def adaptive_lower_bound_samples(epsilon, C_cov, log_class_size, *, constant=1.0
       >>> round(adaptive_lower_bound_samples(0.1, 4.0, 20.0), 1)
       170.6
     """
-    return lower_bound_samples_p(epsilon, C_cov, log_class_size, p=1, adaptive=True, constant=constant)
+    return lower_bound_samples_p(
+        epsilon, C_cov, log_class_size, p=1, adaptive=True, constant=constant
+    )

@@ -86,7 +86,9 @@ def sft_error_bound(n, N, delta, C_cov, log_class_size, rho, *, constant=1.0) ->
     return _finite(constant * (statistical + C_cov / N_star), "the SFT error bound")
 
 
-def sft_sample_complexity(epsilon, delta, C_cov, log_class_size, rho, *, constant=1.0) -> SFTSampleSize:
+def sft_sample_complexity(
+    epsilon, delta, C_cov, log_class_size, rho, *, constant=1.0
+) -> SFTSampleSize:
     """Sizes that make SFT-Sharpening (ε, δ)-sharpen (Theorem 4.1 / 4.1', Eq. (7)).
 
     ``n = c·log(|Π|/ρ)/(δε)``, ``N* = c·C_cov,γ/ε``, ``N = N*·ln(2/δ)`` and
@@ -122,7 +124,9 @@ def sft_sample_complexity(epsilon, delta, C_cov, log_class_size, rho, *, constan
     n = constant * _log_over_rho(log_class_size, rho) / delta / epsilon
     N_star = constant * C_cov / epsilon
     N = N_star * math.log(2.0 / delta)
-    return SFTSampleSize(*(_finite(v, name) for v, name in ((n, "n"), (N_star, "N_star"), (N, "N"), (n * N, "m"))))
+    return SFTSampleSize(
+        *(_finite(v, name) for v, name in ((n, "n"), (N_star, "N_star"), (N, "N"), (n * N, "m")))
+    )
 
 
 def sft_parameters(epsilon, delta, C_cov, log_class_size, rho, *, constant=1.0) -> SFTParameters:

@@ -9,10 +9,19 @@ softmax class, using Lemmas J.4 and J.5 from :mod:`.lemmas`).
 from __future__ import annotations
 
 import math
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 from ..._validation import check_int
-from ._checks import _at_least_one, _constant, _finite, _log_over_rho, _non_negative, _positive, _unit_open
+from ._checks import (
+    _at_least_one,
+    _constant,
+    _finite,
+    _log_over_rho,
+    _non_negative,
+    _positive,
+    _unit_open,
+)
 from .lemmas import linear_softmax_log_covering_number, linear_softmax_sec_bound
 
 __all__ = [
@@ -172,7 +181,9 @@ def xpo_discretization(epsilon, delta, SEC, T, *, constant=1.0) -> float:
     constant = _constant(constant)
     epsilon_disc = constant * epsilon / math.sqrt(SEC * T) * delta
     if epsilon_disc == 0.0:
-        raise ValueError("epsilon * delta / sqrt(SEC * T) underflows to 0; epsilon_disc would leave (0, 1)")
+        raise ValueError(
+            "epsilon * delta / sqrt(SEC * T) underflows to 0; epsilon_disc would leave (0, 1)"
+        )
     return min(epsilon_disc, EPSILON_DISC_CAP)
 
 
@@ -243,12 +254,23 @@ def xpo_iterations(
     SEC = _positive(SEC, "SEC")
     log_covering_number = _non_negative(log_covering_number, "log_covering_number")
     constant = _constant(constant)
-    scale = _finite(_xpo_iteration_scale(epsilon, delta, beta, R_max, constant) * SEC, "the iteration scale")
+    scale = _finite(
+        _xpo_iteration_scale(epsilon, delta, beta, R_max, constant) * SEC, "the iteration scale"
+    )
     return _smallest_satisfying(lambda T: T >= scale * _xpo_log_term(log_covering_number, T, rho))
 
 
 def xpo_sample_complexity(
-    epsilon, delta, rho, gamma_margin, R_max, SEC, log_covering_number, log_n_responses, *, constant=1.0
+    epsilon,
+    delta,
+    rho,
+    gamma_margin,
+    R_max,
+    SEC,
+    log_covering_number,
+    log_n_responses,
+    *,
+    constant=1.0,
 ) -> float:
     """XPO's sample complexity for (ε, δ)-sharpening (Theorem 4.3 / J.2), closed form.
 

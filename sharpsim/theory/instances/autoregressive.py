@@ -72,7 +72,9 @@ def greedy_failure_example() -> Instance:
         "greedy_is_mode": bool(np.array_equal(greedy, mode)),
         "beam2_is_mode": bool(np.array_equal(beam_search(base, [0], 2)[0], mode)),
     }
-    return Instance("greedy_failure_example", base, np.ones(1), None, claims, "Proposition 3.1 (tightness)")
+    return Instance(
+        "greedy_failure_example", base, np.ones(1), None, claims, "Proposition 3.1 (tightness)"
+    )
 
 
 def power_sampling_pivot_example(alpha: float = 2.0) -> Instance:
@@ -115,8 +117,15 @@ def power_sampling_pivot_example(alpha: float = 2.0) -> Instance:
         "temperature_mode_mass": _mass(tempered, mode, 2),
         "disagree": not np.array_equal(power_top, temp_top),
     }
-    return Instance("power_sampling_pivot_example", base, np.ones(1), None, claims,
-                    "SPEC §6 (power sampling vs token temperature)", {"alpha": alpha})
+    return Instance(
+        "power_sampling_pivot_example",
+        base,
+        np.ones(1),
+        None,
+        claims,
+        "SPEC §6 (power sampling vs token temperature)",
+        {"alpha": alpha},
+    )
 
 
 # --------------------------------------------------------------------------- Proposition E.1
@@ -125,9 +134,13 @@ def power_sampling_pivot_example(alpha: float = 2.0) -> Instance:
 def _check_adjacency(adjacency) -> np.ndarray:
     arr = np.asarray(adjacency)
     if arr.ndim != 2 or arr.shape[0] != arr.shape[1] or arr.shape[0] < 2:
-        raise ValueError(f"graph_adjacency must be a square matrix with >= 2 vertices; got shape {arr.shape}")
+        raise ValueError(
+            f"graph_adjacency must be a square matrix with >= 2 vertices; got shape {arr.shape}"
+        )
     if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool) or np.iscomplexobj(arr):
-        raise TypeError(f"graph_adjacency must be a 0/1 numeric or boolean matrix; got dtype {arr.dtype}")
+        raise TypeError(
+            f"graph_adjacency must be a 0/1 numeric or boolean matrix; got dtype {arr.dtype}"
+        )
     arr = arr.astype(float)
     if not np.all((arr == 0) | (arr == 1)):
         raise ValueError("graph_adjacency entries must be 0 or 1")
@@ -136,9 +149,13 @@ def _check_adjacency(adjacency) -> np.ndarray:
     if np.any(np.diag(arr) != 0):
         raise ValueError("graph_adjacency must have a zero diagonal (no self-loops)")
     if arr.sum() == 0:
-        raise ValueError("graph_adjacency must have at least one edge (else every cut is 0 and the mode is no cut)")
+        raise ValueError(
+            "graph_adjacency must have at least one edge (else every cut is 0 and the mode is no cut)"
+        )
     if arr.shape[0] > MAX_CUT_VERTICES:
-        raise ValueError(f"graph_adjacency has {arr.shape[0]} vertices; at most MAX_CUT_VERTICES={MAX_CUT_VERTICES}")
+        raise ValueError(
+            f"graph_adjacency has {arr.shape[0]} vertices; at most MAX_CUT_VERTICES={MAX_CUT_VERTICES}"
+        )
     return arr
 
 
@@ -155,7 +172,8 @@ def _cubic_features(horizon: int):
         quad = spins[..., :, None] * spins[..., None, :]
         cubic = quad[..., :, :, None] * spins[..., None, None, :]
         return np.concatenate(
-            [spins, quad.reshape(batch + (horizon**2,)), cubic.reshape(batch + (horizon**3,))], axis=-1
+            [spins, quad.reshape(batch + (horizon**2,)), cubic.reshape(batch + (horizon**3,))],
+            axis=-1,
         )
 
     return features
@@ -178,11 +196,15 @@ def _maxcut_theta(adjacency: np.ndarray, final_scale: float, coupling: float) ->
 
 def _cut_values(adjacency: np.ndarray, spins: np.ndarray) -> np.ndarray:
     """Number of edges cut by each ±1 assignment ``spins [k, n]``."""
-    agree = np.einsum("ki,ij,kj->k", spins, adjacency, spins)  # Σ_{i,j} A_ij s_i s_j = 2(|E| - 2·cut)
+    agree = np.einsum(
+        "ki,ij,kj->k", spins, adjacency, spins
+    )  # Σ_{i,j} A_ij s_i s_j = 2(|E| - 2·cut)
     return np.rint((adjacency.sum() - agree) / 4.0).astype(np.int64)
 
 
-def maxcut_instance(graph_adjacency, *, final_scale: float = 2.0, coupling: float = 1.0) -> Instance:
+def maxcut_instance(
+    graph_adjacency, *, final_scale: float = 2.0, coupling: float = 1.0
+) -> Instance:
     """Proposition E.1: the sequence mode of a multi-layer linear softmax model encodes a MAX-CUT.
 
     ``X = {⊥}``, ``V = {-1, +1}`` (tokens 0, 1), ``H = n + 2`` for a graph on
@@ -240,8 +262,15 @@ def maxcut_instance(graph_adjacency, *, final_scale: float = 2.0, coupling: floa
     theta = _maxcut_theta(adjacency, final_scale, coupling)
     base = MultiLayerLinearSoftmaxPolicy(_cubic_features(H), theta, 2, H)
     claims = _maxcut_claims(base, adjacency, final_scale, coupling)
-    return Instance("maxcut_instance", base, np.ones(1), None, claims, "Proposition E.1",
-                    {"adjacency": adjacency.astype(np.int64), "final_scale": final_scale, "coupling": coupling})
+    return Instance(
+        "maxcut_instance",
+        base,
+        np.ones(1),
+        None,
+        claims,
+        "Proposition E.1",
+        {"adjacency": adjacency.astype(np.int64), "final_scale": final_scale, "coupling": coupling},
+    )
 
 
 def _maxcut_claims(base, adjacency: np.ndarray, final_scale: float, coupling: float) -> dict:
@@ -266,11 +295,14 @@ def _maxcut_claims(base, adjacency: np.ndarray, final_scale: float, coupling: fl
         "mode_sequences": modes,
         "mode_is_max_cut": bool(np.array_equal(mask, expected)),
         "mode_mass": float(table.probs[0, mask].max()),
-        "mode_mass_formula": 2.0**-n * float(expit(2.0 * coupling * s_max) * expit(4.0 * final_scale)),
+        "mode_mass_formula": 2.0**-n
+        * float(expit(2.0 * coupling * s_max) * expit(4.0 * final_scale)),
         "greedy": greedy,
         "greedy_cut": int(_cut_values(adjacency, 2.0 * greedy[None, :n] - 1.0)[0]),
         "greedy_is_mode": bool(mask[encode_sequences(greedy, 2)]),
-        "beam_misses": tuple(int(w) for w, b in zip(widths, beams) if not mask[encode_sequences(b, 2)]),
+        "beam_misses": tuple(
+            int(w) for w, b in zip(widths, beams) if not mask[encode_sequences(b, 2)]
+        ),
         "theta_norms": np.linalg.norm(base.theta, axis=1),
         "log_gap": float(table.log_probs[0, mask].max() - table.log_probs[0, ~mask].max()),
     }
@@ -329,17 +361,29 @@ def nonclosure_max_mode_mass(n: int, B: float, *, restarts: int = 8, rng=None) -
     rng = check_rng(rng)
 
     def theta_of(z):
-        return B * np.array([[z[0] * math.cos(z[1]), z[0] * math.sin(z[1])],
-                             [z[2] * math.cos(z[3]), z[2] * math.sin(z[3])]])
+        return B * np.array(
+            [
+                [z[0] * math.cos(z[1]), z[0] * math.sin(z[1])],
+                [z[2] * math.cos(z[3]), z[2] * math.sin(z[3])],
+            ]
+        )
 
     def loss(z):
         return -float(nonclosure_policy(n, theta_of(z)).log_prob(0, [1, 0]))
 
     bounds = [(0.0, 1.0), (-math.pi, math.pi)] * 2
-    starts = np.column_stack([rng.random(restarts), rng.uniform(-math.pi, math.pi, restarts),
-                              rng.random(restarts), rng.uniform(-math.pi, math.pi, restarts)])
-    best = min((optimize.minimize(loss, z0, method="L-BFGS-B", bounds=bounds) for z0 in starts),
-               key=lambda res: res.fun)
+    starts = np.column_stack(
+        [
+            rng.random(restarts),
+            rng.uniform(-math.pi, math.pi, restarts),
+            rng.random(restarts),
+            rng.uniform(-math.pi, math.pi, restarts),
+        ]
+    )
+    best = min(
+        (optimize.minimize(loss, z0, method="L-BFGS-B", bounds=bounds) for z0 in starts),
+        key=lambda res: res.fun,
+    )
     return {"max_mass": math.exp(-best.fun), "theta": theta_of(best.x)}
 
 
@@ -384,9 +428,18 @@ def nonclosure_instance(n, B=None, *, restarts: int = 8, rng=None) -> Instance:
     if B < math.log(n) * (1.0 - 1e-12):
         raise ValueError(f"B must be >= log n = {math.log(n):.6g} (Prop. E.2); got {B:.6g}")
     base = nonclosure_policy(n, [[B, 0.0], [B, 0.0]])
-    claims = _nonclosure_claims(base, n, B, nonclosure_max_mode_mass(n, B, restarts=restarts, rng=rng))
-    return Instance("nonclosure_instance", base, np.ones(1), None, claims, "Proposition E.2",
-                    {"n": n, "B": B, "features": _nonclosure_features})
+    claims = _nonclosure_claims(
+        base, n, B, nonclosure_max_mode_mass(n, B, restarts=restarts, rng=rng)
+    )
+    return Instance(
+        "nonclosure_instance",
+        base,
+        np.ones(1),
+        None,
+        claims,
+        "Proposition E.2",
+        {"n": n, "B": B, "features": _nonclosure_features},
+    )
 
 
 def _nonclosure_claims(base, n: int, B: float, class_search: dict) -> dict:
@@ -398,7 +451,8 @@ def _nonclosure_claims(base, n: int, B: float, class_search: dict) -> dict:
         "mode": mode,
         "mode_is_unique": bool(mask.sum() == 1 and mask[encode_sequences(mode, n)]),
         "mode_mass": float(table.probs[0, encode_sequences(mode, n)]),
-        "mode_mass_formula": 1.0 / ((2.0 + (n - 2) * math.exp(-B)) * (1.0 + (n - 1) * math.exp(-B))),
+        "mode_mass_formula": 1.0
+        / ((2.0 + (n - 2) * math.exp(-B)) * (1.0 + (n - 1) * math.exp(-B))),
         "mode_mass_lower_bound": 1.0 / 6.0,
         "runner_up_mass": float(probs[1]),
         "class_mode_mass_bound": 0.5,

@@ -47,7 +47,9 @@ def _answers_and_lengths(seqs: np.ndarray, n_answers: int, end_token):
 def _random_tree_log_probs(n_prompts, vocab, horizon, noise, end_token, rng) -> np.ndarray:
     """``log π_0(y|x)`` ``[X, V**H]``: i.i.d. ``N(0, noise²)`` next-token logits at every prefix."""
     scores = np.zeros((n_prompts, 1))
-    for h in range(horizon):  # one level of the prefix tree at a time, all prompts and prefixes at once
+    for h in range(
+        horizon
+    ):  # one level of the prefix tree at a time, all prompts and prefixes at once
         logits = noise * rng.standard_normal((n_prompts, vocab**h, vocab))
         if end_token is not None:
             _force_end_token(logits, h, vocab, end_token)
@@ -71,8 +73,18 @@ def _accuracy(is_correct: np.ndarray, seqs: np.ndarray, vocab: int) -> float:
     return float(is_correct[np.arange(seqs.shape[0]), encode_sequences(seqs, vocab)].mean())
 
 
-def hidden_knowledge_task(n_prompts, n_answers, *, bonus=1.0, vocab_size=None, horizon=3, noise=1.0,
-                          variable_length=False, autoregressive=True, rng=None) -> Instance:
+def hidden_knowledge_task(
+    n_prompts,
+    n_answers,
+    *,
+    bonus=1.0,
+    vocab_size=None,
+    horizon=3,
+    noise=1.0,
+    variable_length=False,
+    autoregressive=True,
+    rng=None,
+) -> Instance:
     """A synthetic task whose base model "knows" more than it samples (App. A, Figs. 1 and 6).
 
     Args:
@@ -117,11 +129,17 @@ def hidden_knowledge_task(n_prompts, n_answers, *, bonus=1.0, vocab_size=None, h
     noise = check_real(noise, "noise", low=0.0)
     horizon = check_int(horizon, "horizon", minimum=2 if variable_length else 1)
     extra = 1 if variable_length else 0
-    vocab = n_answers + extra if vocab_size is None else check_int(vocab_size, "vocab_size", minimum=1)
+    vocab = (
+        n_answers + extra if vocab_size is None else check_int(vocab_size, "vocab_size", minimum=1)
+    )
     if vocab - extra < n_answers:
-        raise ValueError(f"vocab_size must be >= n_answers{' + 1' if extra else ''} = {n_answers + extra}; got {vocab}")
+        raise ValueError(
+            f"vocab_size must be >= n_answers{' + 1' if extra else ''} = {n_answers + extra}; got {vocab}"
+        )
     if vocab**horizon > MAX_ENUMERATION:
-        raise ValueError(f"vocab_size**horizon = {vocab**horizon} exceeds MAX_ENUMERATION = {MAX_ENUMERATION}")
+        raise ValueError(
+            f"vocab_size**horizon = {vocab**horizon} exceeds MAX_ENUMERATION = {MAX_ENUMERATION}"
+        )
     rng = check_rng(rng)
     end_token = vocab - 1 if variable_length else None
     seqs = all_sequences(vocab, horizon)
@@ -129,14 +147,31 @@ def hidden_knowledge_task(n_prompts, n_answers, *, bonus=1.0, vocab_size=None, h
     correct = rng.integers(0, n_answers, size=n_prompts)
     is_correct = answers[None, :] == correct[:, None]
     # The tilt adds `bonus` to correct responses; -inf entries (impossible padding) stay -inf.
-    logits = _random_tree_log_probs(n_prompts, vocab, horizon, noise, end_token, rng) + bonus * is_correct
+    logits = (
+        _random_tree_log_probs(n_prompts, vocab, horizon, noise, end_token, rng)
+        + bonus * is_correct
+    )
     table = TabularPolicy.from_log_probs(logits - logsumexp(logits, axis=1, keepdims=True))
     base = JointAutoregressivePolicy(table, vocab, horizon) if autoregressive else table
-    details = {"correct": correct, "answers": answers, "lengths": lengths, "is_correct": is_correct,
-               "end_token": end_token, "vocab_size": vocab, "horizon": horizon, "n_answers": n_answers}
-    return Instance("hidden_knowledge_task", base, np.full(n_prompts, 1.0 / n_prompts), None,
-                    _task_claims(base, table, is_correct, answers, correct, n_answers, vocab, horizon),
-                    "Appendix A (Figs. 1, 6)", details)
+    details = {
+        "correct": correct,
+        "answers": answers,
+        "lengths": lengths,
+        "is_correct": is_correct,
+        "end_token": end_token,
+        "vocab_size": vocab,
+        "horizon": horizon,
+        "n_answers": n_answers,
+    }
+    return Instance(
+        "hidden_knowledge_task",
+        base,
+        np.full(n_prompts, 1.0 / n_prompts),
+        None,
+        _task_claims(base, table, is_correct, answers, correct, n_answers, vocab, horizon),
+        "Appendix A (Figs. 1, 6)",
+        details,
+    )
 
 
 def _task_claims(base, table, is_correct, answers, correct, n_answers, vocab, horizon) -> dict:

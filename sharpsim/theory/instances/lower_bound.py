@@ -75,9 +75,13 @@ def _family_log_probs(M: int, gamma: float, index: np.ndarray) -> np.ndarray:
 def _check_index(index, d: int, M: int) -> np.ndarray:
     index = check_index_array(index, "index", M + 1)
     if index.shape != (d,):
-        raise ValueError(f"index must have shape ({d},) (one mode per hard prompt); got {index.shape}")
+        raise ValueError(
+            f"index must have shape ({d},) (one mode per hard prompt); got {index.shape}"
+        )
     if np.any(index < 1):
-        raise ValueError(f"index entries must be in [1, {M}] (y_0 is never a hard prompt's mode); got 0")
+        raise ValueError(
+            f"index entries must be in [1, {M}] (y_0 is never a hard prompt's mode); got 0"
+        )
     return index
 
 
@@ -95,11 +99,15 @@ def lower_bound_coverage(M: int, Delta: float, p: float = 1, gamma: float = 0.5)
     try:
         return float(((1.0 - Delta) + (M * (1.0 - gamma)) ** p * Delta) ** (1.0 / p))
     except OverflowError:  # (M(1-γ))^p alone overflows for large p; its p-th root is moderate
-        log_sum = np.logaddexp(math.log1p(-Delta), p * math.log(M * (1.0 - gamma)) + math.log(Delta))
+        log_sum = np.logaddexp(
+            math.log1p(-Delta), p * math.log(M * (1.0 - gamma)) + math.log(Delta)
+        )
         return float(np.exp(log_sum / p))
 
 
-def lower_bound_family_parameters(epsilon: float, C: float, p: float = 1, *, M_scale: float = 1.0) -> dict:
+def lower_bound_family_parameters(
+    epsilon: float, C: float, p: float = 1, *, M_scale: float = 1.0
+) -> dict:
     """``(M, Δ)`` as the proof of Theorem 3.1′ chooses them from ``(ε, C, p)``.
 
     ``Δ = 16ε`` (so ``ε < 1/16``) and ``M ≍ 1 + C ε^(-1/p)``; the hidden constant
@@ -120,7 +128,9 @@ def lower_bound_family_parameters(epsilon: float, C: float, p: float = 1, *, M_s
     return {"M": int(M), "Delta": 16.0 * epsilon}
 
 
-def lower_bound_family(d, M, Delta, p=1, gamma=0.5, index=None, rng=None, *, build_class=None) -> Instance:
+def lower_bound_family(
+    d, M, Delta, p=1, gamma=0.5, index=None, rng=None, *, build_class=None
+) -> Instance:
     """The hard family of the proof of Theorem 3.1′ (Appendix H; Theorem 3.1 is ``p = 1``).
 
     Args:
@@ -172,7 +182,15 @@ def lower_bound_family(d, M, Delta, p=1, gamma=0.5, index=None, rng=None, *, bui
     }
     details = {"index": index, "d": d, "M": M, "Delta": Delta, "p": p, "gamma": gamma}
     model_class = _build_class(d, M, gamma, build_class)
-    return Instance("lower_bound_family", base, mu, model_class, claims, "Theorem 3.1′ (proof, Appendix H)", details)
+    return Instance(
+        "lower_bound_family",
+        base,
+        mu,
+        model_class,
+        claims,
+        "Theorem 3.1′ (proof, Appendix H)",
+        details,
+    )
 
 
 def _build_class(d: int, M: int, gamma: float, build_class):
@@ -248,15 +266,21 @@ def lower_bound_posterior(d, M, x, y, log_prob, gamma=0.5) -> np.ndarray:
     clash = revealed & as_other
     if np.any(clash):
         i, j = np.argwhere(clash)[0]
-        raise ValueError(f"prompt x_{i}: response y_{j} was seen with both the mode and the non-mode likelihood")
+        raise ValueError(
+            f"prompt x_{i}: response y_{j} was seen with both the mode and the non-mode likelihood"
+        )
     seen, revealed = seen[1:, 1:], revealed[1:, 1:]
     n_revealed = revealed.sum(axis=1)
     if np.any(n_revealed > 1):
-        raise ValueError(f"prompt x_{int(np.argmax(n_revealed > 1)) + 1} shows two different modes in the data")
+        raise ValueError(
+            f"prompt x_{int(np.argmax(n_revealed > 1)) + 1} shows two different modes in the data"
+        )
     support = np.where(n_revealed[:, None] == 1, revealed, ~seen)
     sizes = support.sum(axis=1)
     if np.any(sizes == 0):
-        raise ValueError(f"prompt x_{int(np.argmin(sizes)) + 1}: every response was seen as a non-mode")
+        raise ValueError(
+            f"prompt x_{int(np.argmin(sizes)) + 1}: every response was seen as a non-mode"
+        )
     return support / sizes[:, None]
 
 
@@ -281,7 +305,9 @@ def bayes_optimal_learner(d, M, x, y, log_prob, gamma=0.5, rng=None) -> TabularP
     posterior = lower_bound_posterior(d, M, x, y, log_prob, gamma)
     rng = check_rng(rng)
     # Random keys among the maximisers only: a uniform tie-break in one argmax.
-    keys = np.where(posterior == posterior.max(axis=1, keepdims=True), rng.random(posterior.shape), -1.0)
+    keys = np.where(
+        posterior == posterior.max(axis=1, keepdims=True), rng.random(posterior.shape), -1.0
+    )
     guess = 1 + np.argmax(keys, axis=1)
     table = np.zeros((d + 1, M + 1))
     table[0, 0] = 1.0
@@ -344,7 +370,9 @@ def _extend_table(table: np.ndarray, M: int, gamma: float, counts: np.ndarray) -
     """Evaluate ``f`` at ``counts``, extrapolating past the table's end with the ``(1-a)^k`` decay."""
     k_cut = table.shape[0] - 1
     log_miss = math.log1p(-math.exp(_log_masses(M, gamma)[0]))
-    inside = np.minimum(counts, k_cut)  # counts may be float (exact below 2**53; beyond, f is 0 anyway)
+    inside = np.minimum(
+        counts, k_cut
+    )  # counts may be float (exact below 2**53; beyond, f is 0 anyway)
     return table[inside.astype(np.int64)] * np.exp((counts - inside) * log_miss)
 
 
@@ -384,7 +412,9 @@ def lower_bound_bayes_error(d, M, Delta, n, N, gamma=0.5, *, atol=1e-15) -> np.n
     table = _prompt_error_table(M, gamma, int(n.max()) * int(N.max()) if n.size else 0, atol / 2)
     out = np.empty(n.shape)
     for pos in np.ndindex(n.shape):  # a loop over grid points, not over prompts or responses
-        out[pos] = Delta * _binomial_mean(table, M, gamma, int(n[pos]), int(N[pos]), Delta / d, atol / 4)
+        out[pos] = Delta * _binomial_mean(
+            table, M, gamma, int(n[pos]), int(N[pos]), Delta / d, atol / 4
+        )
     return out
 
 
@@ -392,7 +422,9 @@ def lower_bound_bayes_error(d, M, Delta, n, N, gamma=0.5, *, atol=1e-15) -> np.n
 _K_BLOCK = 1 << 16
 
 
-def _binomial_mean(table: np.ndarray, M: int, gamma: float, n: int, N: int, p: float, tail: float) -> float:
+def _binomial_mean(
+    table: np.ndarray, M: int, gamma: float, n: int, N: int, p: float, tail: float
+) -> float:
     """``E[f(N·K)]`` for ``K ~ Bin(n, p)``, summed over the window of ``K`` that carries the mass, in blocks.
 
     ``K`` outside ``[ppf(tail), isf(tail)]`` has mass ``<= 2·tail`` and ``f <= 1``; past the ``K`` with
@@ -453,7 +485,9 @@ def simulate_lower_bound_error(d, M, Delta, n, N, trials, gamma=0.5, rng=None) -
         oracle = SampleEvaluateOracle(inst.base, inst.mu, rng=rng)
         x = oracle.draw_prompts(n)
         y, log_prob = oracle.sample(x, N)
-        model = bayes_optimal_learner(d, M, np.repeat(x, N), y.ravel(), log_prob.ravel(), gamma, rng)
+        model = bayes_optimal_learner(
+            d, M, np.repeat(x, N), y.ravel(), log_prob.ravel(), gamma, rng
+        )
         modes = inst.claims["modes"][1:]
         missed[t] = model.probs[np.arange(1, d + 1), modes] <= 0.5
     return {"errors": missed.mean(axis=1) * Delta, "missed": missed, "queries": n * N}

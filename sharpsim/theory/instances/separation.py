@@ -61,7 +61,9 @@ def sphere_packing(d, separation=0.25, *, max_size=4096, patience=2000, rng=None
       ((50, 3), True)
     """
     d = check_int(d, "d", minimum=2)
-    separation = check_real(separation, "separation", low=0.0, high=2.0, low_open=True, high_open=True)
+    separation = check_real(
+        separation, "separation", low=0.0, high=2.0, low_open=True, high_open=True
+    )
     max_size = check_int(max_size, "max_size", minimum=1)
     patience = check_int(patience, "patience", minimum=1)
     rng = check_rng(rng)
@@ -74,7 +76,9 @@ def sphere_packing(d, separation=0.25, *, max_size=4096, patience=2000, rng=None
         candidates /= np.linalg.norm(candidates, axis=1, keepdims=True)
         free = np.max(candidates @ points.T, axis=1, initial=-np.inf) <= max_cosine
         survivors = candidates[free]
-        clash = np.tril(survivors @ survivors.T > max_cosine, k=-1)  # clash with an earlier survivor
+        clash = np.tril(
+            survivors @ survivors.T > max_cosine, k=-1
+        )  # clash with an earlier survivor
         kept = survivors[~clash.any(axis=1)][: max_size - points.shape[0]]
         rejected_in_a_row = _count_trailing_rejections(free, clash, rejected_in_a_row)
         points = np.concatenate([points, kept])
@@ -90,8 +94,9 @@ def _count_trailing_rejections(free: np.ndarray, clash: np.ndarray, previous: in
     return free.shape[0] - 1 - int(np.flatnonzero(accepted)[-1])
 
 
-def separation_instance(d, rng=None, B=None, *, C=1.0, mode_index=0, separation=0.25,
-                        max_size=4096, patience=2000) -> Instance:
+def separation_instance(
+    d, rng=None, B=None, *, C=1.0, mode_index=0, separation=0.25, max_size=4096, patience=2000
+) -> Instance:
     """Example J.1: constant margin, coverage ``Ω(|Y|) = exp(Ω(d))``, linear softmax base.
 
     Args:
@@ -128,15 +133,23 @@ def separation_instance(d, rng=None, B=None, *, C=1.0, mode_index=0, separation=
     mode_index = check_int(mode_index, "mode_index", minimum=0, maximum=points.shape[0] - 1)
     features = points[None, :, :]
     base = LinearSoftmaxPolicy(features, points[mode_index], B=B)
-    return Instance("separation_instance", base, np.ones(1), LinearSoftmaxClass(features, B),
-                    _separation_claims(base, points, mode_index, separation, B), "Example J.1",
-                    {"points": points, "mode_index": mode_index, "features": features, "C": C})
+    return Instance(
+        "separation_instance",
+        base,
+        np.ones(1),
+        LinearSoftmaxClass(features, B),
+        _separation_claims(base, points, mode_index, separation, B),
+        "Example J.1",
+        {"points": points, "mode_index": mode_index, "features": features, "C": C},
+    )
 
 
 def _separation_claims(base, points, mode_index, separation, B) -> dict:
     gram = points @ points.T
     np.fill_diagonal(gram, -np.inf)
-    min_distance = math.sqrt(max(0.0, 2.0 - 2.0 * float(gram.max()))) if points.shape[0] > 1 else math.inf
+    min_distance = (
+        math.sqrt(max(0.0, 2.0 - 2.0 * float(gram.max()))) if points.shape[0] > 1 else math.inf
+    )
     gamma_margin = margin(base)
     K = points.shape[0]
     return {

@@ -37,8 +37,13 @@ ALL_CHECKS = EXACT_CHECKS + RATE_CHECKS
 CHECK_NAMES = tuple(check.__name__ for check in ALL_CHECKS)
 
 
-def run(quick: bool = True, seed: int = 0, toolkit: Toolkit | None = None, only=None,
-        progress: bool = False) -> VerifyReport:
+def run(
+    quick: bool = True,
+    seed: int = 0,
+    toolkit: Toolkit | None = None,
+    only=None,
+    progress: bool = False,
+) -> VerifyReport:
     """Run the checks and return the report.
 
     Args:
@@ -59,7 +64,9 @@ def run(quick: bool = True, seed: int = 0, toolkit: Toolkit | None = None, only=
             raise TypeError(f"only must be a list of check names, not a string; got {only!r}")
         unknown = set(only) - set(CHECK_NAMES)
         if unknown:
-            raise ValueError(f"only names unknown checks {sorted(unknown)}; known: {list(CHECK_NAMES)}")
+            raise ValueError(
+                f"only names unknown checks {sorted(unknown)}; known: {list(CHECK_NAMES)}"
+            )
     checks = [c for c in ALL_CHECKS if only is None or c.__name__ in only]
     streams = np.random.SeedSequence(seed).spawn(len(ALL_CHECKS))
     rows = []
@@ -69,13 +76,27 @@ def run(quick: bool = True, seed: int = 0, toolkit: Toolkit | None = None, only=
         try:
             row = check(toolkit, rng, quick)
         except Exception as exc:  # a crash is a FAIL with the reason, never a silent pass
-            row = CheckResult(check.__name__, "crashed", f"{type(exc).__name__}: {exc}", "no error", False)
+            row = CheckResult(
+                check.__name__, "crashed", f"{type(exc).__name__}: {exc}", "no error", False
+            )
         row.seconds = time.perf_counter() - start
         row.mutants_killed = KILLS.get(check.__name__, ())
         rows.append(row)
         if progress:
-            print(f"[{'PASS' if row.passed else 'FAIL'}] {row.result} ({row.seconds:.1f}s)", file=sys.stderr)
+            print(
+                f"[{'PASS' if row.passed else 'FAIL'}] {row.result} ({row.seconds:.1f}s)",
+                file=sys.stderr,
+            )
     return VerifyReport(rows, quick=quick, seed=seed)
 
 
-__all__ = ["CheckResult", "Toolkit", "VerifyReport", "run", "ALL_CHECKS", "CHECK_NAMES", "MUTANTS", "KILLS"]
+__all__ = [
+    "CheckResult",
+    "Toolkit",
+    "VerifyReport",
+    "run",
+    "ALL_CHECKS",
+    "CHECK_NAMES",
+    "MUTANTS",
+    "KILLS",
+]

@@ -16,9 +16,19 @@ from scipy import stats
 from scipy.special import logsumexp
 
 from ...policies import all_sequences, encode_sequences
-from ..instances import greedy_failure_example, maxcut_instance, nonclosure_instance, nonclosure_max_mode_mass
+from ..instances import (
+    greedy_failure_example,
+    maxcut_instance,
+    nonclosure_instance,
+    nonclosure_max_mode_mass,
+)
 from .report import CheckResult
-from .worlds import planted_margin_world, planted_mode_joint, random_tabular_worlds, unique_mode_world
+from .worlds import (
+    planted_margin_world,
+    planted_mode_joint,
+    random_tabular_worlds,
+    unique_mode_world,
+)
 
 ROUND_OFF = 1e-9
 
@@ -45,14 +55,24 @@ def ulp_tie_cases():
     from ...policies import MarkovPolicy, TabularPolicy
     from ...rewards import MajorityVoteReward
 
-    markov = MarkovPolicy([[0.4, 0.45, 0.15]], [[[[0.9, 0.1, 0.0], [0.8, 0.2, 0.0], [0.5, 0.25, 0.25]]]])
+    markov = MarkovPolicy(
+        [[0.4, 0.45, 0.15]], [[[[0.9, 0.1, 0.0], [0.8, 0.2, 0.0], [0.5, 0.25, 0.25]]]]
+    )
     half = [(0, 0, 0.4608), (0, 3, 0.4608)]
     far = -0.5 * math.expm1(50 * math.log(0.28))
     probs = np.array([[2.0, 4.0, 4.0, 2.0]]) / 12.0
     vote = [(0, y, float(probs[0, y])) for y in range(4)]
-    return [("Markov 00~10, N=2", markov, None, 2, half),
-            ("Markov 00~10, N=50", markov, None, 50, [(0, 0, far), (0, 3, far)]),
-            ("majority 1/3 ties, N=3", TabularPolicy(probs), MajorityVoteReward([[1, 0, 2, 1]]), 3, vote)]
+    return [
+        ("Markov 00~10, N=2", markov, None, 2, half),
+        ("Markov 00~10, N=50", markov, None, 50, [(0, 0, far), (0, 3, far)]),
+        (
+            "majority 1/3 ties, N=3",
+            TabularPolicy(probs),
+            MajorityVoteReward([[1, 0, 2, 1]]),
+            3,
+            vote,
+        ),
+    ]
 
 
 def check_bon_law(tk, rng, quick: bool) -> CheckResult:
@@ -68,7 +88,9 @@ def check_bon_law(tk, rng, quick: bool) -> CheckResult:
     monotone = True
     for pi in worlds:
         mask = _exact_mode_mask(pi)
-        share = np.where(mask, pi.probs, 0.0) / np.sum(np.where(mask, pi.probs, 0.0), axis=1, keepdims=True)
+        share = np.where(mask, pi.probs, 0.0) / np.sum(
+            np.where(mask, pi.probs, 0.0), axis=1, keepdims=True
+        )
         previous = np.zeros(pi.n_contexts)
         for N in (1, 2, 7, 100, 10**6):
             law = tk.best_of_n_law(pi, N)
@@ -77,7 +99,10 @@ def check_bon_law(tk, rng, quick: bool) -> CheckResult:
                 n1_err = max(n1_err, float(np.max(np.abs(law.probs - pi.probs))))
             with np.errstate(divide="ignore"):  # mode mass 1: log1p(-1) = -inf, exact = 1
                 exact = -np.expm1(N * np.log1p(-_mass_on(pi, mask)))
-            mode_err = max(mode_err, float(np.max(np.abs(np.where(mask, law.probs - exact[:, None] * share, 0.0)))))
+            mode_err = max(
+                mode_err,
+                float(np.max(np.abs(np.where(mask, law.probs - exact[:, None] * share, 0.0)))),
+            )
             mass = _mass_on(law, mask)
             monotone &= bool(np.all(mass >= previous - ROUND_OFF))
             previous = mass
@@ -87,12 +112,19 @@ def check_bon_law(tk, rng, quick: bool) -> CheckResult:
         tie_err = max(tie_err, max(abs(float(law[x, y]) - value) for x, y, value in expected))
     ok = max(sum_err, n1_err, mode_err, tie_err) <= ROUND_OFF and monotone
     return CheckResult(
-        "BoN law", f"{len(worlds)} random worlds, N in 1..1e6; {len(ulp_tie_cases())} ulp-tie worlds",
+        "BoN law",
+        f"{len(worlds)} random worlds, N in 1..1e6; {len(ulp_tie_cases())} ulp-tie worlds",
         f"|sum-1|={sum_err:.1e} |N=1 - pi|={n1_err:.1e} |law on y* - exact|={mode_err:.1e} "
         f"ulp ties {tie_err:.1e}",
-        f"all <= {ROUND_OFF:g}, mode mass increasing in N", ok,
-        numbers={"sum_error": sum_err, "n1_error": n1_err, "mode_law_error": mode_err, "monotone": monotone,
-                 "ulp_tie_error": tie_err},
+        f"all <= {ROUND_OFF:g}, mode mass increasing in N",
+        ok,
+        numbers={
+            "sum_error": sum_err,
+            "n1_error": n1_err,
+            "mode_law_error": mode_err,
+            "monotone": monotone,
+            "ulp_tie_error": tie_err,
+        },
     )
 
 
@@ -112,9 +144,13 @@ def check_bon_sampler(tk, rng, quick: bool, level: float = 1e-3) -> CheckResult:
         p_values.append(float(stats.chisquare(counts[support], reps * law[x][support]).pvalue))
     threshold = level / len(p_values)  # Bonferroni over prompts
     return CheckResult(
-        "BoN sampler", f"faithful vs exact law, N={N}, {reps} draws/prompt, ties",
-        f"min p-value {min(p_values):.3g}", f"> {threshold:g} (level {level:g}, Bonferroni)",
-        min(p_values) > threshold, kind="statistical", numbers={"p_values": p_values},
+        "BoN sampler",
+        f"faithful vs exact law, N={N}, {reps} draws/prompt, ties",
+        f"min p-value {min(p_values):.3g}",
+        f"> {threshold:g} (level {level:g}, Bonferroni)",
+        min(p_values) > threshold,
+        kind="statistical",
+        numbers={"p_values": p_values},
     )
 
 
@@ -127,16 +163,27 @@ def check_prop_c1(tk, rng, quick: bool) -> CheckResult:
             mask = tk.mode_mask(pi, gamma)
             for N in (1, 5, 300):
                 law_miss = 1.0 - _mass_on(tk.best_of_n_law(pi, N), mask)
-                worst = max(worst, float(np.max(np.abs(tk.bon_failure_probability(pi, N, gamma) - law_miss))))
+                worst = max(
+                    worst,
+                    float(np.max(np.abs(tk.bon_failure_probability(pi, N, gamma) - law_miss))),
+                )
             mass = _mass_on(pi, mask)
             for rho in (0.5, 0.01):
                 N_needed = np.ceil(np.log(1 / rho) / mass)
-                fail = np.array([tk.bon_failure_probability(pi, int(n), gamma)[i] for i, n in enumerate(N_needed)])
+                fail = np.array(
+                    [
+                        tk.bon_failure_probability(pi, int(n), gamma)[i]
+                        for i, n in enumerate(N_needed)
+                    ]
+                )
                 ok_rho &= bool(np.all(fail <= rho * (1 + ROUND_OFF)))
     return CheckResult(
-        "Prop. C.1", "BoN miss prob. vs exact law; N=log(1/rho)/pi(y*)",
-        f"max |formula - law| = {worst:.1e}; N suffices: {ok_rho}", f"<= {ROUND_OFF:g}; True",
-        worst <= ROUND_OFF and ok_rho, numbers={"max_error": worst, "sufficient_n_ok": ok_rho},
+        "Prop. C.1",
+        "BoN miss prob. vs exact law; N=log(1/rho)/pi(y*)",
+        f"max |formula - law| = {worst:.1e}; N suffices: {ok_rho}",
+        f"<= {ROUND_OFF:g}; True",
+        worst <= ROUND_OFF and ok_rho,
+        numbers={"max_error": worst, "sufficient_n_ok": ok_rho},
     )
 
 
@@ -153,9 +200,11 @@ def check_prop_3_1(tk, rng, quick: bool) -> CheckResult:
     greedy = tk.greedy_decode(example.base, np.array([0]))[0]
     misses = not np.array_equal(greedy, example.claims["mode"])
     return CheckResult(
-        "Prop. 3.1", f"greedy = mode when mass > 1/2 ({cases} joints); tightness",
+        "Prop. 3.1",
+        f"greedy = mode when mass > 1/2 ({cases} joints); tightness",
         f"{agree}/{cases} agree; greedy misses mass-{example.claims['mode_mass']:.2f} mode: {misses}",
-        f"{cases}/{cases}; True", agree == cases and misses,
+        f"{cases}/{cases}; True",
+        agree == cases and misses,
         numbers={"cases": cases, "agree": agree, "tight_example_greedy_misses": misses},
     )
 
@@ -191,11 +240,18 @@ def check_lemma_4_1(tk, rng, quick: bool) -> CheckResult:
                 spec_form = max(spec_form, (1 - gamma) * c_star / c_gamma)
     worst = max(ratio_cov, ratio_loss, ratio_gamma)
     return CheckResult(
-        "Lemma 4.1", f"{len(worlds)} worlds x 4 betas (and gamma=0.2, 0.5); tight as beta->0",
+        "Lemma 4.1",
+        f"{len(worlds)} worlds x 4 betas (and gamma=0.2, 0.5); tight as beta->0",
         f"max ratios {ratio_cov:.3f}, {ratio_loss:.3f}, {ratio_gamma:.3f}; at beta=1e-3 min {tightness:.6f}",
-        "all <= 1; C_pi*/C_cov -> 1", worst <= 1 + ROUND_OFF and tightness >= 1 - ROUND_OFF,
-        numbers={"conc_over_cov": ratio_cov, "loss_over_Y": ratio_loss, "gamma_version": ratio_gamma,
-                 "tightness": tightness, "spec_form_ratio": spec_form},
+        "all <= 1; C_pi*/C_cov -> 1",
+        worst <= 1 + ROUND_OFF and tightness >= 1 - ROUND_OFF,
+        numbers={
+            "conc_over_cov": ratio_cov,
+            "loss_over_Y": ratio_loss,
+            "gamma_version": ratio_gamma,
+            "tightness": tightness,
+            "spec_form_ratio": spec_form,
+        },
     )
 
 
@@ -229,7 +285,11 @@ def check_margin_sharpness(tk, rng, quick: bool) -> CheckResult:
     which is why the README keeps the qualifier ``γ_margin <= 1``. The mode is
     the planted one (not ``mode_mask``).
     """
-    gammas = (0.05, 0.3, 1.0, 1.5, 4.0, 10.0) if quick else (0.02, 0.05, 0.1, 0.3, 0.6, 1.0, 1.2, 2.0, 4.0, 10.0, 30.0)
+    gammas = (
+        (0.05, 0.3, 1.0, 1.5, 4.0, 10.0)
+        if quick
+        else (0.02, 0.05, 0.1, 0.3, 0.6, 1.0, 1.2, 2.0, 4.0, 10.0, 30.0)
+    )
     slack_formula = slack_condition = math.inf
     for target in gammas:
         pi, modes = planted_margin_world(rng, target)
@@ -250,12 +310,18 @@ def check_margin_sharpness(tk, rng, quick: bool) -> CheckResult:
     counter_mass = float(tk.tilted(counter, beta).probs[0, 0])
     ok = min(slack_formula, slack_condition) >= -ROUND_OFF and counter_mass < 1 - delta / 2
     return CheckResult(
-        "Margin => sharp", f"gamma_margin in {list(gammas)} x 3 deltas; gamma=10 counterexample",
+        "Margin => sharp",
+        f"gamma_margin in {list(gammas)} x 3 deltas; gamma=10 counterexample",
         f"min slack: formula (gamma<=1) {slack_formula:.2e}, condition {slack_condition:.2e}; "
         f"formula at gamma=10 gives {counter_mass:.3f}",
-        f">= 0; >= 0; < {1 - delta / 2:g} (qualifier needed)", ok,
-        numbers={"min_slack_formula": slack_formula, "min_slack_condition": slack_condition,
-                 "counterexample_mode_mass": counter_mass, "gammas": list(gammas)},
+        f">= 0; >= 0; < {1 - delta / 2:g} (qualifier needed)",
+        ok,
+        numbers={
+            "min_slack_formula": slack_formula,
+            "min_slack_condition": slack_condition,
+            "counterexample_mode_mass": counter_mass,
+            "gammas": list(gammas),
+        },
     )
 
 
@@ -272,12 +338,18 @@ def check_j_beta_identity(tk, rng, quick: bool) -> CheckResult:
             for beta in (0.05, 1.0):
                 star = tk.tilted(base, beta, r)
                 pi = TabularPolicy(rng.dirichlet(np.ones(base.n_responses), size=base.n_contexts))
-                gap = tk.regularized_objective(star, base, beta, r) - tk.regularized_objective(pi, base, beta, r)
+                gap = tk.regularized_objective(star, base, beta, r) - tk.regularized_objective(
+                    pi, base, beta, r
+                )
                 kl = beta * tk.kl_divergence(pi, star)
                 worst = max(worst, abs(gap - kl) / (1 + abs(kl)))
     return CheckResult(
-        "Thm J.1 identity", f"J(pi*)-J(pi) = beta KL(pi||pi*), {count} worlds",
-        f"max rel. error {worst:.1e}", f"<= {ROUND_OFF:g}", worst <= ROUND_OFF, numbers={"max_error": worst},
+        "Thm J.1 identity",
+        f"J(pi*)-J(pi) = beta KL(pi||pi*), {count} worlds",
+        f"max rel. error {worst:.1e}",
+        f"<= {ROUND_OFF:g}",
+        worst <= ROUND_OFF,
+        numbers={"max_error": worst},
     )
 
 
@@ -293,8 +365,11 @@ def check_tilted_limit(tk, rng, quick: bool) -> CheckResult:
         if not np.all(np.isfinite(star)):
             worst = math.inf
     return CheckResult(
-        "pi*_beta -> mode", f"beta=1e-12 on {len(worlds)} worlds with ties",
-        f"max TV to uniform on y* = {worst:.1e}", f"<= {ROUND_OFF:g}, no NaN", worst <= ROUND_OFF,
+        "pi*_beta -> mode",
+        f"beta=1e-12 on {len(worlds)} worlds with ties",
+        f"max TV to uniform on y* = {worst:.1e}",
+        f"<= {ROUND_OFF:g}, no NaN",
+        worst <= ROUND_OFF,
         numbers={"max_tv": worst},
     )
 
@@ -331,18 +406,28 @@ def check_lemma_i1(tk, rng, quick: bool, level: float = 1e-3) -> CheckResult:
         res = tk.adaptive_best_of_n(pi, np.full(reps, x), mu_stop, rng=rng)
         counts = np.bincount(res.responses, minlength=pi.n_responses)
         support = law[x] > 0
-        p_values.append(float(stats.chisquare(counts[support], reps * law[x][support]).pvalue)
-                        if counts[~support].sum() == 0 else 0.0)
+        p_values.append(
+            float(stats.chisquare(counts[support], reps * law[x][support]).pvalue)
+            if counts[~support].sum() == 0
+            else 0.0
+        )
         n_drawn = np.asarray(res.samples_per_prompt, dtype=float)
         se = n_drawn.std(ddof=1) / math.sqrt(reps)
-        z = abs(n_drawn.mean() - mean_n[x]) / se if se > 0 else (0.0 if n_drawn[0] == mean_n[x] else math.inf)
+        z = (
+            abs(n_drawn.mean() - mean_n[x]) / se
+            if se > 0
+            else (0.0 if n_drawn[0] == mean_n[x] else math.inf)
+        )
         p_values.append(float(2 * stats.norm.sf(z)))
     threshold = level / len(p_values)
     ok = max(worst_n, worst_miss) <= 1 + ROUND_OFF and min(p_values) > threshold
     return CheckResult(
-        "Lemma I.1", f"exact stopping time and law, {len(worlds)} worlds x 3 mu; sampler vs exact, {reps} draws",
+        "Lemma I.1",
+        f"exact stopping time and law, {len(worlds)} worlds x 3 mu; sampler vs exact, {reps} draws",
         f"max E[N]/bound = {worst_n:.3f}; max miss/bound = {worst_miss:.3f}; sampler min p {min(p_values):.3g}",
-        f"both <= 1; p > {threshold:g} (level {level:g}, Bonferroni)", ok, kind="statistical",
+        f"both <= 1; p > {threshold:g} (level {level:g}, Bonferroni)",
+        ok,
+        kind="statistical",
         numbers={"expected_ratio": worst_n, "miss_ratio": worst_miss, "sampler_p_values": p_values},
     )
 
@@ -354,17 +439,27 @@ def check_prop_e2(tk, rng, quick: bool) -> CheckResult:
     """
     n = 6
     inst = nonclosure_instance(n, rng=rng, restarts=2)
-    best = nonclosure_max_mode_mass(n, float(inst.details["B"]), restarts=4 if quick else 16, rng=rng)
+    best = nonclosure_max_mode_mass(
+        n, float(inst.details["B"]), restarts=4 if quick else 16, rng=rng
+    )
     table = inst.base.to_tabular()
-    mode = int(encode_sequences(inst.claims["mode"], inst.base.vocab_size))  # the construction's mode (1, 0)
+    mode = int(
+        encode_sequences(inst.claims["mode"], inst.base.vocab_size)
+    )  # the construction's mode (1, 0)
     base_mass = float(table.probs[0, mode])
     sharpened = float(tk.tilted(table, 0.1).probs[0, mode])
     ok = best["max_mass"] <= 0.5 + ROUND_OFF and base_mass > 1 / 6 and sharpened > 0.5
     return CheckResult(
-        "Prop. E.2", f"non-closure instance, n={n}: class max vs base",
+        "Prop. E.2",
+        f"non-closure instance, n={n}: class max vs base",
         f"class max {best['max_mass']:.4f}; base {base_mass:.3f}; pi*_0.1 {sharpened:.3f}",
-        "<= 1/2; > 1/6; > 1/2", ok,
-        numbers={"class_max": best["max_mass"], "base_mode_mass": base_mass, "sharpened_mode_mass": sharpened},
+        "<= 1/2; > 1/6; > 1/2",
+        ok,
+        numbers={
+            "class_max": best["max_mass"],
+            "base_mode_mass": base_mass,
+            "sharpened_mode_mass": sharpened,
+        },
     )
 
 
@@ -382,19 +477,25 @@ def check_prop_e1(tk, rng, quick: bool) -> CheckResult:
         n, n_edges = adjacency.shape[0], int(adjacency.sum()) // 2
         table = maxcut_instance(adjacency, coupling=1.0 / n_edges).base.to_tabular()
         spins = all_sequences(2, n)
-        cuts = np.einsum("ki,ij,kj->k", spins, adjacency, 1 - spins)  # edges with endpoints on both sides
+        cuts = np.einsum(
+            "ki,ij,kj->k", spins, adjacency, 1 - spins
+        )  # edges with endpoints on both sides
         best = spins[cuts == cuts.max()]
         expected = np.zeros(table.n_responses, dtype=bool)
-        expected[encode_sequences(np.c_[best, np.ones((best.shape[0], 2), dtype=np.int64)], 2)] = True
+        expected[encode_sequences(np.c_[best, np.ones((best.shape[0], 2), dtype=np.int64)], 2)] = (
+            True
+        )
         exact += int(np.array_equal(tk.mode_mask(table)[0], expected))
     cycle = np.roll(np.eye(5, dtype=int), 1, axis=1) + np.roll(np.eye(5, dtype=int), -1, axis=1)
     inst = maxcut_instance(cycle)
     greedy = tk.greedy_decode(inst.base, np.array([0]))[0]
     greedy_misses = not bool(tk.mode_mask(inst.base.to_tabular())[0][encode_sequences(greedy, 2)])
     return CheckResult(
-        "Prop. E.1", f"MAX-CUT model on {len(graphs)} random graphs; greedy on C5",
+        "Prop. E.1",
+        f"MAX-CUT model on {len(graphs)} random graphs; greedy on C5",
         f"{exact}/{len(graphs)} mode sets = max cuts; greedy misses: {greedy_misses}",
-        f"{len(graphs)}/{len(graphs)}; True", exact == len(graphs) and greedy_misses,
+        f"{len(graphs)}/{len(graphs)}; True",
+        exact == len(graphs) and greedy_misses,
         numbers={"graphs": len(graphs), "exact": exact, "greedy_misses_on_c5": greedy_misses},
     )
 

@@ -18,8 +18,8 @@ Example:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -197,41 +197,110 @@ def _bayes_error_unweighted(d, M, Delta, n, N, *args, **kwargs):
 
 _ALL = (
     Mutant("bon_law_ignores_n", "best_of_n_law", "returns π_base whatever N", _bon_law_ignores_n),
-    Mutant("bon_law_exact_ties", "best_of_n_law", "ties decided by exact float equality (ulp ties split wrong)",
-           _bon_law_exact_ties),
+    Mutant(
+        "bon_law_exact_ties",
+        "best_of_n_law",
+        "ties decided by exact float equality (ulp ties split wrong)",
+        _bon_law_exact_ties,
+    ),
     Mutant("bon_sampler_one_short", "best_of_n", "draws N-1 responses", _best_of_n_one_short),
-    Mutant("failure_uses_max", "bon_failure_probability", "(1 - max π)^N: one mode, not the mode set",
-           _failure_uses_max),
+    Mutant(
+        "failure_uses_max",
+        "bon_failure_probability",
+        "(1 - max π)^N: one mode, not the mode set",
+        _failure_uses_max,
+    ),
     Mutant("greedy_argmin", "greedy_decode", "least likely token at each step", _greedy_argmin),
-    Mutant("greedy_returns_mode", "greedy_decode", "the exact mode (Viterbi), not token-wise greedy",
-           _greedy_returns_mode),
-    Mutant("tilted_wrong_exponent", "tilted", "π^(1+β) instead of π^(1+1/β)", _tilted_wrong_exponent),
-    Mutant("coverage_adaptive", "coverage", "E[1/max π] (C̄_cov) instead of E[1/π(y*)]", _coverage_adaptive),
-    Mutant("coverage_ignores_mu", "coverage", "uniform average over prompts whatever μ", _coverage_ignores_mu),
-    Mutant("concentrability_reversed", "concentrability", "arguments swapped", _concentrability_reversed),
+    Mutant(
+        "greedy_returns_mode",
+        "greedy_decode",
+        "the exact mode (Viterbi), not token-wise greedy",
+        _greedy_returns_mode,
+    ),
+    Mutant(
+        "tilted_wrong_exponent", "tilted", "π^(1+β) instead of π^(1+1/β)", _tilted_wrong_exponent
+    ),
+    Mutant(
+        "coverage_adaptive",
+        "coverage",
+        "E[1/max π] (C̄_cov) instead of E[1/π(y*)]",
+        _coverage_adaptive,
+    ),
+    Mutant(
+        "coverage_ignores_mu",
+        "coverage",
+        "uniform average over prompts whatever μ",
+        _coverage_ignores_mu,
+    ),
+    Mutant(
+        "concentrability_reversed",
+        "concentrability",
+        "arguments swapped",
+        _concentrability_reversed,
+    ),
     Mutant("margin_plus_one", "margin", "ratio instead of ratio - 1", _margin_plus_one),
     Mutant("kl_reversed", "kl_divergence", "KL(q||p) for KL(p||q)", _kl_reversed),
-    Mutant("objective_ignores_beta", "regularized_objective", "J_1 whatever β", _objective_ignores_beta),
-    Mutant("mode_mask_first_argmax", "mode_mask", "one argmax per prompt, ties dropped", _mode_mask_first_argmax),
-    Mutant("adaptive_samples_halved", "adaptive_best_of_n_expected_samples", "E[N_μ]/2",
-           _adaptive_samples_halved),
-    Mutant("adaptive_law_fixed_n", "adaptive_best_of_n_law", "best-of-⌈μ⌉ law, stopping rule ignored",
-           _adaptive_law_fixed_n),
-    Mutant("adaptive_sampler_stops_early", "adaptive_best_of_n", "stops at k·max p >= μ/2",
-           _adaptive_sampler_stops_early),
-    Mutant("sft_returns_base", "sft_sharpening", "returns π_base as the fitted model", _sft_returns_base),
+    Mutant(
+        "objective_ignores_beta", "regularized_objective", "J_1 whatever β", _objective_ignores_beta
+    ),
+    Mutant(
+        "mode_mask_first_argmax",
+        "mode_mask",
+        "one argmax per prompt, ties dropped",
+        _mode_mask_first_argmax,
+    ),
+    Mutant(
+        "adaptive_samples_halved",
+        "adaptive_best_of_n_expected_samples",
+        "E[N_μ]/2",
+        _adaptive_samples_halved,
+    ),
+    Mutant(
+        "adaptive_law_fixed_n",
+        "adaptive_best_of_n_law",
+        "best-of-⌈μ⌉ law, stopping rule ignored",
+        _adaptive_law_fixed_n,
+    ),
+    Mutant(
+        "adaptive_sampler_stops_early",
+        "adaptive_best_of_n",
+        "stops at k·max p >= μ/2",
+        _adaptive_sampler_stops_early,
+    ),
+    Mutant(
+        "sft_returns_base",
+        "sft_sharpening",
+        "returns π_base as the fitted model",
+        _sft_returns_base,
+    ),
     Mutant("sft_ignores_n", "sft_sharpening", "fits best-of-1 picks whatever N", _sft_ignores_n),
-    Mutant("sharpening_error_confuses_delta", "sharpening_error", "P[π̂(y*) < δ] instead of < 1-δ",
-           _sharpening_error_mass_below_delta),
-    Mutant("expected_sft_error_ignores_n", "expected_sft_error", "exact error of best-of-1 SFT",
-           _expected_sft_error_ignores_n),
+    Mutant(
+        "sharpening_error_confuses_delta",
+        "sharpening_error",
+        "P[π̂(y*) < δ] instead of < 1-δ",
+        _sharpening_error_mass_below_delta,
+    ),
+    Mutant(
+        "expected_sft_error_ignores_n",
+        "expected_sft_error",
+        "exact error of best-of-1 SFT",
+        _expected_sft_error_ignores_n,
+    ),
     Mutant("plateau_reversed", "sft_error_plateau", "1 - plateau", _plateau_reversed),
-    Mutant("adaptive_queries_per_prompt", "expected_adaptive_sft_error", "E[m]/n reported as E[m]",
-           _adaptive_queries_per_prompt),
+    Mutant(
+        "adaptive_queries_per_prompt",
+        "expected_adaptive_sft_error",
+        "E[m]/n reported as E[m]",
+        _adaptive_queries_per_prompt,
+    ),
     Mutant("xpo_beta_inverted", "xpo_sharpening", "1/β for β", _xpo_beta_inverted),
     Mutant("dpo_beta_inverted", "dpo_sharpening", "1/β for β", _dpo_beta_inverted),
-    Mutant("bayes_error_unweighted", "lower_bound_bayes_error", "hard-prompt miss probability not weighted by Δ",
-           _bayes_error_unweighted),
+    Mutant(
+        "bayes_error_unweighted",
+        "lower_bound_bayes_error",
+        "hard-prompt miss probability not weighted by Δ",
+        _bayes_error_unweighted,
+    ),
 )
 
 #: Every mutant by name.
@@ -247,16 +316,33 @@ KILLS = {
     "check_margin_sharpness": ("margin_plus_one", "tilted_wrong_exponent"),
     "check_j_beta_identity": ("kl_reversed", "objective_ignores_beta", "tilted_wrong_exponent"),
     "check_tilted_limit": ("tilted_wrong_exponent", "mode_mask_first_argmax"),
-    "check_lemma_i1": ("adaptive_samples_halved", "adaptive_law_fixed_n", "adaptive_sampler_stops_early"),
+    "check_lemma_i1": (
+        "adaptive_samples_halved",
+        "adaptive_law_fixed_n",
+        "adaptive_sampler_stops_early",
+    ),
     "check_prop_e1": ("mode_mask_first_argmax", "greedy_returns_mode"),
     "check_prop_e2": ("tilted_wrong_exponent",),
     "check_sft_slopes": ("coverage_ignores_mu", "expected_sft_error_ignores_n", "plateau_reversed"),
-    "check_adaptive_slope": ("adaptive_queries_per_prompt", "expected_sft_error_ignores_n", "plateau_reversed"),
-    "check_sft_bound": ("sft_returns_base", "sft_ignores_n", "sharpening_error_confuses_delta",
-                        "expected_sft_error_ignores_n", "coverage_ignores_mu"),
+    "check_adaptive_slope": (
+        "adaptive_queries_per_prompt",
+        "expected_sft_error_ignores_n",
+        "plateau_reversed",
+    ),
+    "check_sft_bound": (
+        "sft_returns_base",
+        "sft_ignores_n",
+        "sharpening_error_confuses_delta",
+        "expected_sft_error_ignores_n",
+        "coverage_ignores_mu",
+    ),
     "check_lower_bound_phase": ("bayes_error_unweighted",),
-    "check_separation": ("expected_sft_error_ignores_n", "margin_plus_one", "xpo_beta_inverted",
-                         "dpo_beta_inverted"),
+    "check_separation": (
+        "expected_sft_error_ignores_n",
+        "margin_plus_one",
+        "xpo_beta_inverted",
+        "dpo_beta_inverted",
+    ),
 }
 
 __all__ = ["Mutant", "MUTANTS", "KILLS"]

@@ -15,11 +15,15 @@ import numpy as np
 from scipy import stats
 
 from ...classes import FiniteClass, LinearSoftmaxClass, TabularClass
-from ...policies import TabularPolicy
 from ...inference import best_of_n_law
+from ...policies import TabularPolicy
 from ..bounds import sft_error_bound, xpo_beta
-from ..instances import lower_bound_coverage, lower_bound_family, separation_instance
-from ..instances import simulate_lower_bound_error
+from ..instances import (
+    lower_bound_coverage,
+    lower_bound_family,
+    separation_instance,
+    simulate_lower_bound_error,
+)
 from .report import CheckResult
 
 ROUND_OFF = 1e-9
@@ -32,7 +36,9 @@ def fit_slope(x, y) -> tuple[float, float]:
     return float(fit.slope), float(fit.rvalue**2)
 
 
-def min_n(error_at, target: float, n_max: int = 1 << 22, useless_from: float = math.inf) -> int | None:
+def min_n(
+    error_at, target: float, n_max: int = 1 << 22, useless_from: float = math.inf
+) -> int | None:
     """Smallest ``n <= n_max`` with ``error_at(n) <= target`` by doubling then bisection (None if none).
 
     Assumes ``error_at`` is non-increasing in ``n`` (true of the exact expected
@@ -62,7 +68,9 @@ def min_n(error_at, target: float, n_max: int = 1 << 22, useless_from: float = m
 N_MAX = 1 << 14
 
 
-def sft_queries_needed(tk, base, mu, epsilon: float, delta: float, N_grid, n_max: int = N_MAX) -> dict:
+def sft_queries_needed(
+    tk, base, mu, epsilon: float, delta: float, N_grid, n_max: int = N_MAX
+) -> dict:
     """Smallest ``m = n·N`` over ``N_grid`` with exact expected SFT error ``<= ε`` (tabular class).
 
     Each ``N`` stops its doubling search once every ``n`` it could still return
@@ -101,7 +109,9 @@ def check_sft_slopes(tk, rng, quick: bool) -> CheckResult:
     for M in Ms:
         base, mu = hard_world(M, eps, d)
         cov.append(tk.coverage(base, mu))
-        cov_err = max(cov_err, abs(cov[-1] / lower_bound_coverage(M, 2 * eps) - 1.0))  # (1-Δ) + ΔM/2
+        cov_err = max(
+            cov_err, abs(cov[-1] / lower_bound_coverage(M, 2 * eps) - 1.0)
+        )  # (1-Δ) + ΔM/2
         m_C.append(sft_queries_needed(tk, base, mu, eps, delta, n_grid(M))["m"])
     C = 5.0
     epsilons = [0.1, 0.05, 0.025] if quick else [0.1, 0.05, 0.025, 0.0125, 0.00625]
@@ -114,13 +124,27 @@ def check_sft_slopes(tk, rng, quick: bool) -> CheckResult:
     slope_C = fit_slope(cov, m_C)[0] if finite else math.nan
     slope_e = fit_slope(1 / np.array(epsilons), m_eps)[0] if finite else math.nan
     band_C, band_e = SLOPE_BANDS["C"], SLOPE_BANDS["1/eps"]
-    ok = band_C[0] <= slope_C <= band_C[1] and band_e[0] <= slope_e <= band_e[1] and cov_err <= ROUND_OFF
+    ok = (
+        band_C[0] <= slope_C <= band_C[1]
+        and band_e[0] <= slope_e <= band_e[1]
+        and cov_err <= ROUND_OFF
+    )
     return CheckResult(
-        "Thm 4.1' rates", f"exact min m=nN, hard family d={d}, delta=1/2",
+        "Thm 4.1' rates",
+        f"exact min m=nN, hard family d={d}, delta=1/2",
         f"slope vs C_cov {slope_C:.2f}; vs 1/eps {slope_e:.2f}; C_cov vs (1-D)+DM/2 {cov_err:.1e}",
-        f"~1 {band_C}; ~2 {band_e}; <= {ROUND_OFF:g}", ok, kind="rate",
-        numbers={"coverage": cov, "coverage_error": cov_err, "m_vs_C": m_C, "epsilons": epsilons,
-                 "m_vs_eps": m_eps, "slope_C": slope_C, "slope_eps": slope_e},
+        f"~1 {band_C}; ~2 {band_e}; <= {ROUND_OFF:g}",
+        ok,
+        kind="rate",
+        numbers={
+            "coverage": cov,
+            "coverage_error": cov_err,
+            "m_vs_C": m_C,
+            "epsilons": epsilons,
+            "m_vs_eps": m_eps,
+            "slope_C": slope_C,
+            "slope_eps": slope_e,
+        },
     )
 
 
@@ -133,20 +157,34 @@ def check_adaptive_slope(tk, rng, quick: bool) -> CheckResult:
         M = int(round(C / e))
         base, mu = hard_world(M, e, d)
         n = min_n(lambda k: tk.expected_adaptive_sft_error(base, k, delta, mu)[0], e, N_MAX)
-        m_ad.append(math.inf if n is None else tk.expected_adaptive_sft_error(base, n, delta, mu)[1])
+        m_ad.append(
+            math.inf if n is None else tk.expected_adaptive_sft_error(base, n, delta, mu)[1]
+        )
         m_plain.append(sft_queries_needed(tk, base, mu, e, delta, n_grid(M))["m"])
     finite = bool(np.all(np.isfinite(m_ad)) and np.all(np.isfinite(m_plain)))
     slope_ad = fit_slope(1 / np.array(epsilons), m_ad)[0] if finite else math.nan
     slope_plain = fit_slope(1 / np.array(epsilons), m_plain)[0] if finite else math.nan
     band, band_plain = SLOPE_BANDS["adaptive 1/eps"], SLOPE_BANDS["1/eps"]
-    ok = (finite and band[0] <= slope_ad <= band[1] and band_plain[0] <= slope_plain <= band_plain[1]
-          and m_ad[-1] < m_plain[-1])
+    ok = (
+        finite
+        and band[0] <= slope_ad <= band[1]
+        and band_plain[0] <= slope_plain <= band_plain[1]
+        and m_ad[-1] < m_plain[-1]
+    )
     return CheckResult(
-        "Thm D.1 rate", f"exact E[m] of adaptive vs plain SFT, hard family, C={C:g}",
+        "Thm D.1 rate",
+        f"exact E[m] of adaptive vs plain SFT, hard family, C={C:g}",
         f"adaptive slope {slope_ad:.2f}, plain {slope_plain:.2f}; E[m] {m_ad[-1]:.0f} < {m_plain[-1]}",
-        f"~1 {band}; ~2 {band_plain}; adaptive cheaper", ok, kind="rate",
-        numbers={"epsilons": epsilons, "m_adaptive": m_ad, "m_plain": m_plain,
-                 "slope_adaptive": slope_ad, "slope_plain": slope_plain},
+        f"~1 {band}; ~2 {band_plain}; adaptive cheaper",
+        ok,
+        kind="rate",
+        numbers={
+            "epsilons": epsilons,
+            "m_adaptive": m_ad,
+            "m_plain": m_plain,
+            "slope_adaptive": slope_ad,
+            "slope_plain": slope_plain,
+        },
     )
 
 
@@ -180,29 +218,63 @@ def check_sft_bound(tk, rng, quick: bool, rho: float = 0.05, level: float = 1e-3
     for n, N in points:
         cls = FiniteClass([best_of_n_law(p, N) for p in inst.model_class.policies])
         bound = sft_error_bound(n, N, delta, max(c_cov, 1.0), d * math.log(M), rho)
-        errs = np.array([tk.sharpening_error(tk.sft_sharpening(base, n, N, cls, mu, rng=rng).policy, base,
-                                             2 * delta, mu) for _ in range(reps)])
+        errs = np.array(
+            [
+                tk.sharpening_error(
+                    tk.sft_sharpening(base, n, N, cls, mu, rng=rng).policy, base, 2 * delta, mu
+                )
+                for _ in range(reps)
+            ]
+        )
         above = int(np.count_nonzero(errs > bound))
         p_bound.append(float(stats.binom.sf(above - 1, reps, rho)))  # P(Bin(reps, ρ) >= above)
-        rows.append({"n": n, "N": N, "bound": bound, "mean_error": float(errs.mean()), "above_bound": above})
+        rows.append(
+            {"n": n, "N": N, "bound": bound, "mean_error": float(errs.mean()), "above_bound": above}
+        )
     curve_base = TabularPolicy([[0.3, 0.25, 0.2, 0.15, 0.1]])
     curve_delta, curve_reps = 0.2, (200 if quick else 2000)
     curve, p_curve = [], []
-    for n, N in ((1, 4), (4, 6), (10, 5)):  # n = 10: K = 8 = (1-δ)n is on the knife edge (not an error)
+    for n, N in (
+        (1, 4),
+        (4, 6),
+        (10, 5),
+    ):  # n = 10: K = 8 = (1-δ)n is on the knife edge (not an error)
         exact = float(tk.expected_sft_error(curve_base, n, N, curve_delta))
-        failed = sum(tk.sharpening_error(tk.sft_sharpening(curve_base, n, N, TabularClass(1, 5), rng=rng).policy,
-                                         curve_base, curve_delta) > 0.5 for _ in range(curve_reps))
-        p_curve.append(float(stats.binomtest(int(failed), curve_reps, min(max(exact, 0.0), 1.0)).pvalue))
+        failed = sum(
+            tk.sharpening_error(
+                tk.sft_sharpening(curve_base, n, N, TabularClass(1, 5), rng=rng).policy,
+                curve_base,
+                curve_delta,
+            )
+            > 0.5
+            for _ in range(curve_reps)
+        )
+        p_curve.append(
+            float(stats.binomtest(int(failed), curve_reps, min(max(exact, 0.0), 1.0)).pvalue)
+        )
         curve.append({"n": n, "N": N, "exact": exact, "measured": failed / curve_reps})
-    ok = (cov_err <= ROUND_OFF and all(max(r["bound"] + rho, 0.0) < Delta for r in rows)
-          and min(p_bound) > level / len(points) and min(p_curve) > level / len(curve))
+    ok = (
+        cov_err <= ROUND_OFF
+        and all(max(r["bound"] + rho, 0.0) < Delta for r in rows)
+        and min(p_bound) > level / len(points)
+        and min(p_curve) > level / len(curve)
+    )
     return CheckResult(
-        "Thm 4.1' bound", f"bound < Delta={Delta} (d={d}, M={M}, {reps} reps/pt); exact curve, {curve_reps} reps/pt",
+        "Thm 4.1' bound",
+        f"bound < Delta={Delta} (d={d}, M={M}, {reps} reps/pt); exact curve, {curve_reps} reps/pt",
         f"above bound {[r['above_bound'] for r in rows]}/{reps} (min p {min(p_bound):.3g}); "
         f"curve min p {min(p_curve):.3g}",
-        f"p > {level / len(points):.2g} (rho={rho}); p > {level / len(curve):.2g}", ok, kind="statistical",
-        numbers={"coverage": c_cov, "coverage_error": cov_err, "points": rows, "p_bound": p_bound,
-                 "curve": curve, "p_curve": p_curve},
+        f"p > {level / len(points):.2g} (rho={rho}); p > {level / len(curve):.2g}",
+        ok,
+        kind="statistical",
+        numbers={
+            "coverage": c_cov,
+            "coverage_error": cov_err,
+            "points": rows,
+            "p_bound": p_bound,
+            "curve": curve,
+            "p_curve": p_curve,
+        },
     )
 
 
@@ -212,20 +284,35 @@ def check_lower_bound_phase(tk, rng, quick: bool, level: float = 1e-3) -> CheckR
     scale = d * M / Delta
     cs = np.array([0.02, 0.1, 1.0, 10.0, 50.0])
     N = 1
-    errors = tk.lower_bound_bayes_error(d, M, Delta, np.maximum(1, np.round(cs * scale)).astype(int), N)
+    errors = tk.lower_bound_bayes_error(
+        d, M, Delta, np.maximum(1, np.round(cs * scale)).astype(int), N
+    )
     trials = 300 if quick else 2000
     n_mc = int(round(0.5 * scale))
     sim = simulate_lower_bound_error(d, M, Delta, n_mc, N, trials, rng=rng)
     exact = float(tk.lower_bound_bayes_error(d, M, Delta, n_mc, N))
     z = abs(sim["errors"].mean() - exact) / (sim["errors"].std(ddof=1) / math.sqrt(trials))
     z_max = stats.norm.ppf(1 - level / 2)
-    ok = errors[0] >= Delta / 2 and errors[1] >= Delta / 4 and errors[-1] <= Delta / 20 and z <= z_max
+    ok = (
+        errors[0] >= Delta / 2
+        and errors[1] >= Delta / 4
+        and errors[-1] <= Delta / 20
+        and z <= z_max
+    )
     return CheckResult(
-        "Thm 3.1' phase", f"Bayes error at m = c dM/Delta, c in {cs.tolist()}",
+        "Thm 3.1' phase",
+        f"Bayes error at m = c dM/Delta, c in {cs.tolist()}",
         f"err/Delta {np.round(errors / Delta, 3).tolist()}; MC z={z:.2f}",
-        f"~1 below c~0.1, -> 0 after; |z| <= {z_max:.2f}", ok, kind="rate",
-        numbers={"c": cs.tolist(), "errors": errors.tolist(), "mc_mean": float(sim["errors"].mean()),
-                 "exact_at_mc": exact, "z": float(z)},
+        f"~1 below c~0.1, -> 0 after; |z| <= {z_max:.2f}",
+        ok,
+        kind="rate",
+        numbers={
+            "c": cs.tolist(),
+            "errors": errors.tolist(),
+            "mc_mean": float(sim["errors"].mean()),
+            "exact_at_mc": exact,
+            "z": float(z),
+        },
     )
 
 
@@ -272,26 +359,50 @@ def check_separation(tk, rng, quick: bool, epsilon: float = 0.1, delta: float = 
         m_sft.append(math.inf if found is None else found)
         beta = xpo_beta(delta, tk.margin(base), math.log(base.n_responses))
         # Realizability (Assumption J.3) needs ‖θ*_β‖ = (1 + 1/β)‖θ*‖ <= B: the paper's B = C d log d with C large.
-        cls = LinearSoftmaxClass(inst.details["features"], B=2.0 * (1.0 + 1.0 / beta))  # restarts: the run's rng
+        cls = LinearSoftmaxClass(
+            inst.details["features"], B=2.0 * (1.0 + 1.0 / beta)
+        )  # restarts: the run's rng
         cap = rlhf_query_bound(d)
         m_xpo.append(_median_xpo_queries(tk, base, cls, beta, mode, delta, cap, rng, seeds))
-        m_dpo.append(float(np.median([_dpo_queries(tk, base, cls, beta, mode, delta, cap, rng) for _ in range(seeds)])))
+        m_dpo.append(
+            float(
+                np.median(
+                    [_dpo_queries(tk, base, cls, beta, mode, delta, cap, rng) for _ in range(seeds)]
+                )
+            )
+        )
     finite = bool(np.all(np.isfinite(m_sft)))
     growth = stats.linregress(dims, np.log(m_sft)) if finite else None
     factor = math.exp(growth.slope) if finite else math.nan
     r2 = float(growth.rvalue**2) if finite else math.nan
     caps = [rlhf_query_bound(d) for d in dims]
-    ok = (m_sft == sft_closed and factor >= 2.0 and r2 >= 0.9
-          and all(x <= c for x, c in zip(m_xpo, caps)) and all(x <= c for x, c in zip(m_dpo, caps))
-          and max(m_xpo[-1], m_dpo[-1]) < m_sft[-1])
+    ok = (
+        m_sft == sft_closed
+        and factor >= 2.0
+        and r2 >= 0.9
+        and all(x <= c for x, c in zip(m_xpo, caps))
+        and all(x <= c for x, c in zip(m_dpo, caps))
+        and max(m_xpo[-1], m_dpo[-1]) < m_sft[-1]
+    )
     return CheckResult(
-        "Example J.1", f"queries to error <= {epsilon} at delta={delta}, d={dims}, median of {seeds} seeds",
+        "Example J.1",
+        f"queries to error <= {epsilon} at delta={delta}, d={dims}, median of {seeds} seeds",
         f"SFT x{factor:.2f}/dim (R2 {r2:.2f}, = closed form: {m_sft == sft_closed}); at d={dims}: "
         f"SFT {_ints(m_sft)}, XPO {_ints(m_xpo)}, DPO {_ints(m_dpo)}",
-        f"SFT >= x2/dim, R2 >= 0.9; XPO, DPO <= 8d^2 = {caps}; both < SFT", ok, kind="rate",
-        numbers={"d": dims, "n_responses": sizes, "m_sft": m_sft, "m_sft_closed_form": sft_closed,
-                 "m_xpo": m_xpo, "m_dpo": m_dpo, "rlhf_query_bound": caps,
-                 "sft_growth_per_dim": factor, "sft_r2": r2},
+        f"SFT >= x2/dim, R2 >= 0.9; XPO, DPO <= 8d^2 = {caps}; both < SFT",
+        ok,
+        kind="rate",
+        numbers={
+            "d": dims,
+            "n_responses": sizes,
+            "m_sft": m_sft,
+            "m_sft_closed_form": sft_closed,
+            "m_xpo": m_xpo,
+            "m_dpo": m_dpo,
+            "rlhf_query_bound": caps,
+            "sft_growth_per_dim": factor,
+            "sft_r2": r2,
+        },
     )
 
 
@@ -313,7 +424,9 @@ def _median_xpo_queries(tk, base, cls, beta, mode, delta, cap, rng, seeds: int) 
     for seed in (int(s) for s in rng.integers(2**63, size=seeds)):
         known = sorted(done)
         limit = int(known[rank]) - 1 if len(known) > rank and math.isfinite(known[rank]) else cap
-        done.append(_xpo_queries(tk, base, cls, beta, mode, delta, limit, seed) if limit >= 2 else math.inf)
+        done.append(
+            _xpo_queries(tk, base, cls, beta, mode, delta, limit, seed) if limit >= 2 else math.inf
+        )
     return float(sorted(done)[rank])
 
 

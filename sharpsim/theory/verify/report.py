@@ -60,7 +60,10 @@ class VerifyReport:
 
     def table(self, max_width: int = 64) -> str:
         """A plain-text table: result, what was checked, measured, expected, PASS/FAIL."""
-        cells = [(r.result, r.checked, r.measured, r.expected, "PASS" if r.passed else "FAIL") for r in self.rows]
+        cells = [
+            (r.result, r.checked, r.measured, r.expected, "PASS" if r.passed else "FAIL")
+            for r in self.rows
+        ]
         header = ("result", "checked", "measured", "expected", "verdict")
         widths = [min(max_width, max(len(c[i]) for c in cells + [header])) for i in range(5)]
 
@@ -87,12 +90,23 @@ class VerifyReport:
             if not timings:
                 del data["seconds"]
             rows.append(data)
-        from .mutants import MUTANTS  # what each named mutant gets wrong, for a self-contained report
+        from .mutants import (
+            MUTANTS,  # what each named mutant gets wrong, for a self-contained report
+        )
 
         named = sorted({name for row in self.rows for name in row.mutants_killed})
-        mutants = {name: {"replaces": MUTANTS[name].replaces, "description": MUTANTS[name].description}
-                   for name in named if name in MUTANTS}
-        return {"quick": self.quick, "seed": self.seed, "passed": self.passed, "rows": rows, "mutants": mutants}
+        mutants = {
+            name: {"replaces": MUTANTS[name].replaces, "description": MUTANTS[name].description}
+            for name in named
+            if name in MUTANTS
+        }
+        return {
+            "quick": self.quick,
+            "seed": self.seed,
+            "passed": self.passed,
+            "rows": rows,
+            "mutants": mutants,
+        }
 
     def to_json(self, timings: bool = False) -> str:
         """The report as JSON (see :meth:`to_dict`)."""

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
-from typing import Callable
 
 from ... import algorithms, inference, measures
 from .. import instances
@@ -47,11 +47,11 @@ class Toolkit:
     lower_bound_bayes_error: Callable
 
     @classmethod
-    def default(cls) -> "Toolkit":
+    def default(cls) -> Toolkit:
         sources = (inference, measures, algorithms, instances)
         return cls(**{f.name: _find(f.name, sources) for f in fields(cls)})
 
-    def with_(self, **replacements) -> "Toolkit":
+    def with_(self, **replacements) -> Toolkit:
         """A copy with some implementations replaced."""
         return replace(self, **replacements)
 
@@ -61,4 +61,3 @@ def _find(name: str, modules) -> Callable:
         if hasattr(module, name):
             return getattr(module, name)
     raise AttributeError(name)  # pragma: no cover - a programming error
-

@@ -7,7 +7,9 @@ import numpy as np
 from ...policies import JointAutoregressivePolicy, TabularPolicy
 
 
-def random_tabular(rng: np.random.Generator, max_contexts: int = 4, max_responses: int = 7) -> TabularPolicy:
+def random_tabular(
+    rng: np.random.Generator, max_contexts: int = 4, max_responses: int = 7
+) -> TabularPolicy:
     """A table from small integer weights (exact ties), some zeros and a few 1e-12..1e-200 masses."""
     n_x = int(rng.integers(1, max_contexts + 1))
     n_y = int(rng.integers(2, max_responses + 1))
@@ -23,7 +25,9 @@ def random_tabular_worlds(rng: np.random.Generator, count: int, **kwargs) -> lis
     return [random_tabular(rng, **kwargs) for _ in range(count)]
 
 
-def unique_mode_world(rng: np.random.Generator, n_contexts: int = 3, n_responses: int = 6) -> TabularPolicy:
+def unique_mode_world(
+    rng: np.random.Generator, n_contexts: int = 3, n_responses: int = 6
+) -> TabularPolicy:
     """Dirichlet rows with a strictly largest entry (unique modes, positive margin)."""
     probs = rng.dirichlet(np.ones(n_responses), size=n_contexts)
     top = np.sort(probs, axis=1)
@@ -42,8 +46,9 @@ def planted_mode_joint(rng: np.random.Generator, vocab_size: int, horizon: int):
     return JointAutoregressivePolicy(joint[None, :], vocab_size, horizon), planted
 
 
-def planted_margin_world(rng: np.random.Generator, gamma_margin: float, n_contexts: int = 3,
-                         max_responses: int = 8) -> tuple:
+def planted_margin_world(
+    rng: np.random.Generator, gamma_margin: float, n_contexts: int = 3, max_responses: int = 8
+) -> tuple:
     """A table whose modes are planted with margin exactly ``gamma_margin`` at prompt 0, ``>=`` elsewhere.
 
     Each row: runner-up weight 1, the others uniform in ``[0, 1]``, the mode
