@@ -104,16 +104,22 @@ def kernel_from_token_log_probs(tok_p, tok_q, alpha: float, vocab: int, cuts) ->
     ``tok_p[h, y] = log π_h(y_h | y_{<h})``, ``tok_q`` the same for ``q``;
     ``cuts`` is the cut set ``T`` (int array). See the module docstring.
     """
+    kernel = proposal_matrix(tok_q, vocab, cuts)
+    apply_acceptance(kernel, tok_p.sum(axis=0), tok_q.sum(axis=0), alpha)
+    return kernel
+
+
+def proposal_matrix(tok_q: np.ndarray, vocab: int, cuts) -> np.ndarray:
+    """``S(y, y') = (1/|T|) Σ_{t∈T, t <= c(y,y')} q(y'_{t:} | y_{<t})`` ``[V**H, V**H]``: the proposal law."""
     horizon, n = tok_q.shape
     # suffix[t, y] = log q(y_{t:} | y_{<t}): sums of finite and -inf terms only, never NaN.
     suffix = np.cumsum(tok_q[::-1], axis=0)[::-1]
-    kernel = np.zeros((n, n))
+    matrix = np.zeros((n, n))
     for t in cuts:
         block = vocab ** (horizon - int(t))
         proposal = np.exp(suffix[t]).reshape(n // block, block) / len(cuts)
-        _diagonal_blocks(kernel, block)[...] += proposal[:, None, :]
-    _apply_acceptance(kernel, tok_p.sum(axis=0), suffix[0], alpha)
-    return kernel
+        _diagonal_blocks(matrix, block)[...] += proposal[:, None, :]
+    return matrix
 
 
 def _diagonal_blocks(square: np.ndarray, block: int) -> np.ndarray:
@@ -125,8 +131,12 @@ def _diagonal_blocks(square: np.ndarray, block: int) -> np.ndarray:
     )
 
 
-def _apply_acceptance(kernel: np.ndarray, log_p: np.ndarray, log_q: np.ndarray, alpha: float):
-    """In place: ``K(y,y') ← S(y,y')·A(y,y')``, and the rejected mass ``Σ S·(1-A)`` onto ``K(y,y)``."""
+def apply_acceptance(kernel: np.ndarray, log_p: np.ndarray, log_q: np.ndarray, alpha: float):
+    """In place: ``K(y,y') ← S(y,y')·A(y,y')``, and the rejected mass ``Σ S·(1-A)`` onto ``K(y,y)``.
+
+    ``log A = min(0, α(log π(y') - log π(y)) - (log q(y') - log q(y)))`` from whole-sequence
+    ``log_p, log_q [V**H]``.
+    """
     n = kernel.shape[0]
     rows_per_block = max(1, _ROW_BLOCK_ELEMENTS // n)
     for lo in range(0, n, rows_per_block):
