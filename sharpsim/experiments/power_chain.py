@@ -68,14 +68,14 @@ def power_chain(rng, alpha, vocab, horizon, draws):
       draws from the chain's exact law (the noise reference);
     * ``kind="reference"``: ``chain`` = the decoding method (greedy; token
       temperature ``1/α``), ``tau`` its token temperature (0 for greedy), its exact
-      ``tv``; ``block = step = t_mix = −1``, ``gap = tv_noise = nan``.
+      ``tv``; ``block = step = t_mix = −1`` and ``gap = tv_noise = −1.0`` (not applicable).
 
     Also ``n_states = V**H``.
     """
     policy = _world(rng, vocab, horizon)
     target = power_law(policy, alpha).probs[0]
     base = {"n_states": int(policy.n_responses)}
-    nothing = {"block": -1, "step": -1, "tv_noise": float("nan"), "gap": float("nan"), "t_mix": -1}
+    nothing = {"block": -1, "step": -1, "tv_noise": -1.0, "gap": -1.0, "t_mix": -1}
     greedy = int(encode_sequences(greedy_decode(policy, [0])[0], vocab))
     token = token_temperature_law(policy, 1.0 / alpha).probs[0]
     rows = [
