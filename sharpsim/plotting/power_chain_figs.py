@@ -10,6 +10,13 @@ from .stats import distinct, select, summarize
 #: Lowest TV drawn (the exact curves reach 0 only in the limit; the y axis is logarithmic).
 TV_FLOOR = 1e-4
 
+
+def _shown(values):
+    """``values`` with those below :data:`TV_FLOOR` blanked (NaN), so curves stop there."""
+    values = np.asarray(values, dtype=float)
+    return np.where(values >= TV_FLOOR, values, np.nan)
+
+
 REFERENCES = (("greedy decoding", "k", "--"), ("token temperature 1/alpha", "0.45", ":"))
 
 
@@ -32,7 +39,7 @@ def power_chain(records, out_dir):
         f"{', '.join(map(str, n_states))}); {style.BAND_NOTE}. Markers: sampled "
         f"chains' empirical TV; crosses: the same statistic for exact draws of the chain's law "
         f"(sampling-noise reference). Horizontal lines: exact TV of greedy and of token-"
-        f"temperature-1/alpha decoding. Values below {TV_FLOOR:g} drawn at {TV_FLOOR:g}.",
+        f"temperature-1/alpha decoding. Curves stop where the TV falls below {TV_FLOOR:g}.",
     )
     fig.tight_layout(rect=(0, 0, 1, 0.86))
     return fig
@@ -44,18 +51,14 @@ def _panel(ax, rows, alpha):
     for i, chain in enumerate(chains):
         color = "0.5" if "base model" in chain else style.color(i)
         s = summarize(exact, "step", "tv", {"chain": chain})
-        s = s._replace(
-            y=np.maximum(s.y, TV_FLOOR),
-            lo=np.maximum(s.lo, TV_FLOOR),
-            hi=np.maximum(s.hi, TV_FLOOR),
-        )
+        s = s._replace(y=_shown(s.y), lo=_shown(s.lo), hi=_shown(s.hi))
         style.band(ax, s, color, label=f"{chain}", marker=None, linestyle="-")
         sampled = select(rows, {"kind": "sampled", "chain": chain})
         if sampled:
             m = summarize(sampled, "step", "tv")
-            ax.plot(m.x, np.maximum(m.y, TV_FLOOR), "o", color=color, ms=3.5)
+            ax.plot(m.x, _shown(m.y), "o", color=color, ms=3.5)
             n = summarize(sampled, "step", "tv_noise")
-            ax.plot(n.x, np.maximum(n.y, TV_FLOOR), "x", color=color, ms=3.5)
+            ax.plot(n.x, _shown(n.y), "x", color=color, ms=3.5)
     for method, color, dash in REFERENCES:
         ref = select(rows, {"kind": "reference", "chain": method})
         if ref:
@@ -67,4 +70,4 @@ def _panel(ax, rows, alpha):
     ax.set_yscale("log")
     ax.set_ylim(TV_FLOOR * 0.7, 1.3)
     ax.set_xlabel("Metropolis-Hastings steps k")
-    ax.set_title(rf"$\alpha = {alpha:g}$")
+    ax.set_title(rf"exact power-sampler chain, $\alpha = {alpha:g}$")
