@@ -179,7 +179,9 @@ def test_irreducible_chain_mixes_and_its_gaps_and_mixing_times_agree(seed, alpha
 
     t = mix.worst_case_mixing_time
     assert d(t) <= 0.05 and (t == 0 or d(t - 1) > 0.05)
-    assert mix.mixing_time <= t <= mix.relaxation_bound  # Levin–Peres–Wilmer Thm 12.4
+    assert (
+        mix.mixing_time <= t <= mix.relaxation_bound
+    )  # Levin–Peres–Wilmer Ch. 12 (relaxation time)
 
 
 def test_mixing_gives_up_past_max_steps_and_alpha_one_mixes_in_one_step():

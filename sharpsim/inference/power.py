@@ -5,11 +5,14 @@ grows and tends to the uniform law on the mode set ``y*(x)``; it is the
 KL-regularised optimum ``π*_β`` of Sec. 4.2 with ``α = 1 + 1/β``. It is *not*
 token-level temperature ``1/α`` (:func:`~sharpsim.token_temperature_law`),
 which tempers each conditional separately. Exact by enumeration for small
-``V**H``; otherwise Metropolis–Hastings over sequences with the base model as
-proposal (Karan & Du 2025, "Reasoning with Sampling").
+``V**H``; otherwise Metropolis–Hastings over sequences, regenerating a suffix
+from the base model or from it at token temperature ``τ`` (``1/α`` in Karan &
+Du 2025, "Reasoning with Sampling"). The chain's exact transition matrix, law
+after ``k`` steps and mixing are in :mod:`sharpsim.inference.power_chain`.
 
 References:
-  Huang et al., ICLR 2025, Sec. 4.2 (Eq. (3)) and Sec. 3.1 (Eq. (5)).
+  Huang et al., ICLR 2025, Sec. 4.2 (Eq. (3)) and Sec. 3.1 (Eq. (5)); Karan & Du,
+  "Reasoning with Sampling: Your Base Model is Smarter Than You Think" (2025), Algorithm 1.
 """
 
 from __future__ import annotations
