@@ -211,6 +211,21 @@ def test_sampled_chains_follow_the_exact_law(alpha, tau, block, init, k):
     assert pooled_chisquare_pvalue(counts, expected) > 0.001 / 3
 
 
+@pytest.mark.parametrize("alpha", [1e6, 1e300])
+def test_astronomical_alpha_stays_finite_and_stationary(alpha):
+    policy = ss.JointAutoregressivePolicy([[0.05, 0.4, 0.3, 0.25, 1e-200, 0.0, 0.0, 0.0]], 2, 3)
+    for tau in (1.0, 1.0 / alpha):
+        K = ss.power_chain_kernel(policy, 0, alpha, proposal_temperature=tau)
+        assert np.all(np.isfinite(K))
+        np.testing.assert_allclose(K.sum(axis=1), 1.0, rtol=0, atol=1e-12)
+        out = ss.power_chain_law(policy, 0, alpha, [0, 50], proposal_temperature=tau)
+        np.testing.assert_array_equal(out.target, ss.power_law(policy, alpha).probs[0])
+        np.testing.assert_allclose(out.target @ K, out.target, rtol=0, atol=1e-12)
+        assert np.all(np.isfinite(out.tv)) and out.tv[1] <= out.tv[0]
+    empty = ss.power_chain_law(policy, 0, alpha, [])
+    assert empty.laws.shape == (0, 8) and empty.tv.shape == (0,)
+
+
 # ------------------------------------------------------------------------- bad input
 
 

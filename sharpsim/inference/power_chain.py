@@ -209,9 +209,10 @@ def start_law(policy, x: int, init, tau: float | None) -> np.ndarray:
 
 def target_law(tok_p: np.ndarray, alpha: float) -> np.ndarray:
     """``π^α/Z [V**H]`` from the token log-probs, normalised in log space."""
+    log_p = tok_p.sum(axis=0)
+    # Shift before scaling: a huge α then sends only the non-modes to -inf (as power_law).
     with np.errstate(over="ignore"):
-        scaled = alpha * tok_p.sum(axis=0)
-    scaled = scaled - scaled.max()
+        scaled = alpha * (log_p - log_p.max())
     return np.exp(scaled - logsumexp(scaled))
 
 
@@ -277,6 +278,8 @@ def power_chain_law(
         policy, x, alpha, proposal_temperature, block_size, max_states
     )
     steps = np.asarray(steps)
+    if steps.size == 0:
+        steps = steps.astype(np.int64).reshape(0)
     if steps.ndim != 1 or not np.issubdtype(steps.dtype, np.integer) or np.any(steps < 0):
         raise ValueError(f"steps must be a 1-d array of integers >= 0; got {steps!r}")
     kernel = kernel_from_token_log_probs(tok_p, tok_q, alpha, policy.vocab_size, cuts)
