@@ -223,22 +223,26 @@ def test_mcmc_default_options_are_the_same_bytes_as_before():
 # (alpha, proposal temperature, block size, init, steps): Karan & Du's τ = 1/α, block cuts,
 # all three start rules, and a proposal hotter than the base model.
 SAMPLER_CASES = [
-    (4.0, 0.25, None, None, 2),
-    (4.0, 0.25, 1, "proposal", 3),
-    (3.0, 0.5, 2, "proposal", 3),
-    (2.0, 2.0, 3, [1, 0, 1], 1),
-    (1.0, 0.5, None, [0, 0, 0], 2),
+    (4.0, 0.25, None, None, 2, None),
+    (4.0, 0.25, 1, "proposal", 3, None),
+    (3.0, 0.5, 2, "proposal", 3, None),
+    (2.0, 2.0, 3, [1, 0, 1], 1, None),
+    (1.0, 0.5, None, [0, 0, 0], 2, None),
+    (4.0, 0.25, None, "proposal", 2, 1),  # Karan & Du's schedule: grow one token at a time
+    (3.0, 0.5, 2, None, 1, 2),
 ]
 
 
-@pytest.mark.parametrize("alpha, tau, block, init, n_steps", SAMPLER_CASES)
-def test_mcmc_options_follow_the_exact_kernel_law(alpha, tau, block, init, n_steps):
+@pytest.mark.parametrize("alpha, tau, block, init, n_steps, growth", SAMPLER_CASES)
+def test_mcmc_options_follow_the_exact_kernel_law(alpha, tau, block, init, n_steps, growth):
     """The sampler matches the exact kernel: chi-square at level 0.001, Bonferroni over
-    2 prompts x 5 cases; cells with expected count < 5 pooled."""
+    2 prompts x 7 cases; cells with expected count < 5 pooled."""
     policy = _small_world()
     n_chains = 20_000
-    kw = {"proposal_temperature": tau, "block_size": block}
+    kw = {"proposal_temperature": tau, "block_size": block, "growth_block": growth}
     res = ss.power_sample_mcmc(policy, [0, 1], alpha, n_steps, n_chains, rng=9, init=init, **kw)
+    stages = 1 if growth is None else -(-3 // growth)
+    assert res.n_steps == n_steps * stages and res.growth_block == growth
     idx = ss.encode_sequences(res.samples, 2)
     for x in range(2):
         law = ss.power_chain_law(policy, x, alpha, [n_steps], init=init, **kw).laws[0]
@@ -289,6 +293,12 @@ def test_power_bad_inputs():
         ss.power_sample_mcmc(policy, [0], 2.0, 3, block_size=1.5)
     with pytest.raises(ValueError, match='init must be None, "proposal" or sequences'):
         ss.power_sample_mcmc(policy, [0], 2.0, 3, init="base")
+    with pytest.raises(ValueError, match='init must be None, "proposal" or sequences'):
+        ss.power_sample_mcmc(policy, [0], 2.0, 3, init="base", growth_block=1)
+    with pytest.raises(ValueError, match='with growth_block, init must be None or "proposal"'):
+        ss.power_sample_mcmc(policy, [0], 2.0, 3, init=[0, 1, 1], growth_block=1)
+    with pytest.raises(ValueError, match="growth_block must be >= 1"):
+        ss.power_sample_mcmc(policy, [0], 2.0, 3, growth_block=0)
     with pytest.raises(ValueError, match=r"init entries must be in \[0, 2\)"):
         ss.power_sample_mcmc(policy, [0], 2.0, 3, init=[0, 1, 2])
     zero = ss.JointAutoregressivePolicy(GREEDY_FAILURE, 2, 2)

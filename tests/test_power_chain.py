@@ -211,6 +211,33 @@ def test_sampled_chains_follow_the_exact_law(alpha, tau, block, init, k):
     assert pooled_chisquare_pvalue(counts, expected) > 0.001 / 3
 
 
+@given(autoregressive_policies(max_vocab=3, max_horizon=3), ALPHAS, TAUS, BLOCKS)
+def test_karan_du_growth_schedule_law(policy, alpha, how, block):
+    """G >= H is the plain chain; k = 0 is the start rule's law for every G; laws are laws."""
+    tau = _tau(alpha, how)
+    kw = {"proposal_temperature": tau, "block_size": block, "init": "proposal"}
+    steps = [0, 1, 3]
+    plain = ss.power_chain_law(policy, 0, alpha, steps, **kw)
+    whole = ss.power_chain_law(policy, 0, alpha, steps, growth_block=policy.horizon, **kw)
+    np.testing.assert_allclose(whole.laws, plain.laws, rtol=0, atol=1e-13)
+    token = ss.token_temperature_law(policy, tau).probs[0]
+    for growth in (1, 2):
+        out = ss.power_chain_law(policy, 0, alpha, steps, growth_block=growth, **kw)
+        np.testing.assert_allclose(out.laws[0], token, rtol=0, atol=1e-12)
+        assert np.all(out.laws >= 0)
+        np.testing.assert_allclose(out.laws.sum(axis=1), 1.0, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("growth", [1, 2, 3])
+def test_growth_schedule_converges_to_the_power_law_with_many_steps_per_stage(growth):
+    """Each stage's chain mixes (full support), so with k -> ∞ the last stage's output is π^α."""
+    policy = _full_support_markov(4, vocab=2, horizon=4)
+    out = ss.power_chain_law(
+        policy, 0, 3.0, [0, 2000], proposal_temperature=1 / 3, init="proposal", growth_block=growth
+    )
+    assert out.tv[0] > 0.01 and out.tv[1] < 1e-9
+
+
 @pytest.mark.parametrize("alpha", [1e6, 1e300])
 def test_astronomical_alpha_stays_finite_and_stationary(alpha):
     policy = ss.JointAutoregressivePolicy([[0.05, 0.4, 0.3, 0.25, 1e-200, 0.0, 0.0, 0.0]], 2, 3)
@@ -262,6 +289,10 @@ def test_power_chain_bad_inputs():
     zero = ss.JointAutoregressivePolicy([[0.0, 0.4, 0.35, 0.25]], 2, 2)
     with pytest.raises(ValueError, match="init must have positive probability"):
         ss.power_chain_law(zero, 0, 2.0, [1], init=[0, 0])
+    with pytest.raises(ValueError, match='with growth_block, init must be None or "proposal"'):
+        ss.power_chain_law(policy, 0, 2.0, [1], init=[0, 0, 0, 0], growth_block=2)
+    with pytest.raises(ValueError, match="growth_block must be >= 1"):
+        ss.power_chain_law(policy, 0, 2.0, [1], growth_block=0)
     with pytest.raises(ValueError, match=r"eps must be in \(0.0, 1.0\)"):
         ss.power_chain_mixing(policy, 0, 2.0, eps=1.0)
     with pytest.raises(ValueError, match="max_steps must be >= 0"):

@@ -23,6 +23,7 @@ import numpy as np
 from scipy.special import logsumexp
 
 from .._validation import check_int, check_real, check_rng
+from ..policies.autoregressive import sample_tokens, temper
 from ..policies.tabular import TabularPolicy, as_tabular
 from .decoding import _check_autoregressive
 
@@ -59,10 +60,11 @@ class PowerMCMCResult:
       samples: int64 ``[k, n_chains, H]``, the chains' final states.
       acceptance_rate: accepted / proposed moves over all chains and steps.
       acceptance_by_prompt: float ``[k]``, the same per prompt.
-      n_steps: MH steps run per chain.
+      n_steps: MH steps run per chain (over all stages with ``growth_block``).
       alpha: the exponent of the target ``π^α/Z``.
       proposal_temperature: the token temperature ``τ`` of the proposal.
       block_size: the cut-point spacing ``B`` (``None``: every position).
+      growth_block: the generation block ``G`` of Karan & Du's schedule (``None``: none).
     """
 
     samples: np.ndarray
@@ -72,6 +74,7 @@ class PowerMCMCResult:
     alpha: float
     proposal_temperature: float = 1.0
     block_size: int | None = None
+    growth_block: int | None = None
 
 
 def power_sample_mcmc(
@@ -85,6 +88,7 @@ def power_sample_mcmc(
     *,
     proposal_temperature: float = 1.0,
     block_size: int | None = None,
+    growth_block: int | None = None,
 ) -> PowerMCMCResult:
     """Metropolis–Hastings chains targeting ``π^α(·|x)/Z`` by suffix resampling (Karan & Du 2025).
 
@@ -105,6 +109,16 @@ def power_sample_mcmc(
     :func:`~sharpsim.power_chain_kernel`. Vectorised over all chains of all
     prompts; one Python iteration per step.
 
+    ``growth_block = G`` runs Karan & Du's Algorithm 1 schedule instead: the
+    sequence is generated ``G`` tokens at a time (the last chunk may be
+    shorter), each chunk drawn from the start rule (``init``) given the prefix,
+    and after each chunk ``n_steps`` MH steps run on the prefix ``y_{<L}``
+    generated so far, targeting ``π_L^α`` (``π_L`` the marginal of ``y_{<L}``),
+    with cuts ``T ∩ [0, L)`` and suffixes regenerated up to ``L``. The last
+    stage is the chain above on whole sequences; ``G >= H`` is the plain chain.
+    Its exact output law is :func:`~sharpsim.power_chain_law` with the same
+    ``growth_block``.
+
     Args:
       policy: an :class:`~sharpsim.AutoregressivePolicy` (the base model).
       x: int array ``[k]`` of prompts.
@@ -118,6 +132,9 @@ def power_sample_mcmc(
         each with positive probability.
       proposal_temperature: ``τ > 0`` (keyword only; default 1, the base model).
       block_size: ``None`` or an int ``B >= 1`` (keyword only): the cut-point spacing.
+      growth_block: ``None`` or an int ``G >= 1`` (keyword only): generate in
+        chunks of ``G`` tokens with ``n_steps`` MH steps after each; ``init`` must
+        then be ``None`` or ``"proposal"``.
 
     Returns:
       :class:`PowerMCMCResult` with ``samples [k, n_chains, H]``.
@@ -140,29 +157,86 @@ def power_sample_mcmc(
     n_chains = check_int(n_chains, "n_chains", minimum=1)
     tau = check_proposal_temperature(proposal_temperature)
     cuts = cut_points(policy.horizon, block_size)
+    stages = growth_stages(policy.horizon, growth_block)
+    if growth_block is not None and not (init is None or isinstance(init, str)):
+        raise ValueError('with growth_block, init must be None or "proposal" (the chunks\' law)')
     rng = check_rng(rng)
     prompts = np.repeat(x, n_chains)
-    state = _initial_states(policy, prompts, init, x.shape[0], n_chains, rng, tau)
-    log_p = policy._sequence_log_probs(prompts, state)
-    log_q = log_p if tau is None else policy._sequence_log_probs(prompts, state, tau)
     accepted = np.zeros(prompts.shape[0], dtype=np.int64)
-    for _ in range(n_steps):
-        if block_size is None:
-            start = rng.integers(0, policy.horizon, size=prompts.shape[0])
-        else:
-            start = cuts[rng.integers(0, cuts.shape[0], size=prompts.shape[0])]
-        proposal = policy._resample_suffix(prompts, state.copy(), start, rng, tau)
-        new_p = policy._sequence_log_probs(prompts, proposal)
-        new_q = new_p if tau is None else policy._sequence_log_probs(prompts, proposal, tau)
-        log_ratio = mh_log_ratio(alpha, log_p, new_p, log_q, new_q, tau is None)
-        accept = np.log1p(-rng.random(prompts.shape[0])) <= log_ratio  # log U, U ~ Unif(0, 1]
-        state[accept], log_p[accept], log_q[accept] = (
-            proposal[accept],
-            new_p[accept],
-            new_q[accept],
-        )
-        accepted += accept
-    return _mcmc_result(state, accepted, x.shape[0], n_chains, n_steps, alpha, tau, block_size)
+    if growth_block is None:
+        state = _initial_states(policy, prompts, init, x.shape[0], n_chains, rng, tau)
+    else:
+        chunk_tau = tau if _check_init_rule(init) == "proposal" else None
+        state = np.zeros((prompts.shape[0], policy.horizon), dtype=np.int64)
+    done = 0
+    for length in stages:
+        if growth_block is not None:  # the next chunk, from the start rule given the prefix
+            state = _redraw(
+                policy, prompts, state, np.full(len(prompts), done), length, rng, chunk_tau
+            )
+        log_p = _prefix_log_probs(policy, prompts, state, length, None)
+        log_q = log_p if tau is None else _prefix_log_probs(policy, prompts, state, length, tau)
+        for _ in range(n_steps):
+            if block_size is None:
+                start = rng.integers(0, length, size=prompts.shape[0])
+            else:
+                stage_cuts = cuts[cuts < length]
+                start = stage_cuts[rng.integers(0, stage_cuts.shape[0], size=prompts.shape[0])]
+            proposal = _redraw(policy, prompts, state.copy(), start, length, rng, tau)
+            new_p = _prefix_log_probs(policy, prompts, proposal, length, None)
+            new_q = (
+                new_p if tau is None else _prefix_log_probs(policy, prompts, proposal, length, tau)
+            )
+            log_ratio = mh_log_ratio(alpha, log_p, new_p, log_q, new_q, tau is None)
+            accept = np.log1p(-rng.random(prompts.shape[0])) <= log_ratio  # log U, U ~ Unif(0, 1]
+            state[accept], log_p[accept], log_q[accept] = (
+                proposal[accept],
+                new_p[accept],
+                new_q[accept],
+            )
+            accepted += accept
+        done = length
+    total_steps = n_steps * len(stages)
+    return _mcmc_result(
+        state, accepted, x.shape[0], n_chains, total_steps, alpha, tau, block_size, growth_block
+    )
+
+
+def growth_stages(horizon: int, growth_block) -> list[int]:
+    """Prefix lengths of the stages: ``[H]`` for ``None``, else ``G, 2G, ..., H``."""
+    if growth_block is None:
+        return [horizon]
+    growth_block = check_int(growth_block, "growth_block", minimum=1)
+    return [min(end, horizon) for end in range(growth_block, horizon + growth_block, growth_block)]
+
+
+def _redraw(policy, x, seqs, start, stop: int, rng, tau) -> np.ndarray:
+    """Redraw ``seqs[i, start[i]:stop]`` (in place) from ``π`` at temperature ``tau`` given the prefix."""
+    if stop == policy.horizon:
+        return policy._resample_suffix(x, seqs, start, rng, tau)
+    for h in range(stop):
+        rows = np.flatnonzero(start <= h)
+        if rows.size:
+            step = temper(policy._next_log_probs(x[rows], seqs[rows, :h]), tau)
+            seqs[rows, h] = sample_tokens(step, rng)
+    return seqs
+
+
+def _prefix_log_probs(policy, x, seqs, stop: int, tau) -> np.ndarray:
+    """``log q(y_{<stop})`` (``q = π`` at temperature ``tau``) of each row of ``seqs [n, H]``."""
+    if stop == policy.horizon:
+        return policy._sequence_log_probs(x, seqs, tau)
+    total = np.zeros(seqs.shape[0])
+    for h in range(stop):
+        step = temper(policy._next_log_probs(x, seqs[:, :h]), tau)
+        total = total + np.take_along_axis(step, seqs[:, h : h + 1], axis=-1)[:, 0]
+    return total
+
+
+def _check_init_rule(init) -> str | None:
+    if init is None or init == "proposal":
+        return init
+    raise ValueError(f'init must be None, "proposal" or sequences; got {init!r}')
 
 
 def mh_log_ratio(alpha, log_p, new_p, log_q, new_q, untempered: bool) -> np.ndarray:
@@ -198,8 +272,7 @@ def _initial_states(policy, prompts, init, k: int, n_chains: int, rng, tau=None)
     if init is None:
         return policy._fresh_rollouts(prompts, rng)
     if isinstance(init, str):
-        if init != "proposal":
-            raise ValueError(f'init must be None, "proposal" or sequences; got {init!r}')
+        _check_init_rule(init)
         return policy._fresh_rollouts(prompts, rng, tau)
     init = policy._check_sequences(init, "init")
     target = (k, n_chains, policy.horizon)
@@ -218,7 +291,7 @@ def _initial_states(policy, prompts, init, k: int, n_chains: int, rng, tau=None)
 
 
 def _mcmc_result(
-    state, accepted, k: int, n_chains: int, n_steps: int, alpha: float, tau, block_size
+    state, accepted, k: int, n_chains: int, n_steps: int, alpha: float, tau, block_size, growth=None
 ) -> PowerMCMCResult:
     per_prompt = accepted.reshape(k, n_chains).sum(axis=1) / (n_steps * n_chains)
     overall = float(accepted.sum() / max(accepted.shape[0] * n_steps, 1))
@@ -230,4 +303,5 @@ def _mcmc_result(
         alpha,
         1.0 if tau is None else tau,
         block_size,
+        growth,
     )

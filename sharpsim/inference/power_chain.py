@@ -46,7 +46,7 @@ from .._validation import check_int, check_real
 from ..policies.autoregressive import temper
 from ..policies.base import all_sequences, encode_sequences
 from .decoding import _check_autoregressive
-from .power import check_proposal_temperature, cut_points
+from .power import check_proposal_temperature, cut_points, growth_stages
 
 #: Largest ``|Y| = V**H`` whose kernel is built (a ``|Y|×|Y|`` float array: 800 MB at 10⁴).
 MAX_CHAIN_STATES = 10_000
@@ -249,6 +249,7 @@ def power_chain_law(
     proposal_temperature: float = 1.0,
     block_size: int | None = None,
     init=None,
+    growth_block: int | None = None,
     max_states: int = MAX_CHAIN_STATES,
 ) -> PowerChainLaw:
     """Exact law of :func:`~sharpsim.power_sample_mcmc`'s state after each of ``steps`` steps.
@@ -257,15 +258,23 @@ def power_chain_law(
     ``ν`` the sampler's start law for the same ``init``; a chain run with
     ``n_steps = k`` has exactly the law ``laws[i]`` where ``steps[i] = k``.
 
+    With ``growth_block = G`` it is the output law of Karan & Du's schedule
+    (see :func:`~sharpsim.power_sample_mcmc`) with ``k`` MH steps per stage:
+    stage by stage, the law of the prefix ``y_{<L}`` is extended by the next
+    chunk's conditional law (the start rule's) and multiplied by ``K_L^k``,
+    ``K_L`` the same chain on prefixes of length ``L`` targeting ``π_L^α``.
+
     Args:
       policy, x, alpha, proposal_temperature, block_size, max_states: as
         :func:`power_chain_kernel`.
       steps: int array ``[m]`` of step counts ``k >= 0`` (any order).
       init: ``None`` (start from ``π``, the sampler's default), ``"proposal"``
         (from ``q``) or one sequence ``[H]`` of positive probability (a point mass).
+      growth_block: ``None`` or ``G >= 1``, as :func:`~sharpsim.power_sample_mcmc`
+        (``init`` then ``None`` or ``"proposal"``).
 
     Returns:
-      :class:`PowerChainLaw`.
+      :class:`PowerChainLaw` (``start`` is the law with no MH step: ``k = 0``).
 
     Example:
       >>> import sharpsim as ss
@@ -282,13 +291,55 @@ def power_chain_law(
         steps = steps.astype(np.int64).reshape(0)
     if steps.ndim != 1 or not np.issubdtype(steps.dtype, np.integer) or np.any(steps < 0):
         raise ValueError(f"steps must be a 1-d array of integers >= 0; got {steps!r}")
-    kernel = kernel_from_token_log_probs(tok_p, tok_q, alpha, policy.vocab_size, cuts)
+    stages = growth_stages(policy.horizon, growth_block)
+    if growth_block is not None and not (init is None or isinstance(init, str)):
+        raise ValueError('with growth_block, init must be None or "proposal" (the chunks\' law)')
     tau = None if tok_q is tok_p else check_proposal_temperature(proposal_temperature)
     start = start_law(policy, int(x), init, tau)
     target = target_law(tok_p, alpha)
     laws = np.empty((steps.shape[0], start.shape[0]))
-    law = start
-    for k in range(int(steps.max(initial=-1)) + 1):
-        laws[steps == k] = law
-        law = law @ kernel
+    if growth_block is None:
+        kernel = kernel_from_token_log_probs(tok_p, tok_q, alpha, policy.vocab_size, cuts)
+        law = start
+        for k in range(int(steps.max(initial=-1)) + 1):
+            laws[steps == k] = law
+            law = law @ kernel
+    else:
+        chunks = tok_p if init is None else tok_q
+        kernels = _stage_kernels(tok_p, tok_q, alpha, policy.vocab_size, cuts, stages)
+        for i, k in enumerate(steps):
+            laws[i] = _grown_law(chunks, kernels, stages, policy.vocab_size, int(k))
     return PowerChainLaw(steps, laws, total_variation(laws, target), target, start)
+
+
+def _stage_kernels(tok_p, tok_q, alpha, vocab: int, cuts, stages) -> list[np.ndarray]:
+    """``K_L`` for each stage length ``L``: the chain on prefixes ``y_{<L}`` toward ``π_L^α``."""
+    horizon = tok_p.shape[0]
+    kernels = []
+    for length in stages:
+        # Token h < L depends on y_{<=h} only: one column per prefix y_{<L} (its first extension).
+        stride = vocab ** (horizon - length)
+        kernels.append(
+            kernel_from_token_log_probs(
+                tok_p[:length, ::stride],
+                tok_q[:length, ::stride],
+                alpha,
+                vocab,
+                cuts[cuts < length],
+            )
+        )
+    return kernels
+
+
+def _grown_law(chunks, kernels, stages, vocab: int, k: int) -> np.ndarray:
+    """Law of the grown sequence: extend by each chunk's conditional law, then ``k`` steps of ``K_L``."""
+    horizon = chunks.shape[0]
+    law, done = np.ones(1), 0
+    for length, kernel in zip(stages, kernels):
+        stride = vocab ** (horizon - length)
+        chunk = chunks[done:length, ::stride].sum(axis=0)  # log law of y_{done:L} given y_{<done}
+        law = np.repeat(law, vocab ** (length - done)) * np.exp(chunk)
+        for _ in range(k):
+            law = law @ kernel
+        done = length
+    return law
