@@ -101,6 +101,7 @@ KEYS = {
         "gap",
         "t_mix",
         "n_states",
+        "growth",
     },
 }
 

@@ -12,6 +12,7 @@ from sharpsim.experiments.power_chain import EXACT_STEPS, SAMPLED_STEPS, _chains
 LEVEL = 1e-3  # family-wise level of the statistical check below
 TINY = {"alpha": 3.0, "vocab": 2, "horizon": 4, "draws": 300}
 KEYS = {"kind", "chain", "block", "tau", "step", "tv", "tv_noise", "gap", "t_mix", "n_states"}
+KEYS |= {"growth"}
 
 
 @pytest.fixture(scope="module")
@@ -40,10 +41,18 @@ def test_exact_rows_and_references_match_the_core(records):
     assert refs["greedy decoding"] == pytest.approx(1.0 - target[greedy], abs=1e-12)
     token = ss.token_temperature_law(policy, 1 / alpha).probs[0]
     assert refs["token temperature 1/alpha"] == pytest.approx(0.5 * np.abs(token - target).sum())
-    for label, how, block, init in _chains(TINY["horizon"]):
+    for label, how, block, init, growth in _chains(TINY["horizon"]):
         tau = 1 / alpha if how == "inverse" else 1.0
         kw = {"proposal_temperature": tau, "block_size": block, "init": init}
         rows = [r for r in records if r["kind"] == "exact" and r["chain"] == label]
+        if growth:
+            stages = -(-TINY["horizon"] // growth)
+            per_stage = [r["step"] // stages for r in rows]
+            assert [k * stages for k in per_stage] == [r["step"] for r in rows]
+            want = ss.power_chain_law(policy, 0, alpha, per_stage, growth_block=growth, **kw).tv
+            np.testing.assert_allclose([r["tv"] for r in rows], want, rtol=0, atol=1e-12)
+            assert {r["gap"] for r in rows} == {-1.0}
+            continue
         assert [r["step"] for r in rows] == list(EXACT_STEPS)
         want = ss.power_chain_law(policy, 0, alpha, list(EXACT_STEPS), **kw).tv
         np.testing.assert_allclose([r["tv"] for r in rows], want, rtol=0, atol=1e-12)
@@ -62,12 +71,16 @@ def test_sampled_tv_is_within_a_stated_band_of_the_exact_tv(records):
     for r in sampled:
         kw = {"proposal_temperature": r["tau"], "block_size": r["block"]}
         init = "proposal" if "1/alpha" in r["chain"] else None
-        law = ss.power_chain_law(policy, 0, alpha, [r["step"]], init=init, **kw)
+        steps = r["step"]
+        if r["growth"]:
+            kw["growth_block"] = r["growth"]
+            steps //= -(-TINY["horizon"] // r["growth"])
+        law = ss.power_chain_law(policy, 0, alpha, [steps], init=init, **kw)
         p = law.laws[0]
         band = 0.5 * np.sqrt(p * (1 - p) / n).sum() + math.sqrt(math.log(1 / delta) / (2 * n))
         assert abs(r["tv"] - law.tv[0]) <= band
         assert abs(r["tv_noise"] - law.tv[0]) <= band
-    assert {r["step"] for r in sampled} == set(SAMPLED_STEPS)
+    assert {r["step"] for r in sampled if not r["growth"]} == set(SAMPLED_STEPS)
 
 
 def test_figure_draws_the_records(records, tmp_path):
@@ -82,8 +95,9 @@ def test_figure_draws_the_records(records, tmp_path):
     ax = fig.axes[0]
     lines = {line.get_label(): line for line in ax.get_lines()}
     for label, *_ in _chains(TINY["horizon"]):
-        want = np.array([r["tv"] for r in records if r["chain"] == label][: len(EXACT_STEPS)])
-        want[want < power_chain_figs.TV_FLOOR] = np.nan  # exact rows come first for each chain
+        exact = [r["tv"] for r in records if r["chain"] == label and r["kind"] == "exact"]
+        want = np.array(exact)
+        want[want < power_chain_figs.TV_FLOOR] = np.nan
         np.testing.assert_allclose(lines[label].get_ydata(), want)
     greedy = [r["tv"] for r in records if r["chain"] == "greedy decoding"][0]
     np.testing.assert_allclose(lines["greedy decoding"].get_ydata(), [greedy, greedy])

@@ -35,7 +35,8 @@ def power_chain(records, out_dir):
         fig,
         f"Exact lines: start law x K^k (Karan & Du's proposal pi at token temperature 1/alpha, "
         f"started from it; B = cut spacing, B = H the independence sampler; grey: base-model "
-        f"proposal started from pi), mean over seeds (random Markov worlds, |Y| = "
+        f"proposal started from pi; 'grown by G': Karan & Du's schedule, G tokens at a time with k "
+        f"MH steps after each chunk, plotted at k x (number of chunks)), mean over seeds (random Markov worlds, |Y| = "
         f"{', '.join(map(str, n_states))}); {style.BAND_NOTE}. Markers: sampled "
         f"chains' empirical TV; crosses: the same statistic for exact draws of the chain's law "
         f"(sampling-noise reference). Horizontal lines: exact TV of greedy and of token-"
