@@ -163,6 +163,7 @@ def power_sample_mcmc(
     rng = check_rng(rng)
     prompts = np.repeat(x, n_chains)
     accepted = np.zeros(prompts.shape[0], dtype=np.int64)
+    chunk_tau = None
     if growth_block is None:
         state = _initial_states(policy, prompts, init, x.shape[0], n_chains, rng, tau)
     else:
@@ -171,35 +172,33 @@ def power_sample_mcmc(
     done = 0
     for length in stages:
         if growth_block is not None:  # the next chunk, from the start rule given the prefix
-            state = _redraw(
-                policy, prompts, state, np.full(len(prompts), done), length, rng, chunk_tau
-            )
-        log_p = _prefix_log_probs(policy, prompts, state, length, None)
-        log_q = log_p if tau is None else _prefix_log_probs(policy, prompts, state, length, tau)
-        for _ in range(n_steps):
-            if block_size is None:
-                start = rng.integers(0, length, size=prompts.shape[0])
-            else:
-                stage_cuts = cuts[cuts < length]
-                start = stage_cuts[rng.integers(0, stage_cuts.shape[0], size=prompts.shape[0])]
-            proposal = _redraw(policy, prompts, state.copy(), start, length, rng, tau)
-            new_p = _prefix_log_probs(policy, prompts, proposal, length, None)
-            new_q = (
-                new_p if tau is None else _prefix_log_probs(policy, prompts, proposal, length, tau)
-            )
-            log_ratio = mh_log_ratio(alpha, log_p, new_p, log_q, new_q, tau is None)
-            accept = np.log1p(-rng.random(prompts.shape[0])) <= log_ratio  # log U, U ~ Unif(0, 1]
-            state[accept], log_p[accept], log_q[accept] = (
-                proposal[accept],
-                new_p[accept],
-                new_q[accept],
-            )
-            accepted += accept
+            starts = np.full(len(prompts), done)
+            state = _redraw(policy, prompts, state, starts, length, rng, chunk_tau)
+        chain = (policy, prompts, length, alpha, tau)
+        accepted += _mh_steps(chain, state, cuts[cuts < length], n_steps, rng)
         done = length
     total_steps = n_steps * len(stages)
     return _mcmc_result(
         state, accepted, x.shape[0], n_chains, total_steps, alpha, tau, block_size, growth_block
     )
+
+
+def _mh_steps(chain, state, cut_set, n_steps: int, rng) -> np.ndarray:
+    """``n_steps`` MH moves on the prefixes ``state[:, :length]`` (in place); accepted counts ``[n]``."""
+    policy, prompts, length, alpha, tau = chain
+    log_p = _prefix_log_probs(policy, prompts, state, length, None)
+    log_q = log_p if tau is None else _prefix_log_probs(policy, prompts, state, length, tau)
+    accepted = np.zeros(prompts.shape[0], dtype=np.int64)
+    for _ in range(n_steps):
+        start = cut_set[rng.integers(0, cut_set.shape[0], size=prompts.shape[0])]
+        proposal = _redraw(policy, prompts, state.copy(), start, length, rng, tau)
+        new_p = _prefix_log_probs(policy, prompts, proposal, length, None)
+        new_q = new_p if tau is None else _prefix_log_probs(policy, prompts, proposal, length, tau)
+        log_ratio = mh_log_ratio(alpha, log_p, new_p, log_q, new_q, tau is None)
+        accept = np.log1p(-rng.random(prompts.shape[0])) <= log_ratio  # log U, U ~ Unif(0, 1]
+        state[accept], log_p[accept], log_q[accept] = proposal[accept], new_p[accept], new_q[accept]
+        accepted += accept
+    return accepted
 
 
 def growth_stages(horizon: int, growth_block) -> list[int]:
