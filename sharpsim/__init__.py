@@ -37,6 +37,8 @@ from .classes import (
 from .inference import (
     AdaptiveBestOfNResult,
     BestOfNResult,
+    PowerChainLaw,
+    PowerChainMixing,
     PowerMCMCResult,
     adaptive_best_of_n,
     adaptive_best_of_n_expected_samples,
@@ -47,6 +49,9 @@ from .inference import (
     bon_failure_probability,
     bon_sufficient_n,
     greedy_decode,
+    power_chain_kernel,
+    power_chain_law,
+    power_chain_mixing,
     power_law,
     power_sample_mcmc,
     temperature_sample,

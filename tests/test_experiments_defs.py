@@ -90,6 +90,19 @@ KEYS = {
         "has_exact",
         "mode_mass",
     },
+    "power_chain": {
+        "kind",
+        "chain",
+        "block",
+        "tau",
+        "step",
+        "tv",
+        "tv_noise",
+        "gap",
+        "t_mix",
+        "n_states",
+        "growth",
+    },
 }
 
 #: A tiny cell per experiment (parameters as in the grids, sizes cut down).
@@ -106,6 +119,7 @@ TINY = {
     "separation": {"d": 2, "T": 4},
     "xpo_dynamics": {"d": 2, "T": 4, "alpha": 1e-3},
     "decoding": {"world": "maxcut", "draws": 20},
+    "power_chain": {"alpha": 3.0, "vocab": 2, "horizon": 4, "draws": 100},
 }
 
 _CACHE = {}

@@ -4,6 +4,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy import stats
 from strategies import autoregressive_policies, prob_tables
+from test_power_chain import pooled_chisquare_pvalue
 
 import sharpsim as ss
 
@@ -193,6 +194,74 @@ def test_mcmc_long_horizon_stays_finite():
     assert policy.log_prob(0, res.samples[0]).mean() > policy.log_prob(0, start[0]).mean()
 
 
+# ------------------------------------ MCMC options: tempered proposals, block cuts, start law
+
+
+@pytest.mark.parametrize("alpha", [1.0, 2.5, 6.0])
+def test_power_chain_kernel_is_this_files_naive_kernel(alpha):
+    policy = _small_world()
+    base = policy.to_tabular().probs
+    for x in range(2):
+        np.testing.assert_allclose(
+            ss.power_chain_kernel(policy, x, alpha),
+            _exact_mh_kernel(base[x], 2, 3, alpha),
+            rtol=0,
+            atol=1e-14,
+        )
+
+
+def test_mcmc_default_options_are_the_same_bytes_as_before():
+    policy = _small_world()
+    a = ss.power_sample_mcmc(policy, [0, 1], 3.0, 6, n_chains=5, rng=4)
+    for kw in ({"proposal_temperature": 1.0}, {"block_size": 1}, {"block_size": None}):
+        b = ss.power_sample_mcmc(policy, [0, 1], 3.0, 6, n_chains=5, rng=4, **kw)
+        np.testing.assert_array_equal(a.samples, b.samples)
+        assert a.acceptance_rate == b.acceptance_rate
+    assert (a.proposal_temperature, a.block_size) == (1.0, None)
+
+
+# (alpha, proposal temperature, block size, init, steps): Karan & Du's τ = 1/α, block cuts,
+# all three start rules, and a proposal hotter than the base model.
+SAMPLER_CASES = [
+    (4.0, 0.25, None, None, 2, None),
+    (4.0, 0.25, 1, "proposal", 3, None),
+    (3.0, 0.5, 2, "proposal", 3, None),
+    (2.0, 2.0, 3, [1, 0, 1], 1, None),
+    (1.0, 0.5, None, [0, 0, 0], 2, None),
+    (4.0, 0.25, None, "proposal", 2, 1),  # Karan & Du's schedule: grow one token at a time
+    (3.0, 0.5, 2, None, 1, 2),
+]
+
+
+@pytest.mark.parametrize("alpha, tau, block, init, n_steps, growth", SAMPLER_CASES)
+def test_mcmc_options_follow_the_exact_kernel_law(alpha, tau, block, init, n_steps, growth):
+    """The sampler matches the exact kernel: chi-square at level 0.001, Bonferroni over
+    2 prompts x 7 cases; cells with expected count < 5 pooled."""
+    policy = _small_world()
+    n_chains = 20_000
+    kw = {"proposal_temperature": tau, "block_size": block, "growth_block": growth}
+    res = ss.power_sample_mcmc(policy, [0, 1], alpha, n_steps, n_chains, rng=9, init=init, **kw)
+    stages = 1 if growth is None else -(-3 // growth)
+    assert res.n_steps == n_steps * stages and res.growth_block == growth
+    idx = ss.encode_sequences(res.samples, 2)
+    for x in range(2):
+        law = ss.power_chain_law(policy, x, alpha, [n_steps], init=init, **kw).laws[0]
+        counts = np.bincount(idx[x], minlength=8)
+        expected = n_chains * law
+        assert pooled_chisquare_pvalue(counts, expected) > 0.001 / (2 * len(SAMPLER_CASES))
+
+
+def test_mcmc_alpha_one_accepts_everything_only_with_the_base_model_as_proposal():
+    policy = _small_world()
+    for block in (None, 2, 3):
+        res = ss.power_sample_mcmc(policy, [0, 1], 1.0, 4, n_chains=50, rng=0, block_size=block)
+        assert res.acceptance_rate == 1.0
+    hot = ss.power_sample_mcmc(
+        policy, [0, 1], 1.0, 4, n_chains=200, rng=0, proposal_temperature=3.0
+    )
+    assert hot.acceptance_rate < 1.0  # the MH ratio π q(y)/(π q(y')) no longer cancels
+
+
 # ------------------------------------------------------------------ bad inputs
 
 
@@ -216,6 +285,20 @@ def test_power_bad_inputs():
         ss.power_sample_mcmc(policy, [0], 2.0, 3, init=[0, 1])
     with pytest.raises(ValueError, match="init must broadcast"):
         ss.power_sample_mcmc(policy, [0], 2.0, 3, n_chains=2, init=np.zeros((3, 3), int))
+    with pytest.raises(ValueError, match="proposal_temperature must be"):
+        ss.power_sample_mcmc(policy, [0], 2.0, 3, proposal_temperature=-1.0)
+    with pytest.raises(ValueError, match="block_size must be >= 1"):
+        ss.power_sample_mcmc(policy, [0], 2.0, 3, block_size=0)
+    with pytest.raises(TypeError, match="block_size must be an integer"):
+        ss.power_sample_mcmc(policy, [0], 2.0, 3, block_size=1.5)
+    with pytest.raises(ValueError, match='init must be None, "proposal" or sequences'):
+        ss.power_sample_mcmc(policy, [0], 2.0, 3, init="base")
+    with pytest.raises(ValueError, match='init must be None, "proposal" or sequences'):
+        ss.power_sample_mcmc(policy, [0], 2.0, 3, init="base", growth_block=1)
+    with pytest.raises(ValueError, match='with growth_block, init must be None or "proposal"'):
+        ss.power_sample_mcmc(policy, [0], 2.0, 3, init=[0, 1, 1], growth_block=1)
+    with pytest.raises(ValueError, match="growth_block must be >= 1"):
+        ss.power_sample_mcmc(policy, [0], 2.0, 3, growth_block=0)
     with pytest.raises(ValueError, match=r"init entries must be in \[0, 2\)"):
         ss.power_sample_mcmc(policy, [0], 2.0, 3, init=[0, 1, 2])
     zero = ss.JointAutoregressivePolicy(GREEDY_FAILURE, 2, 2)

@@ -3,7 +3,9 @@
 Modules: ``decoding`` (greedy, beam, token temperature), ``bon_law`` (exact
 best-of-N law, Prop. C.1), ``bon_sampling`` (the best-of-N sampler),
 ``adaptive_bon`` (adaptive best-of-N, Eq. 10, and its exact laws), ``power``
-(sequence-level power sampling).
+(sequence-level power sampling), ``power_chain`` (the power sampler's Markov
+chain, exactly: kernel, law after k steps), ``power_mixing`` (its spectral
+gap and mixing times).
 """
 
 from .adaptive_bon import (
@@ -16,10 +18,14 @@ from .bon_law import best_of_n_law, bon_failure_probability, bon_sufficient_n
 from .bon_sampling import BestOfNResult, best_of_n
 from .decoding import beam_search, greedy_decode, temperature_sample, token_temperature_law
 from .power import PowerMCMCResult, power_law, power_sample_mcmc
+from .power_chain import PowerChainLaw, power_chain_kernel, power_chain_law
+from .power_mixing import PowerChainMixing, power_chain_mixing
 
 __all__ = [
     "AdaptiveBestOfNResult",
     "BestOfNResult",
+    "PowerChainLaw",
+    "PowerChainMixing",
     "PowerMCMCResult",
     "adaptive_best_of_n",
     "adaptive_best_of_n_expected_samples",
@@ -30,6 +36,9 @@ __all__ = [
     "bon_failure_probability",
     "bon_sufficient_n",
     "greedy_decode",
+    "power_chain_kernel",
+    "power_chain_law",
+    "power_chain_mixing",
     "power_law",
     "power_sample_mcmc",
     "temperature_sample",

@@ -5,11 +5,14 @@ grows and tends to the uniform law on the mode set ``y*(x)``; it is the
 KL-regularised optimum ``π*_β`` of Sec. 4.2 with ``α = 1 + 1/β``. It is *not*
 token-level temperature ``1/α`` (:func:`~sharpsim.token_temperature_law`),
 which tempers each conditional separately. Exact by enumeration for small
-``V**H``; otherwise Metropolis–Hastings over sequences with the base model as
-proposal (Karan & Du 2025, "Reasoning with Sampling").
+``V**H``; otherwise Metropolis–Hastings over sequences, regenerating a suffix
+from the base model or from it at token temperature ``τ`` (``1/α`` in Karan &
+Du 2025, "Reasoning with Sampling"). The chain's exact transition matrix, law
+after ``k`` steps and mixing are in :mod:`sharpsim.inference.power_chain`.
 
 References:
-  Huang et al., ICLR 2025, Sec. 4.2 (Eq. (3)) and Sec. 3.1 (Eq. (5)).
+  Huang et al., ICLR 2025, Sec. 4.2 (Eq. (3)) and Sec. 3.1 (Eq. (5)); Karan & Du,
+  "Reasoning with Sampling: Your Base Model is Smarter Than You Think" (2025), Algorithm 1.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import numpy as np
 from scipy.special import logsumexp
 
 from .._validation import check_int, check_real, check_rng
+from ..policies.autoregressive import sample_tokens, temper
 from ..policies.tabular import TabularPolicy, as_tabular
 from .decoding import _check_autoregressive
 
@@ -56,8 +60,11 @@ class PowerMCMCResult:
       samples: int64 ``[k, n_chains, H]``, the chains' final states.
       acceptance_rate: accepted / proposed moves over all chains and steps.
       acceptance_by_prompt: float ``[k]``, the same per prompt.
-      n_steps: MH steps run per chain.
+      n_steps: MH steps run per chain (over all stages with ``growth_block``).
       alpha: the exponent of the target ``π^α/Z``.
+      proposal_temperature: the token temperature ``τ`` of the proposal.
+      block_size: the cut-point spacing ``B`` (``None``: every position).
+      growth_block: the generation block ``G`` of Karan & Du's schedule (``None``: none).
     """
 
     samples: np.ndarray
@@ -65,30 +72,69 @@ class PowerMCMCResult:
     acceptance_by_prompt: np.ndarray
     n_steps: int
     alpha: float
+    proposal_temperature: float = 1.0
+    block_size: int | None = None
+    growth_block: int | None = None
 
 
 def power_sample_mcmc(
-    policy, x, alpha: float, n_steps: int, n_chains: int = 1, rng=None, init=None
+    policy,
+    x,
+    alpha: float,
+    n_steps: int,
+    n_chains: int = 1,
+    rng=None,
+    init=None,
+    *,
+    proposal_temperature: float = 1.0,
+    block_size: int | None = None,
+    growth_block: int | None = None,
 ) -> PowerMCMCResult:
-    """Metropolis–Hastings chains targeting ``π^α(·|x)/Z`` with the base model as proposal.
+    """Metropolis–Hastings chains targeting ``π^α(·|x)/Z`` by suffix resampling (Karan & Du 2025).
 
-    One step: draw a position ``t`` uniformly from ``0..H-1``, keep ``y_{<t}``
-    and regenerate the suffix ``y'_{t:} ~ π(· | x, y_{<t})``; accept with
-    probability ``min(1, (π(y'|x)/π(y|x))^(α-1))``. Each fixed-``t`` move is a
-    reversible MH kernel for ``π^α`` and ``t`` does not depend on the state, so
-    their uniform mixture leaves ``π^α/Z`` invariant. Vectorised over all
-    chains of all prompts; one Python iteration per step.
+    One step from ``y``: draw a cut ``t`` uniformly from the cut set ``T``,
+    keep ``y_{<t}`` and regenerate the suffix ``y'_{t:} ~ q(· | x, y_{<t})``,
+    where ``q`` is ``π`` at token temperature ``τ`` (each conditional
+    ``∝ π_h^(1/τ)``; ``τ = 1/α`` is Karan & Du's choice, ``τ = 1`` the base
+    model); accept with probability
+    ``min(1, π^α(y')q(y|y') / (π^α(y)q(y'|y))) = min(1, w(y')/w(y))``,
+    ``w = π^α/q`` (the shared prefix cancels; with ``τ = 1`` it is
+    ``(π(y')/π(y))^(α-1)``). The cut set is ``T = {0, 1, ..., H-1}`` when
+    ``block_size`` is ``None`` and ``T = {0, B, 2B, ...} ∩ [0, H)`` (block
+    boundaries; the whole suffix from the cut is resampled) for
+    ``block_size = B``; ``B >= H`` gives the independence sampler with proposal
+    ``q``. Each fixed-``t`` move is a reversible MH kernel for ``π^α`` and
+    ``t`` does not depend on the state, so their uniform mixture leaves
+    ``π^α/Z`` invariant. Its exact transition matrix is
+    :func:`~sharpsim.power_chain_kernel`. Vectorised over all chains of all
+    prompts; one Python iteration per step.
+
+    ``growth_block = G`` runs Karan & Du's Algorithm 1 schedule instead: the
+    sequence is generated ``G`` tokens at a time (the last chunk may be
+    shorter), each chunk drawn from the start rule (``init``) given the prefix,
+    and after each chunk ``n_steps`` MH steps run on the prefix ``y_{<L}``
+    generated so far, targeting ``π_L^α`` (``π_L`` the marginal of ``y_{<L}``),
+    with cuts ``T ∩ [0, L)`` and suffixes regenerated up to ``L``. The last
+    stage is the chain above on whole sequences; ``G >= H`` is the plain chain.
+    Its exact output law is :func:`~sharpsim.power_chain_law` with the same
+    ``growth_block``.
 
     Args:
       policy: an :class:`~sharpsim.AutoregressivePolicy` (the base model).
       x: int array ``[k]`` of prompts.
-      alpha: ``α >= 1`` (``α = 1`` accepts every move: plain resampling).
+      alpha: ``α >= 1`` (``α = 1`` with ``τ = 1`` accepts every move: plain resampling).
       n_steps: MH steps per chain (``>= 1``).
       n_chains: independent chains per prompt (``>= 1``).
       rng: ``None``, an int seed or a ``numpy.random.Generator``.
-      init: optional starting sequences, int array broadcastable to
-        ``[k, n_chains, H]``, each with positive probability; ``None`` draws
-        the starts from the base model.
+      init: the start law: ``None`` draws the starts from the base model ``π``,
+        ``"proposal"`` from ``q`` (``π`` at temperature ``τ``, as Karan & Du);
+        or starting sequences, an int array broadcastable to ``[k, n_chains, H]``,
+        each with positive probability.
+      proposal_temperature: ``τ > 0`` (keyword only; default 1, the base model).
+      block_size: ``None`` or an int ``B >= 1`` (keyword only): the cut-point spacing.
+      growth_block: ``None`` or an int ``G >= 1`` (keyword only): generate in
+        chunks of ``G`` tokens with ``n_steps`` MH steps after each; ``init`` must
+        then be ``None`` or ``"proposal"``.
 
     Returns:
       :class:`PowerMCMCResult` with ``samples [k, n_chains, H]``.
@@ -99,36 +145,134 @@ def power_sample_mcmc(
       >>> res = ss.power_sample_mcmc(ar, [0], alpha=4.0, n_steps=20, n_chains=3, rng=0)
       >>> res.samples.shape, 0.0 <= res.acceptance_rate <= 1.0
       ((1, 3, 2), True)
+      >>> paper = ss.power_sample_mcmc(ar, [0], 4.0, 20, 3, rng=0, init="proposal",
+      ...                              proposal_temperature=0.25, block_size=1)
+      >>> paper.samples.shape, paper.proposal_temperature
+      ((1, 3, 2), 0.25)
     """
     policy = _check_autoregressive(policy)
     x = policy._check_prompts(x)
     alpha = check_real(alpha, "alpha", low=1.0)
     n_steps = check_int(n_steps, "n_steps", minimum=1)
     n_chains = check_int(n_chains, "n_chains", minimum=1)
+    tau = check_proposal_temperature(proposal_temperature)
+    cuts = cut_points(policy.horizon, block_size)
+    stages = growth_stages(policy.horizon, growth_block)
+    if growth_block is not None and not (init is None or isinstance(init, str)):
+        raise ValueError('with growth_block, init must be None or "proposal" (the chunks\' law)')
     rng = check_rng(rng)
     prompts = np.repeat(x, n_chains)
-    state = _initial_states(policy, prompts, init, x.shape[0], n_chains, rng)
-    log_p = policy._sequence_log_probs(prompts, state)
+    accepted = np.zeros(prompts.shape[0], dtype=np.int64)
+    chunk_tau = None
+    if growth_block is None:
+        state = _initial_states(policy, prompts, init, x.shape[0], n_chains, rng, tau)
+    else:
+        chunk_tau = tau if _check_init_rule(init) == "proposal" else None
+        state = np.zeros((prompts.shape[0], policy.horizon), dtype=np.int64)
+    done = 0
+    for length in stages:
+        if growth_block is not None:  # the next chunk, from the start rule given the prefix
+            starts = np.full(len(prompts), done)
+            state = _redraw(policy, prompts, state, starts, length, rng, chunk_tau)
+        chain = (policy, prompts, length, alpha, tau)
+        accepted += _mh_steps(chain, state, cuts[cuts < length], n_steps, rng)
+        done = length
+    total_steps = n_steps * len(stages)
+    return _mcmc_result(
+        state, accepted, x.shape[0], n_chains, total_steps, alpha, tau, block_size, growth_block
+    )
+
+
+def _mh_steps(chain, state, cut_set, n_steps: int, rng) -> np.ndarray:
+    """``n_steps`` MH moves on the prefixes ``state[:, :length]`` (in place); accepted counts ``[n]``."""
+    policy, prompts, length, alpha, tau = chain
+    log_p = _prefix_log_probs(policy, prompts, state, length, None)
+    log_q = log_p if tau is None else _prefix_log_probs(policy, prompts, state, length, tau)
     accepted = np.zeros(prompts.shape[0], dtype=np.int64)
     for _ in range(n_steps):
-        start = rng.integers(0, policy.horizon, size=prompts.shape[0])
-        proposal = policy._resample_suffix(prompts, state.copy(), start, rng)
-        log_q = policy._sequence_log_probs(prompts, proposal)
-        # Target p ∝ π^α; proposal density π(y'_{t:} | y_{<t}) = π(y')/π(y_{<t}).
-        # p(y')q(y|y') / (p(y)q(y'|y)) = (π(y')/π(y))^α · (π(y)/π(y')) = (π(y')/π(y))^(α-1).
-        with np.errstate(
-            over="ignore"
-        ):  # a huge α gives ±inf: always accept / reject, the right limit
-            log_ratio = (alpha - 1.0) * (log_q - log_p)
+        start = cut_set[rng.integers(0, cut_set.shape[0], size=prompts.shape[0])]
+        proposal = _redraw(policy, prompts, state.copy(), start, length, rng, tau)
+        new_p = _prefix_log_probs(policy, prompts, proposal, length, None)
+        new_q = new_p if tau is None else _prefix_log_probs(policy, prompts, proposal, length, tau)
+        log_ratio = mh_log_ratio(alpha, log_p, new_p, log_q, new_q, tau is None)
         accept = np.log1p(-rng.random(prompts.shape[0])) <= log_ratio  # log U, U ~ Unif(0, 1]
-        state[accept], log_p[accept] = proposal[accept], log_q[accept]
+        state[accept], log_p[accept], log_q[accept] = proposal[accept], new_p[accept], new_q[accept]
         accepted += accept
-    return _mcmc_result(state, accepted, x.shape[0], n_chains, n_steps, alpha)
+    return accepted
 
 
-def _initial_states(policy, prompts, init, k: int, n_chains: int, rng) -> np.ndarray:
+def growth_stages(horizon: int, growth_block) -> list[int]:
+    """Prefix lengths of the stages: ``[H]`` for ``None``, else ``G, 2G, ..., H``."""
+    if growth_block is None:
+        return [horizon]
+    growth_block = check_int(growth_block, "growth_block", minimum=1)
+    return [min(end, horizon) for end in range(growth_block, horizon + growth_block, growth_block)]
+
+
+def _redraw(policy, x, seqs, start, stop: int, rng, tau) -> np.ndarray:
+    """Redraw ``seqs[i, start[i]:stop]`` (in place) from ``π`` at temperature ``tau`` given the prefix."""
+    if stop == policy.horizon:
+        return policy._resample_suffix(x, seqs, start, rng, tau)
+    for h in range(stop):
+        rows = np.flatnonzero(start <= h)
+        if rows.size:
+            step = temper(policy._next_log_probs(x[rows], seqs[rows, :h]), tau)
+            seqs[rows, h] = sample_tokens(step, rng)
+    return seqs
+
+
+def _prefix_log_probs(policy, x, seqs, stop: int, tau) -> np.ndarray:
+    """``log q(y_{<stop})`` (``q = π`` at temperature ``tau``) of each row of ``seqs [n, H]``."""
+    if stop == policy.horizon:
+        return policy._sequence_log_probs(x, seqs, tau)
+    total = np.zeros(seqs.shape[0])
+    for h in range(stop):
+        step = temper(policy._next_log_probs(x, seqs[:, :h]), tau)
+        total = total + np.take_along_axis(step, seqs[:, h : h + 1], axis=-1)[:, 0]
+    return total
+
+
+def _check_init_rule(init) -> str | None:
+    if init is None or init == "proposal":
+        return init
+    raise ValueError(f'init must be None, "proposal" or sequences; got {init!r}')
+
+
+def mh_log_ratio(alpha, log_p, new_p, log_q, new_q, untempered: bool) -> np.ndarray:
+    """``log[π^α(y')q(y|y') / (π^α(y)q(y'|y))] = α(log π(y') - log π(y)) - (log q(y') - log q(y))``.
+
+    The proposal densities are those of the resampled suffix; the shared prefix
+    cancels, so whole-sequence ``log q`` differences are used. Untempered
+    (``q = π``) it is ``(α-1)(log π(y') - log π(y))``. A huge ``α`` gives ``±inf``:
+    always accept / reject, the right limit.
+    """
+    with np.errstate(over="ignore"):
+        if untempered:
+            # Target p ∝ π^α; proposal density π(y'_{t:} | y_{<t}) = π(y')/π(y_{<t}).
+            return (alpha - 1.0) * (new_p - log_p)
+        return alpha * (new_p - log_p) - (new_q - log_q)
+
+
+def check_proposal_temperature(proposal_temperature) -> float | None:
+    """Validate ``τ > 0``; ``None`` stands for ``τ = 1`` (the base model itself)."""
+    tau = check_real(proposal_temperature, "proposal_temperature", low=0.0, low_open=True)
+    return None if tau == 1.0 else tau
+
+
+def cut_points(horizon: int, block_size) -> np.ndarray:
+    """The cut set ``T``: ``0..H-1`` for ``block_size=None``, else ``{0, B, 2B, ...} ∩ [0, H)``."""
+    if block_size is None:
+        return np.arange(horizon)
+    block_size = check_int(block_size, "block_size", minimum=1)
+    return np.arange(0, horizon, block_size)
+
+
+def _initial_states(policy, prompts, init, k: int, n_chains: int, rng, tau=None) -> np.ndarray:
     if init is None:
         return policy._fresh_rollouts(prompts, rng)
+    if isinstance(init, str):
+        _check_init_rule(init)
+        return policy._fresh_rollouts(prompts, rng, tau)
     init = policy._check_sequences(init, "init")
     target = (k, n_chains, policy.horizon)
     try:
@@ -146,10 +290,17 @@ def _initial_states(policy, prompts, init, k: int, n_chains: int, rng) -> np.nda
 
 
 def _mcmc_result(
-    state, accepted, k: int, n_chains: int, n_steps: int, alpha: float
+    state, accepted, k: int, n_chains: int, n_steps: int, alpha: float, tau, block_size, growth=None
 ) -> PowerMCMCResult:
     per_prompt = accepted.reshape(k, n_chains).sum(axis=1) / (n_steps * n_chains)
     overall = float(accepted.sum() / max(accepted.shape[0] * n_steps, 1))
     return PowerMCMCResult(
-        state.reshape(k, n_chains, state.shape[-1]), overall, per_prompt, n_steps, alpha
+        state.reshape(k, n_chains, state.shape[-1]),
+        overall,
+        per_prompt,
+        n_steps,
+        alpha,
+        1.0 if tau is None else tau,
+        block_size,
+        growth,
     )

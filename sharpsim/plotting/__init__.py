@@ -79,6 +79,11 @@ FIGURES: dict[str, FigureSpec] = {
         "P[BoN returns the mode] vs N with Prop. C.1's bound; token temperature vs "
         "sequence-level power law (TV).",
     ),
+    "power_chain": FigureSpec(
+        "power_chain",
+        "Power sampler's exact chain: TV to pi^alpha vs MH steps for several block sizes and "
+        "alpha, sampled chains, greedy and token-temperature-1/alpha references.",
+    ),
 }
 
 
@@ -89,6 +94,7 @@ _DRAWERS = {
         "inference_figs": ("bon_lift", "bon_loglik", "loglik_correctness", "bon_concentration"),
         "sft_figs": ("sft_error", "sample_size", "adaptive_sft", "amortization"),
         "theory_figs": ("phase_transition", "separation", "xpo_dynamics", "decoding"),
+        "power_chain_figs": ("power_chain",),
     }.items()
     for name in names
 }

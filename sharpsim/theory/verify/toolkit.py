@@ -30,6 +30,8 @@ class Toolkit:
     adaptive_best_of_n_law: Callable
     adaptive_best_of_n: Callable
     greedy_decode: Callable
+    power_chain_kernel: Callable
+    power_sample_mcmc: Callable
     tilted: Callable
     coverage: Callable
     concentrability: Callable
