@@ -32,7 +32,7 @@ from ..oracle import SampleEvaluateOracle
 from ..policies import as_tabular
 from ..policies.base import reach_threshold, tied
 from ..rewards import LogLikelihoodReward
-from ..theory.bounds import adaptive_mu_stop
+from .parameters import adaptive_mu_stop
 from .result import SharpeningResult, check_model_class, resolve_seed
 from .result import check_realizable as _assert_realizable
 

@@ -28,6 +28,7 @@ from ..measures import adaptive_coverage, coverage, sharpening_error
 from ..policies import JointAutoregressivePolicy, encode_sequences
 from ..theory.bounds import sft_error_bound
 from ..theory.instances import hidden_knowledge_task, lower_bound_family
+from ..theory.instances.lower_bound import SFT_WORLD  # the world; its figure reads it too
 from ..theory.verify.rates import (  # worst-case family, searches
     hard_world,
     min_n,
@@ -46,10 +47,6 @@ def min_sft_queries(base, mu, epsilon, delta, N_grid):
     """
     best = sft_queries_needed(Toolkit.default(), base, mu, epsilon, delta, N_grid, n_max=1 << 22)
     return best["m"], best["n"] or 0, best["N"] or 0
-
-
-#: SFT-error world: lower-bound family d=2, M=8 (realizable finite class of 64 BoN laws), Δ, δ.
-SFT_WORLD = {"d": 2, "M": 8, "Delta": 0.4, "delta": 0.1}
 
 
 @register(

@@ -30,6 +30,11 @@ from ...oracle import SampleEvaluateOracle
 from ...policies.tabular import TabularPolicy
 from ._instance import Instance
 
+#: The lower-bound family world of the ``sft_error`` experiment and its figure: d = 2 hard
+#: prompts, M = 8 responses (a realizable finite class of 64 best-of-N laws), mass Δ = 0.4 on
+#: the hard prompts, sharpness level δ = 0.1.
+SFT_WORLD = {"d": 2, "M": 8, "Delta": 0.4, "delta": 0.1}
+
 #: Largest ``M**d`` for which the class ``Π = {π^I}`` is built as an explicit list.
 MAX_CLASS_SIZE = 4096
 #: Tolerance when matching observed log-likelihoods to the two values the class allows.
