@@ -222,23 +222,24 @@ def _first_hit_of_one_run(base, cls, beta, mode, T, seed):
 def test_xpo_doubling_schedule_and_capped_median_equal_full_runs():
     import numpy as np
 
-    from sharpsim.theory.verify.rates import _median_xpo_queries, _xpo_queries
+    from sharpsim.theory.verify.separation import _median_xpo_queries, _xpo_queries
 
     base, cls, beta, mode = _separation_setup()
     tk = Toolkit.default()
     for seed in (0, 1, 2):
-        assert _xpo_queries(tk, base, cls, beta, mode, 0.1, 24, seed) == _first_hit_of_one_run(
+        assert _xpo_queries(tk, base, cls, beta, mode, 0.1, 24, seed)[0] == _first_hit_of_one_run(
             base, cls, beta, mode, 12, seed
         )
     seeds = [int(s) for s in np.random.default_rng(7).integers(2**63, size=3)]
     full = sorted(_first_hit_of_one_run(base, cls, beta, mode, 12, s) for s in seeds)[1]
     assert (
-        _median_xpo_queries(tk, base, cls, beta, mode, 0.1, 24, np.random.default_rng(7), 3) == full
+        _median_xpo_queries(tk, base, cls, beta, mode, 0.1, 24, np.random.default_rng(7), 3)[0]
+        == full
     )
 
 
 def test_pruned_sft_search_equals_the_full_search():
-    from sharpsim.theory.verify.rates import hard_world, min_n, n_grid, sft_queries_needed
+    from sharpsim.theory.verify.search import hard_world, min_n, n_grid, sft_queries_needed
 
     tk = Toolkit.default()
     base, mu = hard_world(40, 0.1, 2)
