@@ -195,6 +195,53 @@ def _bayes_error_unweighted(d, M, Delta, n, N, *args, **kwargs):
     return instances.lower_bound_bayes_error(d, M, Delta, n, N, *args, **kwargs) / Delta
 
 
+# ---- "returns the base unchanged": each algorithm's output replaced by π_base (or its law)
+
+
+def _bon_sampler_returns_base(source, x, N, *args, **kwargs):
+    """Best-of-1: the base model's own draws, whatever ``N``."""
+    return inference.best_of_n(source, x, 1, *args, **kwargs)
+
+
+def _adaptive_sampler_returns_base(source, x, mu_stop, *args, **kwargs):
+    """Stops after the first draw (``μ`` → 0): the base model's own draws."""
+    return inference.adaptive_best_of_n(source, x, 1e-300, *args, **kwargs)
+
+
+def _adaptive_law_returns_base(pi, mu_stop):
+    return as_tabular(pi)
+
+
+def _power_law_returns_base(policy, alpha):
+    return as_tabular(policy)
+
+
+def _power_mcmc_returns_base(policy, x, alpha, n_steps, n_chains=1, rng=None, init=None):
+    """Chains at ``α = 1`` (every move accepted): draws of the base model, whatever ``α``."""
+    return inference.power_sample_mcmc(policy, x, 1.0, n_steps, n_chains, rng, init)
+
+
+def _adaptive_sft_returns_base(base, n, delta, model_class, mu=None, rng=None, **kwargs):
+    """Runs adaptive SFT but returns ``π_base`` as the fitted model."""
+    result = algorithms.adaptive_sft_sharpening(base, n, delta, model_class, mu, rng, **kwargs)
+    result.policy = base
+    return result
+
+
+def _dpo_returns_base(base, n, beta, model_class, mu=None, rng=None, **kwargs):
+    """Runs DPO but returns ``π_base`` as the fitted model."""
+    result = algorithms.dpo_sharpening(base, n, beta, model_class, mu, rng, **kwargs)
+    result.policy = base
+    return result
+
+
+def _xpo_returns_base(base, T, beta, alpha, model_class, mu=None, rng=None, **kwargs):
+    """Runs XPO (iterates and diagnostics intact) but returns ``π_base`` as the selected model."""
+    result = algorithms.xpo_sharpening(base, T, beta, alpha, model_class, mu, rng, **kwargs)
+    result.policy = base
+    return result
+
+
 _ALL = (
     Mutant("bon_law_ignores_n", "best_of_n_law", "returns π_base whatever N", _bon_law_ignores_n),
     Mutant(
@@ -301,6 +348,41 @@ _ALL = (
         "hard-prompt miss probability not weighted by Δ",
         _bayes_error_unweighted,
     ),
+    Mutant(
+        "bon_sampler_returns_base", "best_of_n", "best-of-1: base draws", _bon_sampler_returns_base
+    ),
+    Mutant(
+        "adaptive_sampler_returns_base",
+        "adaptive_best_of_n",
+        "stops after one draw: base draws",
+        _adaptive_sampler_returns_base,
+    ),
+    Mutant(
+        "adaptive_law_returns_base",
+        "adaptive_best_of_n_law",
+        "returns π_base",
+        _adaptive_law_returns_base,
+    ),
+    Mutant("power_law_returns_base", "power_law", "returns π_base", _power_law_returns_base),
+    Mutant(
+        "power_mcmc_returns_base",
+        "power_sample_mcmc",
+        "α = 1 chains: base draws",
+        _power_mcmc_returns_base,
+    ),
+    Mutant(
+        "adaptive_sft_returns_base",
+        "adaptive_sft_sharpening",
+        "returns π_base as the fitted model",
+        _adaptive_sft_returns_base,
+    ),
+    Mutant("dpo_returns_base", "dpo_sharpening", "returns π_base", _dpo_returns_base),
+    Mutant(
+        "xpo_returns_base",
+        "xpo_sharpening",
+        "returns π_base (iterates intact)",
+        _xpo_returns_base,
+    ),
 )
 
 #: Every mutant by name.
@@ -309,7 +391,7 @@ MUTANTS = {m.name: m for m in _ALL}
 #: For each check, the mutants it FAILS on (tested in tests/test_verify.py).
 KILLS = {
     "check_bon_law": ("bon_law_ignores_n", "bon_law_exact_ties"),
-    "check_bon_sampler": ("bon_sampler_one_short", "bon_law_ignores_n"),
+    "check_bon_sampler": ("bon_sampler_one_short", "bon_law_ignores_n", "bon_sampler_returns_base"),
     "check_prop_c1": ("failure_uses_max", "bon_law_ignores_n", "mode_mask_first_argmax"),
     "check_prop_3_1": ("greedy_argmin", "greedy_returns_mode"),
     "check_lemma_4_1": ("coverage_adaptive", "concentrability_reversed", "tilted_wrong_exponent"),
@@ -320,14 +402,18 @@ KILLS = {
         "adaptive_samples_halved",
         "adaptive_law_fixed_n",
         "adaptive_sampler_stops_early",
+        "adaptive_sampler_returns_base",
+        "adaptive_law_returns_base",
     ),
     "check_prop_e1": ("mode_mask_first_argmax", "greedy_returns_mode"),
     "check_prop_e2": ("tilted_wrong_exponent",),
+    "check_power_sampling": ("power_law_returns_base", "power_mcmc_returns_base"),
     "check_sft_slopes": ("coverage_ignores_mu", "expected_sft_error_ignores_n", "plateau_reversed"),
     "check_adaptive_slope": (
         "adaptive_queries_per_prompt",
         "expected_sft_error_ignores_n",
         "plateau_reversed",
+        "adaptive_sft_returns_base",
     ),
     "check_sft_bound": (
         "sft_returns_base",
@@ -342,6 +428,8 @@ KILLS = {
         "margin_plus_one",
         "xpo_beta_inverted",
         "dpo_beta_inverted",
+        "xpo_returns_base",
+        "dpo_returns_base",
     ),
 }
 

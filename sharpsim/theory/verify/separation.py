@@ -100,8 +100,9 @@ def check_separation(tk, rng, quick: bool, epsilon: float = 0.1, delta: float = 
         "Example J.1",
         f"queries to error <= {epsilon} at delta={delta}, d={dims}, median of {seeds} seeds",
         f"SFT x{factor:.2f}/dim (R2 {r2:.2f}, = closed form: {m_sft == sft_closed}); at d={dims}: "
-        f"SFT {_ints(m_sft)}, XPO {_ints(m_xpo)}, DPO {_ints(m_dpo)}",
-        f"SFT >= x2/dim, R2 >= 0.9; XPO, DPO <= 8d^2 = {caps}; both < SFT",
+        f"SFT {_ints(m_sft)}, XPO {_ints(m_xpo)}, DPO {_ints(m_dpo)}; "
+        f"XPO returned sharp models: {all(xpo_returned)}",
+        f"SFT >= x2/dim, R2 >= 0.9; XPO, DPO <= 8d^2 = {caps}; both < SFT; True",
         ok,
         kind="rate",
         numbers={
