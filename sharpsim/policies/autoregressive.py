@@ -28,7 +28,8 @@ from .._validation import (
     check_rng,
 )
 from .base import MAX_ENUMERATION, _encode_unchecked, all_sequences, decode_responses, tie_threshold
-from .tabular import TabularPolicy
+from .linear import logit_gaps
+from .tabular import TabularPolicy, log_softmax
 
 #: Next-token rows drawn from must sum to 1 within this (checks user subclasses).
 NEXT_TOKEN_ATOL = 1e-6
@@ -565,13 +566,9 @@ class MultiLayerLinearSoftmaxPolicy(AutoregressivePolicy):
             )
         if not np.all(np.isfinite(phi)):
             raise ValueError(f"features(h={h}, x, seqs) returned non-finite values")
-        with np.errstate(over="ignore", invalid="ignore"):
-            logits = phi @ self.theta[h]
-        if not np.all(np.isfinite(logits)):
-            raise ValueError(
-                f"the logits ⟨φ_h, θ_h⟩ at position h={h} overflow double precision (theta or features too large)"
-            )
-        return logits - logsumexp(logits, axis=-1, keepdims=True)
+        # Log space for any finite θ and φ, as LinearSoftmaxPolicy: logits past the float range
+        # are normalised in a power-of-two-scaled copy.
+        return log_softmax(logit_gaps(phi, self.theta[h]))
 
 
 def _check_theta(theta, horizon: int, bound) -> np.ndarray:
