@@ -443,9 +443,11 @@ def _seen_error(n: int, mu: np.ndarray, q: np.ndarray, level: Fraction) -> np.nd
     about ``O(|X|·√n)``. Past the count ``v₀(x)`` from which the failure
     probability is within ``_TAIL`` of its limit (Chernoff, :func:`_settled_from`),
     the remaining visits are summed in closed form (a binomial tail), so a
-    huge ``n`` costs nothing when ``q_x`` is away from ``1 − δ``. Cells are
-    evaluated in chunks of ``_CELLS_PER_CHUNK`` (bounded memory); more than
-    :data:`MAX_VISIT_CELLS` in all is a ``ValueError``, raised before any work.
+    huge ``n`` costs nothing when ``q_x`` is away from ``1 − δ``. The cells
+    ``(x, v)`` left are evaluated as one flat, vectorised array (only the
+    counts inside each prompt's own window), in chunks of ``_CELLS_PER_CHUNK``
+    (bounded memory); more than :data:`MAX_VISIT_CELLS` in all is a
+    ``ValueError``, raised before any work.
     """
     lo, hi = _visit_window(n, mu)
     settled, limit = _settled_from(q, level)
@@ -462,26 +464,18 @@ def _seen_error(n: int, mu: np.ndarray, q: np.ndarray, level: Fraction) -> np.nd
         # P(V ≥ v₀)·limit: exact for the settled counts (their failure probability is the limit ± _TAIL)
         out = limit * stats.binom.sf(np.maximum(settled, lo) - 1, n, mu)
     out = np.where(mu > 0, out, 0.0)
+    # Every (prompt, visit count) cell still to evaluate, laid out flat (prompt-major) and summed
+    # per prompt by bincount, in chunks of _CELLS_PER_CHUNK cells: no loop over prompts or windows.
     todo = np.flatnonzero(cells)
-    todo = todo[np.argsort(lo[todo], kind="stable")]  # neighbours in μ have overlapping windows
-    i = 0
-    while i < todo.size:
-        # rows sharing one window [first, last] of counts, at most _CELLS_PER_CHUNK cells in all
-        first, last, j = int(lo[todo[i]]), int(top[todo[i]]), i + 1
-        while (
-            j < todo.size
-            and (j + 1 - i) * (max(last, int(top[todo[j]])) - first + 1) <= _CELLS_PER_CHUNK
-        ):
-            last = max(last, int(top[todo[j]]))
-            j += 1
-        idx = todo[i:j]
-        for start in range(first, last + 1, max(1, _CELLS_PER_CHUNK // idx.size)):
-            v = np.arange(start, min(start + max(1, _CELLS_PER_CHUNK // idx.size), last + 1))
-            inside = (v[None, :] >= lo[idx, None]) & (v[None, :] <= top[idx, None])
-            p_visits = stats.binom.pmf(v[None, :], n, mu[idx, None])
-            p_fail = stats.binom.cdf(_ceil_ratio(v, level)[None, :] - 1, v[None, :], q[idx, None])
-            out[idx] += np.sum(np.where(inside, p_visits * p_fail, 0.0), axis=1)
-        i = j
+    starts = np.cumsum(cells[todo]) - cells[todo]  # first flat cell of each prompt in `todo`
+    for first in range(0, total, _CELLS_PER_CHUNK):
+        flat = np.arange(first, min(first + _CELLS_PER_CHUNK, total))
+        row = np.searchsorted(starts, flat, side="right") - 1
+        x = todo[row]
+        v = lo[x] + (flat - starts[row])
+        p_visits = stats.binom.pmf(v, n, mu[x])
+        p_fail = stats.binom.cdf(_ceil_ratio(v, level) - 1, v, q[x])
+        out += np.bincount(x, weights=p_visits * p_fail, minlength=out.size)
     return out
 
 
