@@ -409,7 +409,7 @@ def test_unrealizable_class_is_refused_when_asked():
 def test_expected_sft_error_thresholds_only_inside_the_visit_window(monkeypatch):
     """The docstring's O(|X|·√n) cost: exact thresholds ⌈(1−δ)v⌉ are computed only for visit counts in the
     Chernoff window, never for all ``v = 0..n`` (n = 10^8 would build a 10^8-entry Python-int array)."""
-    from sharpsim.algorithms import sft as sft_mod
+    from sharpsim.algorithms import sft_error as sft_mod
 
     sizes = []
     real = sft_mod._ceil_ratio
@@ -469,7 +469,7 @@ def test_expected_sft_error_huge_n_runs_in_bounded_memory():
     assert value == 1.0 and peak < 50 * 2**20
     # the same closed form agrees with the cell-by-cell sum where both are cheap
     small = ss.expected_sft_error(base, 2000, 2, 0.3)
-    from sharpsim.algorithms import sft as sft_mod
+    from sharpsim.algorithms import sft_error as sft_mod
 
     mu, q = np.full(3, 1 / 3), ss.bon_mode_mass(base, 2)
     v = np.arange(1, 2001)
@@ -495,7 +495,7 @@ def test_expected_adaptive_sft_error_huge_n():
 
 def test_expected_sft_error_refuses_unsettled_huge_n_before_work(monkeypatch):
     """On the boundary q = 1 − δ nothing settles: a window past MAX_VISIT_CELLS is refused up front."""
-    from sharpsim.algorithms import sft as sft_mod
+    from sharpsim.algorithms import sft_error as sft_mod
 
     calls = []
     monkeypatch.setattr(sft_mod.stats.binom, "pmf", lambda *a: calls.append(a) or 0.0)
@@ -520,7 +520,7 @@ def test_sft_sharpening_refuses_huge_n_before_drawing():
 @pytest.mark.parametrize("chunk", [1, 7, 1000])
 def test_expected_sft_error_chunking_does_not_change_the_value(monkeypatch, chunk):
     """Cells evaluated in chunks smaller than one prompt's window give the same sum (bounded memory)."""
-    from sharpsim.algorithms import sft as sft_mod
+    from sharpsim.algorithms import sft_error as sft_mod
 
     base = ss.TabularPolicy([[0.5, 0.5, 0.0], [0.6, 0.3, 0.1], [0.25, 0.25, 0.5]])
     mu = [0.2, 0.5, 0.3]
@@ -535,7 +535,7 @@ def test_expected_sft_error_chunking_does_not_change_the_value(monkeypatch, chun
 def _seen_error_windowed(n, mu, q, level, chunk=1 << 20):
     """The 0.1.x `_seen_error`, kept as the reference: a Python loop over groups of prompts sharing a
     visit window, each group a rectangle of counts masked to every prompt's own window."""
-    from sharpsim.algorithms import sft as sft_mod
+    from sharpsim.algorithms import sft_error as sft_mod
 
     lo, hi = sft_mod._visit_window(n, mu)
     settled, limit = sft_mod._settled_from(q, level)
@@ -576,7 +576,7 @@ def _seen_error_windowed(n, mu, q, level, chunk=1 << 20):
 def test_vectorised_seen_error_equals_the_windowed_loop(probs, data, n, N, delta, chunk):
     """The flat, vectorised sum over (prompt, visit count) cells is the 0.1.x loop's, to rounding:
     random worlds with ties, zeros and tiny masses; q on the boundary 1 − δ included; any chunk size."""
-    from sharpsim.algorithms import sft as sft_mod
+    from sharpsim.algorithms import sft_error as sft_mod
 
     base = ss.TabularPolicy(probs)
     mu = data.draw(prompt_distributions(base.n_contexts))

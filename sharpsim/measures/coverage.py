@@ -28,7 +28,6 @@ from .modes import _log_mode_mass_rows, _mode_mask, log_mode_mass
 
 __all__ = ["coverage", "adaptive_coverage", "margin", "concentrability"]
 
-
 _MARGIN_ASSUMPTIONS = ("4.2", "J.2")
 
 

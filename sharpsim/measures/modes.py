@@ -17,7 +17,6 @@ from ._common import _by_row_blocks, _check_gamma
 
 __all__ = ["mode_mask", "log_mode_mass", "mode_mass"]
 
-
 #: Table entries per block in ``mode_mask`` (2 MB of float64: stays in cache).
 _MASK_BLOCK_ELEMENTS = 1 << 18
 

@@ -13,10 +13,8 @@ import numpy as np
 #: for a pass's temporaries (about 100 bytes a pair) to stay in the L2 cache.
 SAMPLE_CHUNK = 1 << 14
 
-
 #: Table entries whose alias columns are built together (bounds the build's temporaries).
 _BUILD_ENTRIES = 1 << 16
-
 
 #: One column of the alias tables, read by one random 32-byte load (half a cache line).
 _RECORD = np.dtype([("bound", "f8"), ("alias", "i8"), ("log_own", "f8"), ("log_alias", "f8")])

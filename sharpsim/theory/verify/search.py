@@ -18,7 +18,6 @@ from ..instances import (
 
 ROUND_OFF = 1e-9
 
-
 SLOPE_BANDS = {"C": (0.8, 1.25), "1/eps": (1.7, 2.3), "adaptive 1/eps": (0.7, 1.3)}
 
 
