@@ -23,12 +23,10 @@ from .autoregressive import (
     power_sampling_pivot_example,
 )
 from .hidden_knowledge import hidden_knowledge_task
-from .lower_bound import (
+from .lower_bound import lower_bound_coverage, lower_bound_family, lower_bound_family_parameters
+from .lower_bound_bayes import (
     bayes_optimal_learner,
     lower_bound_bayes_error,
-    lower_bound_coverage,
-    lower_bound_family,
-    lower_bound_family_parameters,
     lower_bound_posterior,
     lower_bound_prompt_error,
     simulate_lower_bound_error,
