@@ -949,8 +949,8 @@ def test_huge_weights_do_not_overflow_the_fits():
 
 from sharpsim.classes._ball_newton import ball_trust_region, minimise_in_ball  # noqa: E402
 from sharpsim.classes._linear_objective import _LinearObjective, dominant_starts  # noqa: E402
+from sharpsim.classes._pairs import _check_weights  # noqa: E402
 from sharpsim.classes._row_softmax import _BoxProblem, _RowSoftmax  # noqa: E402
-from sharpsim.classes.base import _check_weights  # noqa: E402
 
 FD_STEP, FD_TOL = 1e-5, 1e-6
 

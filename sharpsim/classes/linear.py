@@ -19,7 +19,8 @@ from ..policies.linear import (
 from ..policies.tabular import as_tabular
 from ._ball_newton import minimise_in_ball
 from ._linear_objective import _LinearObjective, dominant_starts
-from .base import ModelClass, _check_atol, _Pairs
+from ._pairs import _Pairs
+from .base import ModelClass, _check_atol
 
 __all__ = ["LinearSoftmaxClass"]
 
