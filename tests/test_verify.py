@@ -215,6 +215,7 @@ def test_quick_verify_passes_end_to_end_with_the_same_bytes_twice():
     """`sharpsim verify --quick`: every row PASSES, and a second run with the seed gives the same bytes."""
     first = run(quick=True, seed=0)
     assert first.passed, first.table()
+    assert max(len(line) for line in first.table().splitlines()) <= 100  # a 100-column terminal
     second = run(quick=True, seed=0)
     assert first.table() == second.table()
     assert first.to_json() == second.to_json()
