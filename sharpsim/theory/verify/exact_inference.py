@@ -13,9 +13,7 @@ from scipy import stats
 
 from .reference import ROUND_OFF, exact_mode_mask, mass_on
 from .report import CheckResult
-from .worlds import (
-    random_tabular_worlds,
-)
+from .worlds import random_tabular_worlds
 
 
 def ulp_tie_cases():

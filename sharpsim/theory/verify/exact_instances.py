@@ -13,9 +13,7 @@ from ..instances import (
 )
 from .reference import ROUND_OFF
 from .report import CheckResult
-from .worlds import (
-    planted_mode_joint,
-)
+from .worlds import planted_mode_joint
 
 
 def check_prop_3_1(tk, rng, quick: bool) -> CheckResult:

@@ -23,10 +23,10 @@ from ..instances import (
     lower_bound_family,
     simulate_lower_bound_error,
 )
+from .reference import ROUND_OFF
 from .report import CheckResult
 from .search import (
     N_MAX,
-    ROUND_OFF,
     SLOPE_BANDS,
     fit_slope,
     hard_world,

@@ -12,11 +12,7 @@ import math
 import numpy as np
 from scipy import stats
 
-from ..instances import (
-    lower_bound_family,
-)
-
-ROUND_OFF = 1e-9
+from ..instances import lower_bound_family
 
 SLOPE_BANDS = {"C": (0.8, 1.25), "1/eps": (1.7, 2.3), "adaptive 1/eps": (0.7, 1.3)}
 

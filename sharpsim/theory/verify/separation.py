@@ -14,9 +14,7 @@ from scipy import stats
 
 from ...classes import LinearSoftmaxClass
 from ..bounds import xpo_beta
-from ..instances import (
-    separation_instance,
-)
+from ..instances import separation_instance
 from .report import CheckResult
 from .search import min_n
 
