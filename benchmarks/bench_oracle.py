@@ -42,7 +42,7 @@ from _v010 import run_v010
 from _worlds import random_world
 
 import sharpsim as ss
-from sharpsim.policies.tabular import SAMPLE_CHUNK
+from sharpsim.policies.alias import SAMPLE_CHUNK
 
 TARGET_VS_FLOOR = 1.5
 #: Alternating rounds of the 0.1.0 subprocess and the current code (best of each kept).

@@ -17,8 +17,9 @@ from typing import NamedTuple
 import numpy as np
 
 from ._validation import check_index_array, check_int, check_mu, check_rng
+from .policies.alias import SAMPLE_CHUNK, _AliasTables
 from .policies.base import Policy
-from .policies.tabular import SAMPLE_CHUNK, TabularPolicy, _AliasTables
+from .policies.tabular import TabularPolicy
 
 #: Default number of (x, y) pairs per chunk of :meth:`SampleEvaluateOracle.stream`.
 DEFAULT_CHUNK_SIZE = 1 << 16

@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -483,11 +485,15 @@ def test_sequence_encoding_rejects_tokens_indices_and_sizes_out_of_range():
     assert ss.decode_responses([2**62 - 1], 2, 62).tolist() == [[1] * 62]
 
 
-def test_multilayer_overflowing_logits_are_refused():
-    # ⟨φ_h, θ_h⟩ overflowing to inf used to give a RuntimeWarning and NaN log-probabilities.
+def test_multilayer_logits_past_the_float_range_give_a_valid_policy():
+    # ⟨φ_h, θ_h⟩ = 1e400 overflowing to inf gave NaN (0.1.0), then a refusal (0.1.x); it is now
+    # normalised in log space like LinearSoftmaxPolicy: two tied logits, each response 1/2.
     def features(h, x, seqs):
         return np.stack([seqs[..., -1] == 0, seqs[..., -1] == 1], axis=-1) * 1e200
 
     policy = ss.MultiLayerLinearSoftmaxPolicy(features, [[1e200, 1e200]], 2, 1)
-    with pytest.raises(ValueError, match="overflow"):
-        policy.to_tabular()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert policy.to_tabular().probs.tolist() == [[0.5, 0.5]]
+    policy = ss.MultiLayerLinearSoftmaxPolicy(features, [[1e200, -1e200]], 2, 1)
+    assert policy.to_tabular().probs.tolist() == [[1.0, 0.0]]

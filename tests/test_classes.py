@@ -440,6 +440,48 @@ def test_linear_contains_its_members(pi, bounded):
     assert ss.LinearSoftmaxClass(pi.features, B).contains(pi, atol=1e-9)
 
 
+def test_ball_least_squares_on_the_sphere_up_to_an_ulp():
+    """‖θ_ls‖ = radius up to rounding: `c/s` and `s·c/s²` rounded to either side of the radius made
+    Brent's bracket [0, λ_hi] sign-less (ValueError, found by hypothesis); θ_ls is the answer there."""
+    from sharpsim.classes.linear import _ball_constrained_least_squares
+
+    A = np.array(
+        [
+            [0.5864160503153619, -0.1897131286245507],
+            [-0.005123296561200419, 0.71436814497064],
+            [-0.4994195893919625, -0.5432434132695985],
+            [-0.08187316436219894, 0.018588396923509026],
+            [0.14274879205644297, -0.04648447541802424],
+            [0.14651100213465418, -0.032749814380679865],
+            [-0.14462989709541368, 0.039617144899833506],
+            [-0.14462989709568352, 0.0396171448988706],
+            [-0.08541711246305356, 0.23214466591954888],
+            [0.20626083767523629, 0.302315695576561],
+            [-0.035426612748293645, -0.7666050274162082],
+            [-0.08541711246388912, 0.23214466592009828],
+        ]
+    )
+    b = np.array(
+        [
+            0.5141741676507008,
+            -0.5614039716641568,
+            0.11284485191908078,
+            -0.06561504790562478,
+            0.1254003363049092,
+            0.11701575366510464,
+            -0.1212080449852988,
+            -0.12120804498471482,
+            -0.2346993003848481,
+            -0.10751949647028614,
+            0.5769180972409335,
+            -0.2346993003857989,
+        ]
+    )
+    theta = _ball_constrained_least_squares(A, b, 0.99999)
+    np.testing.assert_allclose(theta, np.linalg.lstsq(A, b, rcond=None)[0], rtol=1e-12)
+    assert np.linalg.norm(theta) <= 0.99999 * (1 + 1e-12)
+
+
 # ----------------------------------------------------------------------------- TabularClass: pair objectives
 
 
@@ -949,8 +991,8 @@ def test_huge_weights_do_not_overflow_the_fits():
 
 from sharpsim.classes._ball_newton import ball_trust_region, minimise_in_ball  # noqa: E402
 from sharpsim.classes._linear_objective import _LinearObjective, dominant_starts  # noqa: E402
+from sharpsim.classes._pairs import _check_weights  # noqa: E402
 from sharpsim.classes._row_softmax import _BoxProblem, _RowSoftmax  # noqa: E402
-from sharpsim.classes.base import _check_weights  # noqa: E402
 
 FD_STEP, FD_TOL = 1e-5, 1e-6
 

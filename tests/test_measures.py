@@ -629,12 +629,12 @@ def test_row_blocks_give_the_same_answers(monkeypatch_free_pair, beta, gamma):
         lambda: ss.sharpening_error(q, p, 0.3, mu, gamma),
     ]
     whole = [f() for f in calls]
-    saved = measures._BLOCK_ELEMENTS
-    measures._BLOCK_ELEMENTS = 1
+    saved = measures._common._BLOCK_ELEMENTS
+    measures._common._BLOCK_ELEMENTS = 1
     try:
         blocked = [f() for f in calls]
     finally:
-        measures._BLOCK_ELEMENTS = saved
+        measures._common._BLOCK_ELEMENTS = saved
     for a, b in zip(whole, blocked):
         np.testing.assert_array_equal(a, b)
 
@@ -770,11 +770,11 @@ def test_kl_per_prompt_must_be_bool(bad):
 )
 def test_mode_mask_blocks_of_rows_do_not_change_the_mask(world, gamma):
     """``mode_mask`` works on cache-sized blocks of rows (ulp ties included); blocks change no bit."""
-    whole = measures._mode_mask_rows(world.log_probs, gamma)
-    saved = measures._MASK_BLOCK_ELEMENTS
+    whole = measures.modes._mode_mask_rows(world.log_probs, gamma)
+    saved = measures.modes._MASK_BLOCK_ELEMENTS
     try:
-        measures._MASK_BLOCK_ELEMENTS = world.n_responses  # one row per block
+        measures.modes._MASK_BLOCK_ELEMENTS = world.n_responses  # one row per block
         blocked = ss.mode_mask(world, gamma)
     finally:
-        measures._MASK_BLOCK_ELEMENTS = saved
+        measures.modes._MASK_BLOCK_ELEMENTS = saved
     assert np.array_equal(whole, blocked)

@@ -8,7 +8,7 @@ from scipy import stats
 
 import sharpsim as ss
 from sharpsim.oracle import OracleChunk
-from sharpsim.policies.tabular import SAMPLE_CHUNK
+from sharpsim.policies.alias import SAMPLE_CHUNK
 
 #: Statistical tests reject at this level (Bonferroni-corrected where several are made).
 ALPHA = 1e-3

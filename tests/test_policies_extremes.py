@@ -62,6 +62,43 @@ def test_linear_softmax_logits_past_the_float_range_still_give_a_valid_policy():
     assert pi.probs.tolist() == [[0.0, 1.0]]
 
 
+def _table_features(phi):
+    """``features(h, x, seqs)`` reading the last token's row of ``phi [X, V, d]`` (the same at every h)."""
+    return lambda h, x, seqs: phi[x, seqs[..., -1]]
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e6, 1e15, 1e17, 1e100, 1e300])
+def test_multilayer_softmax_is_the_linear_softmax_for_any_finite_theta(scale):
+    """0.1.x raised "logits overflow" from 1e300 on: the multi-layer model now normalises like the
+    single-layer one, so with H = 1 its table is LinearSoftmaxPolicy's, and with H = 2 it stays a law."""
+    phi = unit_features(n_contexts=2, n_responses=5)
+    theta = scale * np.array([0.5, -0.5, 0.5, 0.5])
+    single = ss.LinearSoftmaxPolicy(phi, theta)
+    one = ss.MultiLayerLinearSoftmaxPolicy(_table_features(phi), theta[None], 5, 1, n_contexts=2)
+    np.testing.assert_allclose(np.exp(one.to_tabular().log_probs), single.probs, rtol=0, atol=1e-15)
+    assert np.array_equal(one.to_tabular().log_probs == -np.inf, single.log_probs == -np.inf)
+    two = ss.MultiLayerLinearSoftmaxPolicy(
+        _table_features(phi), np.stack([theta, -theta / 3]), 5, 2, n_contexts=2
+    )
+    table = two.to_tabular()
+    assert not np.any(np.isnan(table.log_probs)) and np.all(table.log_probs <= 0.0)
+    np.testing.assert_allclose(table.probs.sum(axis=1), 1.0, rtol=0, atol=1e-14)
+    draws = two.sample(np.array([0, 1]), 50, rng=0)
+    assert np.all(np.isfinite(two.log_prob(np.array([[0], [1]]), draws)))
+
+
+def test_multilayer_softmax_with_features_and_theta_both_near_the_float_range():
+    """⟨φ, θ⟩ with φ = 1e300 and θ = 1e300: both factors are scaled by powers of two, gaps kept."""
+    phi = np.array([[[1e300], [0.5e300], [1e300]]])
+    pi = ss.MultiLayerLinearSoftmaxPolicy(_table_features(phi), [[1e300]], 3, 1)
+    assert pi.to_tabular().probs.tolist() == [[0.5, 0.0, 0.5]]
+    pi = ss.MultiLayerLinearSoftmaxPolicy(
+        _table_features(phi), [[-1e-300]], 3, 1
+    )  # logits -1, -1/2, -1
+    expected = np.exp([-1.0, -0.5, -1.0]) / np.exp([-1.0, -0.5, -1.0]).sum()
+    np.testing.assert_allclose(pi.to_tabular().probs, [expected], rtol=1e-15)
+
+
 def test_from_logits_with_huge_offsets_is_the_offset_free_policy():
     """Softmax ignores a common offset: logits around 1e15 (grid 0.125) give the policy of the offsets."""
     offsets = np.array([[0.0, 0.25, -0.5, -np.inf], [3.0, 3.0, 2.875, 1.0]])

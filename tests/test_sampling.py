@@ -11,7 +11,7 @@ from scipy import stats
 from strategies import prob_tables
 
 import sharpsim as ss
-from sharpsim.policies.tabular import SAMPLE_CHUNK, _AliasTables, _exact_bernoulli
+from sharpsim.policies.alias import SAMPLE_CHUNK, _AliasTables, _exact_bernoulli
 
 #: Chi-square goodness-of-fit tests reject at this level per world (Bonferroni over rows).
 ALPHA = 1e-3

@@ -409,7 +409,7 @@ def test_unrealizable_class_is_refused_when_asked():
 def test_expected_sft_error_thresholds_only_inside_the_visit_window(monkeypatch):
     """The docstring's O(|X|·√n) cost: exact thresholds ⌈(1−δ)v⌉ are computed only for visit counts in the
     Chernoff window, never for all ``v = 0..n`` (n = 10^8 would build a 10^8-entry Python-int array)."""
-    from sharpsim.algorithms import sft as sft_mod
+    from sharpsim.algorithms import sft_error as sft_mod
 
     sizes = []
     real = sft_mod._ceil_ratio
@@ -469,7 +469,7 @@ def test_expected_sft_error_huge_n_runs_in_bounded_memory():
     assert value == 1.0 and peak < 50 * 2**20
     # the same closed form agrees with the cell-by-cell sum where both are cheap
     small = ss.expected_sft_error(base, 2000, 2, 0.3)
-    from sharpsim.algorithms import sft as sft_mod
+    from sharpsim.algorithms import sft_error as sft_mod
 
     mu, q = np.full(3, 1 / 3), ss.bon_mode_mass(base, 2)
     v = np.arange(1, 2001)
@@ -495,7 +495,7 @@ def test_expected_adaptive_sft_error_huge_n():
 
 def test_expected_sft_error_refuses_unsettled_huge_n_before_work(monkeypatch):
     """On the boundary q = 1 − δ nothing settles: a window past MAX_VISIT_CELLS is refused up front."""
-    from sharpsim.algorithms import sft as sft_mod
+    from sharpsim.algorithms import sft_error as sft_mod
 
     calls = []
     monkeypatch.setattr(sft_mod.stats.binom, "pmf", lambda *a: calls.append(a) or 0.0)
@@ -520,10 +520,82 @@ def test_sft_sharpening_refuses_huge_n_before_drawing():
 @pytest.mark.parametrize("chunk", [1, 7, 1000])
 def test_expected_sft_error_chunking_does_not_change_the_value(monkeypatch, chunk):
     """Cells evaluated in chunks smaller than one prompt's window give the same sum (bounded memory)."""
-    from sharpsim.algorithms import sft as sft_mod
+    from sharpsim.algorithms import sft_error as sft_mod
 
     base = ss.TabularPolicy([[0.5, 0.5, 0.0], [0.6, 0.3, 0.1], [0.25, 0.25, 0.5]])
     mu = [0.2, 0.5, 0.3]
     want = ss.expected_sft_error(base, 300, 2, 0.3, mu=mu)
     monkeypatch.setattr(sft_mod, "_CELLS_PER_CHUNK", chunk)
     assert ss.expected_sft_error(base, 300, 2, 0.3, mu=mu) == pytest.approx(want, rel=1e-12)
+
+
+# --------------------------------------------------------------------------- vectorised sum (issue 15)
+
+
+def _seen_error_windowed(n, mu, q, level, chunk=1 << 20):
+    """The 0.1.x `_seen_error`, kept as the reference: a Python loop over groups of prompts sharing a
+    visit window, each group a rectangle of counts masked to every prompt's own window."""
+    from sharpsim.algorithms import sft_error as sft_mod
+
+    lo, hi = sft_mod._visit_window(n, mu)
+    settled, limit = sft_mod._settled_from(q, level)
+    top = np.minimum(hi, settled - 1)
+    cells = np.maximum(top - lo + 1, 0)
+    with np.errstate(divide="ignore"):
+        out = limit * stats.binom.sf(np.maximum(settled, lo) - 1, n, mu)
+    out = np.where(mu > 0, out, 0.0)
+    todo = np.flatnonzero(cells)
+    todo = todo[np.argsort(lo[todo], kind="stable")]
+    i = 0
+    while i < todo.size:
+        first, last, j = int(lo[todo[i]]), int(top[todo[i]]), i + 1
+        while j < todo.size and (j + 1 - i) * (max(last, int(top[todo[j]])) - first + 1) <= chunk:
+            last = max(last, int(top[todo[j]]))
+            j += 1
+        idx = todo[i:j]
+        for start in range(first, last + 1, max(1, chunk // idx.size)):
+            v = np.arange(start, min(start + max(1, chunk // idx.size), last + 1))
+            inside = (v[None, :] >= lo[idx, None]) & (v[None, :] <= top[idx, None])
+            p_visits = stats.binom.pmf(v[None, :], n, mu[idx, None])
+            p_fail = stats.binom.cdf(
+                sft_mod._ceil_ratio(v, level)[None, :] - 1, v[None, :], q[idx, None]
+            )
+            out[idx] += np.sum(np.where(inside, p_visits * p_fail, 0.0), axis=1)
+        i = j
+    return out
+
+
+@given(
+    probs=prob_tables(max_contexts=6, max_responses=5),
+    data=st.data(),
+    n=st.one_of(st.integers(1, 40), st.integers(41, 5000), st.sampled_from([10**6, 10**9])),
+    N=st.integers(1, 6),
+    delta=st.sampled_from(DELTAS + [0.37001, 0.2]),
+    chunk=st.sampled_from([1, 3, 64, 1 << 20]),
+)
+def test_vectorised_seen_error_equals_the_windowed_loop(probs, data, n, N, delta, chunk):
+    """The flat, vectorised sum over (prompt, visit count) cells is the 0.1.x loop's, to rounding:
+    random worlds with ties, zeros and tiny masses; q on the boundary 1 − δ included; any chunk size."""
+    from sharpsim.algorithms import sft_error as sft_mod
+
+    base = ss.TabularPolicy(probs)
+    mu = data.draw(prompt_distributions(base.n_contexts))
+    mu = np.full(base.n_contexts, 1 / base.n_contexts) if mu is None else np.asarray(mu)
+    q, _ = sft_mod._snap_to_level(ss.bon_mode_mass(base, N), delta)
+    if data.draw(st.booleans()):  # put some prompts exactly on the boundary q = 1 − δ
+        q = np.where(np.arange(q.size) % 2 == 0, float(1 - sft_mod._decimal(delta)), q)
+    level = 1 - sft_mod._decimal(delta)
+    lo, hi = sft_mod._visit_window(n, mu)
+    if (
+        int(np.maximum(np.minimum(hi, sft_mod._settled_from(q, level)[0] - 1) - lo + 1, 0).sum())
+        > 3e5
+    ):
+        return  # keep each example cheap (the loop reference is slow on big boundary windows)
+    reference = _seen_error_windowed(n, mu, q, level)
+    old_chunk = sft_mod._CELLS_PER_CHUNK
+    sft_mod._CELLS_PER_CHUNK = chunk
+    try:
+        got = sft_mod._seen_error(n, mu, q, level)
+    finally:
+        sft_mod._CELLS_PER_CHUNK = old_chunk
+    np.testing.assert_allclose(got, reference, rtol=1e-12, atol=1e-300)

@@ -11,6 +11,7 @@ from sharpsim.theory.verify import (
     CHECK_NAMES,
     KILLS,
     MUTANTS,
+    CheckResult,
     Toolkit,
     VerifyReport,
     run,
@@ -26,6 +27,7 @@ EXACT = [
     "check_tilted_limit",
     "check_lemma_i1",
     "check_prop_3_1",
+    "check_power_sampling",
 ]
 #: Rows that take seconds (rates, Monte Carlo of whole algorithms): their mutation tests are `slow`.
 HEAVY = {
@@ -76,6 +78,41 @@ def test_row_fails_on_its_mutant(check, mutant):
     report = run(quick=True, only=[check], toolkit=MUTANTS[mutant].toolkit())
     assert not report.passed, report.table()
     assert mutant in report.rows[0].mutants_killed
+
+
+#: Each algorithm (and law) broken so that it hands back the base model unchanged, and the row that
+#: must FAIL on it because it reads what the user gets back (`.policy`, the returned law, the draws).
+RETURNS_BASE = {
+    "SFT": ("sft_returns_base", "check_sft_bound"),
+    "adaptive SFT": ("adaptive_sft_returns_base", "check_adaptive_slope"),
+    "DPO": ("dpo_returns_base", "check_separation"),
+    "XPO": ("xpo_returns_base", "check_separation"),
+    "best-of-N law": ("bon_law_ignores_n", "check_bon_law"),
+    "best-of-N sampler": ("bon_sampler_returns_base", "check_bon_sampler"),
+    "adaptive best-of-N sampler": ("adaptive_sampler_returns_base", "check_lemma_i1"),
+    "adaptive best-of-N law": ("adaptive_law_returns_base", "check_lemma_i1"),
+    "power law": ("power_law_returns_base", "check_power_sampling"),
+    "power sampling (MCMC)": ("power_mcmc_returns_base", "check_power_sampling"),
+}
+
+
+@pytest.mark.parametrize("algorithm", list(RETURNS_BASE))
+def test_row_fails_when_the_algorithm_returns_the_base_unchanged(algorithm):
+    mutant, check = RETURNS_BASE[algorithm]
+    assert MUTANTS[mutant].description and mutant in KILLS[check]
+    report = run(quick=True, only=[check], toolkit=MUTANTS[mutant].toolkit())
+    assert not report.passed, report.table()
+    assert "FAIL" in report.table()
+
+
+def test_xpo_row_reads_the_returned_policy_not_only_the_iterates():
+    """XPO returning π_base with its iterates intact (0.1.x passed this): the row says what failed."""
+    report = run(
+        quick=True, only=["check_separation"], toolkit=MUTANTS["xpo_returns_base"].toolkit()
+    )
+    row = report.rows[0]
+    assert not row.passed and "XPO returned sharp models: False" in row.measured
+    assert not all(row.numbers["xpo_returned_policy_sharp"])
 
 
 def _recording_toolkit(calls: set) -> Toolkit:
@@ -143,6 +180,25 @@ def test_cli_verify_exit_codes(tmp_path, capsys):
     assert "Prop. C.1" in capsys.readouterr().out
 
 
+# ---------------------------------------------------------------- a 100-column terminal (issue 15)
+
+
+def test_table_lines_fit_in_100_columns_and_wrap_without_losing_text():
+    report = run(quick=True, only=EXACT + ["check_power_sampling"])
+    long = "x" * 30 + " " + "; ".join(f"item {i} = {i / 7:.6f}" for i in range(40))
+    report.rows.append(CheckResult("A long row name", long, long, long, False))
+    table = report.table()
+    assert max(len(line) for line in table.splitlines()) <= 100
+    words = " ".join(table.split())
+    for row in report.rows:
+        for text in (row.checked, row.measured, row.expected):
+            assert " ".join(text.split()) in words  # wrapped, never cut
+    assert "FAIL" in table and report.table(width=60) != table
+    assert max(len(line) for line in report.table(width=60).splitlines()) <= 60
+    with pytest.raises(ValueError, match="width"):
+        report.table(width=20)
+
+
 # ---------------------------------------------------------------- same seed, same bytes (issue 7 §4)
 
 RANDOM_ROWS = ["check_bon_sampler", "check_lemma_i1", "check_prop_e2", "check_margin_sharpness"]
@@ -159,6 +215,7 @@ def test_quick_verify_passes_end_to_end_with_the_same_bytes_twice():
     """`sharpsim verify --quick`: every row PASSES, and a second run with the seed gives the same bytes."""
     first = run(quick=True, seed=0)
     assert first.passed, first.table()
+    assert max(len(line) for line in first.table().splitlines()) <= 100  # a 100-column terminal
     second = run(quick=True, seed=0)
     assert first.table() == second.table()
     assert first.to_json() == second.to_json()
@@ -222,23 +279,24 @@ def _first_hit_of_one_run(base, cls, beta, mode, T, seed):
 def test_xpo_doubling_schedule_and_capped_median_equal_full_runs():
     import numpy as np
 
-    from sharpsim.theory.verify.rates import _median_xpo_queries, _xpo_queries
+    from sharpsim.theory.verify.separation import _median_xpo_queries, _xpo_queries
 
     base, cls, beta, mode = _separation_setup()
     tk = Toolkit.default()
     for seed in (0, 1, 2):
-        assert _xpo_queries(tk, base, cls, beta, mode, 0.1, 24, seed) == _first_hit_of_one_run(
+        assert _xpo_queries(tk, base, cls, beta, mode, 0.1, 24, seed)[0] == _first_hit_of_one_run(
             base, cls, beta, mode, 12, seed
         )
     seeds = [int(s) for s in np.random.default_rng(7).integers(2**63, size=3)]
     full = sorted(_first_hit_of_one_run(base, cls, beta, mode, 12, s) for s in seeds)[1]
     assert (
-        _median_xpo_queries(tk, base, cls, beta, mode, 0.1, 24, np.random.default_rng(7), 3) == full
+        _median_xpo_queries(tk, base, cls, beta, mode, 0.1, 24, np.random.default_rng(7), 3)[0]
+        == full
     )
 
 
 def test_pruned_sft_search_equals_the_full_search():
-    from sharpsim.theory.verify.rates import hard_world, min_n, n_grid, sft_queries_needed
+    from sharpsim.theory.verify.search import hard_world, min_n, n_grid, sft_queries_needed
 
     tk = Toolkit.default()
     base, mu = hard_world(40, 0.1, 2)

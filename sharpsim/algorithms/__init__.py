@@ -2,13 +2,12 @@
 
 from .dpo import dpo_sharpening
 from .result import SharpeningResult
-from .sft import (
-    adaptive_sft_sharpening,
+from .sft import adaptive_sft_sharpening, sft_sharpening
+from .sft_error import (
     bon_mode_mass,
     expected_adaptive_sft_error,
     expected_sft_error,
     sft_error_plateau,
-    sft_sharpening,
 )
 from .xpo import xpo_sharpening
 

@@ -5,7 +5,7 @@ objectives every class solves (MLE of Section 2.1, the DPO regression of
 Eq. (4) / Eq. (8), the XPO step of Algorithm 1, logistic DPO) and the data
 conventions (SPEC §1, §7):
 
-- :mod:`~sharpsim.classes.base`: :class:`ModelClass` and the shared pair objectives.
+- :mod:`~sharpsim.classes.base`: :class:`ModelClass`; ``_pairs``: the shared pair data and objectives.
 - :mod:`~sharpsim.classes.finite`: :class:`FiniteClass` (enumeration; Theorem 4.1).
 - :mod:`~sharpsim.classes.tabular`: :class:`TabularClass` (counts, exact least squares, L-BFGS-B).
 - :mod:`~sharpsim.classes.linear`: :class:`LinearSoftmaxClass` (Definition J.3).

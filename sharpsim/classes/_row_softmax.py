@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import Bounds, minimize
 
-from .base import _pair_value_and_coeffs, _Pairs
+from ._pairs import _pair_value_and_coeffs, _Pairs
 
 
 class _RowSoftmax:

@@ -14,6 +14,7 @@ from .._validation import check_int, check_real, check_rng
 from ..policies.autoregressive import JointAutoregressivePolicy, MarkovPolicy
 from ..policies.base import MAX_ENUMERATION, encode_sequences
 from ..policies.tabular import TabularPolicy, as_tabular
+from ._pairs import _Pairs
 from ._row_softmax import (
     _box_start,
     _BoxProblem,
@@ -23,7 +24,7 @@ from ._row_softmax import (
     restrict_to_data,
     rng_start,
 )
-from .base import _UNSEEN_RULES, ModelClass, _check_atol, _Pairs, _same_law
+from .base import _UNSEEN_RULES, ModelClass, _check_atol, _same_law
 from .tabular import TabularClass
 
 __all__ = ["PrefixTreeClass", "MarkovClass"]

@@ -6,7 +6,8 @@ import numpy as np
 
 from .._validation import check_real
 from ..policies.tabular import TabularPolicy, as_tabular
-from .base import ModelClass, _check_atol, _pair_objective, _Pairs, _same_law, _wsum
+from ._pairs import _pair_objective, _Pairs, _wsum
+from .base import ModelClass, _check_atol, _same_law
 
 __all__ = ["FiniteClass"]
 

@@ -19,7 +19,8 @@ from ..policies.linear import (
 from ..policies.tabular import as_tabular
 from ._ball_newton import minimise_in_ball
 from ._linear_objective import _LinearObjective, dominant_starts
-from .base import ModelClass, _check_atol, _Pairs
+from ._pairs import _Pairs
+from .base import ModelClass, _check_atol
 
 __all__ = ["LinearSoftmaxClass"]
 
@@ -52,11 +53,14 @@ def _ball_constrained_least_squares(A: np.ndarray, b: np.ndarray, radius: float)
     U, s, Vt = np.linalg.svd(A, full_matrices=False)
     keep = s > s.max(initial=0.0) * max(A.shape) * np.finfo(float).eps
     s, c, Vt = s[keep], (U.T @ b)[keep], Vt[keep]
-    if _norm(c / s) <= radius:  # ‖θ_ls‖, as the rows of Vt are orthonormal
-        return Vt.T @ (c / s)
 
     def excess(lam):
         return _norm(s * c / (s**2 + lam)) - radius
+
+    # ‖θ_ls‖ (the rows of Vt are orthonormal) inside the ball; `excess(0)` too: on the sphere the two
+    # roundings of ‖θ_ls‖ can disagree by an ulp, and then θ_ls is the answer (no sign change for Brent).
+    if _norm(c / s) <= radius or excess(0.0) <= 0.0:
+        return Vt.T @ (c / s)
 
     lam_hi = 2.0 * _norm(s * c) / radius  # ‖θ(λ)‖ ≤ ‖Aᵀb‖/λ = radius/2 there
     lam = brentq(excess, 0.0, lam_hi, xtol=1e-300, rtol=4 * np.finfo(float).eps, maxiter=500)

@@ -10,6 +10,7 @@ import numpy as np
 
 from .._validation import check_int, check_real, check_rng
 from ..policies.tabular import TabularPolicy, as_tabular
+from ._pairs import _Pairs
 from ._row_softmax import (
     _box_start,
     _BoxProblem,
@@ -19,7 +20,7 @@ from ._row_softmax import (
     restrict_to_data,
     rng_start,
 )
-from .base import _UNSEEN_RULES, ModelClass, _check_atol, _Pairs
+from .base import _UNSEEN_RULES, ModelClass, _check_atol
 
 __all__ = ["TabularClass"]
 

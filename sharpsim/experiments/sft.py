@@ -28,7 +28,8 @@ from ..measures import adaptive_coverage, coverage, sharpening_error
 from ..policies import JointAutoregressivePolicy, encode_sequences
 from ..theory.bounds import sft_error_bound
 from ..theory.instances import hidden_knowledge_task, lower_bound_family
-from ..theory.verify.rates import (  # worst-case family, searches
+from ..theory.instances.lower_bound import SFT_WORLD  # the world; its figure reads it too
+from ..theory.verify.search import (  # worst-case family, searches
     hard_world,
     min_n,
     n_grid,
@@ -42,14 +43,10 @@ def min_sft_queries(base, mu, epsilon, delta, N_grid):
     """Smallest exact ``m = n·N`` over ``N ∈ N_grid`` whose expected SFT error is ``<= ε`` (tabular class).
 
     Returns ``(m, n, N)``; ``(inf, 0, 0)`` when no ``N`` of the grid reaches ``ε`` with ``n <= 2^22``.
-    The search is the theorem check's (:func:`sharpsim.theory.verify.rates.sft_queries_needed`).
+    The search is the theorem check's (:func:`sharpsim.theory.verify.search.sft_queries_needed`).
     """
     best = sft_queries_needed(Toolkit.default(), base, mu, epsilon, delta, N_grid, n_max=1 << 22)
     return best["m"], best["n"] or 0, best["N"] or 0
-
-
-#: SFT-error world: lower-bound family d=2, M=8 (realizable finite class of 64 BoN laws), Δ, δ.
-SFT_WORLD = {"d": 2, "M": 8, "Delta": 0.4, "delta": 0.1}
 
 
 @register(

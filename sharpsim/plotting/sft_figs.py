@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from ..experiments.sft import SFT_WORLD
 from ..theory.bounds import lower_bound_samples
+from ..theory.instances.lower_bound import SFT_WORLD
 from . import style
 from .stats import distinct, fit_loglog_slope, select, slope_label, summarize
 

@@ -85,19 +85,34 @@ def linear_log_probs(features: np.ndarray, theta: np.ndarray) -> np.ndarray:
       >>> np.exp(linear_log_probs(np.array([[[1.0], [0.5]]]), np.array([1e17]))).tolist()
       [[1.0, 0.0]]
     """
-    return log_softmax(_logit_gaps(features, theta))
+    return log_softmax(logit_gaps(features, theta))
 
 
-def _logit_gaps(features: np.ndarray, theta: np.ndarray) -> np.ndarray:
-    """``⟨φ, θ⟩`` up to a per-row constant, finite or ``-inf``, for any finite ``θ``."""
+def logit_gaps(features: np.ndarray, theta: np.ndarray) -> np.ndarray:
+    """``⟨φ, θ⟩`` over the last axis up to a constant per row, finite or ``-inf``, for any finite inputs.
+
+    ``features [..., n, d]`` and ``theta [d]``, both finite (the features need
+    not be unit vectors: the multi-layer model's are any callable's output).
+    Where ``⟨φ, θ⟩`` fits in a float it is returned as is; otherwise the row
+    max is subtracted in a power-of-two-scaled copy and the gaps scaled back.
+
+    Example:
+      >>> logit_gaps(np.array([[[4.0], [2.0]]]), np.array([1e308])).tolist()
+      [[0.0, -inf]]
+    """
     with np.errstate(over="ignore", invalid="ignore"):
         logits = features @ theta
     if np.all(np.isfinite(logits)):
         return logits
-    # ⟨φ, θ⟩ overflows: scale θ by a power of two (exact), subtract the row max there, scale the gaps back
-    # (a gap past the float range is -inf: mass 0, as exp of it would be).
+    # ⟨φ, θ⟩ overflows: scale θ (and, if need be, φ) by powers of two (exact), subtract the row max
+    # there, scale the gaps back (a gap past the float range is -inf: mass 0, as exp of it would be).
     exponent = int(np.frexp(np.max(np.abs(theta)))[1])
-    small = features @ np.ldexp(theta, -exponent)
+    theta = np.ldexp(theta, -exponent)
+    with np.errstate(over="ignore", invalid="ignore"):
+        small = features @ theta
+    if not np.all(np.isfinite(small)):  # features near the float range too
+        shift = int(np.frexp(np.max(np.abs(features)))[1])
+        small, exponent = np.ldexp(features, -shift) @ theta, exponent + shift
     with np.errstate(over="ignore"):
         return np.ldexp(small - small.max(axis=-1, keepdims=True), exponent)
 

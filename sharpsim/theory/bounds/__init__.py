@@ -21,7 +21,8 @@ Layout (every public name is re-exported here):
   * :mod:`.lower`: Theorems 3.1, 3.1', D.2 (lower bounds);
   * :mod:`.sft`: Theorems 4.1, 4.1', D.1 (SFT and adaptive SFT-Sharpening);
   * :mod:`.dpo`: Theorems 4.2, 4.2' (RLHF-Sharpening with DPO);
-  * :mod:`.xpo`: Theorems J.1, J.2 / 4.3, J.3 (RLHF-Sharpening with XPO);
+  * :mod:`.xpo`: Theorems J.1, J.2 / 4.3 (RLHF-Sharpening with XPO);
+  * :mod:`.xpo_linear`: Theorem J.3 (the XPO plan for a linear softmax class);
   * :mod:`.lemmas`: Proposition C.1, Lemmas I.1, F.1, J.4, J.5;
   * :mod:`._checks`: the shared argument validators and float-range helpers.
 
@@ -59,15 +60,17 @@ from .sft import (
 )
 from .xpo import (
     EPSILON_DISC_CAP,
-    LinearSoftmaxXPOPlan,
     xpo_alpha,
     xpo_beta,
     xpo_discretization,
     xpo_iterations,
-    xpo_linear_softmax_norm_limit,
-    xpo_linear_softmax_plan,
     xpo_regret_bound,
     xpo_sample_complexity,
+)
+from .xpo_linear import (
+    LinearSoftmaxXPOPlan,
+    xpo_linear_softmax_norm_limit,
+    xpo_linear_softmax_plan,
 )
 
 __all__ = [

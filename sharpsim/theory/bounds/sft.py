@@ -12,6 +12,7 @@ import math
 from typing import NamedTuple
 
 from ..._validation import check_int
+from ...algorithms.parameters import adaptive_mu_stop
 from ._checks import _at_least_one, _constant, _finite, _log_over_rho, _non_negative, _unit_open
 
 __all__ = [
@@ -160,26 +161,6 @@ class AdaptiveSFTSampleSize(NamedTuple):
 
     n: float
     expected_m: float
-
-
-def adaptive_mu_stop(delta) -> float:
-    """Stopping parameter ``μ = ln(2/δ)`` of adaptive SFT-Sharpening (Theorem D.1, Eq. (10)).
-
-    With it, Lemma I.1 gives ``π^AdaBoN_μ(y*(x)|x) ≥ 1 - e^{-μ} = 1 - δ/2``
-    for every prompt. Exact; no hidden constant.
-
-    Args:
-      delta: ``δ ∈ (0, 1)``.
-
-    Returns:
-      ``ln(2/δ)``.
-
-    Example:
-      >>> round(adaptive_mu_stop(0.1), 4)
-      2.9957
-    """
-    delta = _unit_open(delta, "delta")
-    return math.log(2.0) - math.log(delta)
 
 
 def adaptive_sft_error_bound(n, delta, log_class_size, rho, *, constant=1.0) -> float:

@@ -14,25 +14,18 @@ Every constructor returns an :class:`Instance` (``name``, ``base``, ``mu``,
 """
 
 from ._instance import Instance
-from .autoregressive import (
-    greedy_failure_example,
-    maxcut_instance,
-    nonclosure_instance,
-    nonclosure_max_mode_mass,
-    nonclosure_policy,
-    power_sampling_pivot_example,
-)
+from .decoding_examples import greedy_failure_example, power_sampling_pivot_example
 from .hidden_knowledge import hidden_knowledge_task
-from .lower_bound import (
+from .lower_bound import lower_bound_coverage, lower_bound_family, lower_bound_family_parameters
+from .lower_bound_bayes import (
     bayes_optimal_learner,
     lower_bound_bayes_error,
-    lower_bound_coverage,
-    lower_bound_family,
-    lower_bound_family_parameters,
     lower_bound_posterior,
     lower_bound_prompt_error,
     simulate_lower_bound_error,
 )
+from .maxcut import maxcut_instance
+from .nonclosure import nonclosure_instance, nonclosure_max_mode_mass, nonclosure_policy
 from .separation import separation_instance, sphere_packing
 
 __all__ = [

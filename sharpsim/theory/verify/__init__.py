@@ -1,11 +1,14 @@
 """``sharpsim verify``: every stated result of the paper, checked numerically.
 
 Exact statements (Prop. 3.1, Prop. C.1, Lemma 4.1, Lemma I.1, margin ⇒
-sharpness, the J_β identity, the BoN law, Prop. E.1, Prop. E.2) are checked exactly on
-seeded random worlds and named instances; rates (Thm 4.1′, Thm D.1, Thm 3.1′,
-Example J.1) are checked by exact sample-size searches and fitted log-log
-slopes. ``run()`` returns a :class:`VerifyReport`; the command prints its
-table and exits non-zero on any FAIL.
+sharpness, the J_β identity, the BoN law, Prop. E.1, Prop. E.2, power
+sampling) are checked exactly on seeded random worlds and named instances;
+rates (Thm 4.1′, Thm D.1, Thm 3.1′, Example J.1) are checked by exact
+sample-size searches and fitted log-log slopes. Every row reads what the user
+gets back (the returned law, the draws, the fitted ``.policy``), never only a
+record of the run. ``run()`` returns a :class:`VerifyReport`; the command
+prints its table (at most 100 columns; the numbers are in ``to_json()``) and
+exits non-zero on any FAIL.
 
 Every row can fail: :mod:`.mutants` holds one plausible wrong version of each
 implementation a row calls, ``KILLS`` names the ones each row catches (listed

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import textwrap
 from dataclasses import asdict, dataclass, field
+
+#: Widest line of :meth:`VerifyReport.table` (a 100-column terminal).
+TABLE_WIDTH = 100
 
 
 @dataclass
@@ -58,23 +62,46 @@ class VerifyReport:
     def n_failed(self) -> int:
         return sum(not row.passed for row in self.rows)
 
-    def table(self, max_width: int = 64) -> str:
-        """A plain-text table: result, what was checked, measured, expected, PASS/FAIL."""
-        cells = [
-            (r.result, r.checked, r.measured, r.expected, "PASS" if r.passed else "FAIL")
-            for r in self.rows
-        ]
-        header = ("result", "checked", "measured", "expected", "verdict")
-        widths = [min(max_width, max(len(c[i]) for c in cells + [header])) for i in range(5)]
+    def table(self, width: int = TABLE_WIDTH) -> str:
+        """A plain-text table no line of which is longer than ``width`` characters.
 
-        def line(values):
-            return "  ".join(f"{_clip(v, w):{w}s}" for v, w in zip(values, widths)).rstrip()
+        One block per row: the result and its verdict, then what was checked,
+        what was measured and what the paper says, each wrapped (never cut)
+        to the width. The raw numbers are in :meth:`to_json`.
 
-        lines = [line(header), "  ".join("-" * w for w in widths)] + [line(c) for c in cells]
+        Example:
+          >>> r = VerifyReport([CheckResult("Lemma X", "a", "1", "1", True)], quick=True, seed=0)
+          >>> print(r.table())
+          result   verdict  checked / measured / expected
+          -------  -------  ------------------------------
+          Lemma X  PASS     checked:  a
+                            measured: 1
+                            expected: 1
+          <BLANKLINE>
+          1 checks (quick mode, seed 0): all checks passed
+        """
+        label = max([len("result")] + [len(r.result) for r in self.rows])
+        indent = label + 2 + len("verdict") + 2
+        if width < indent + 30:
+            raise ValueError(f"width must be at least {indent + 30}; got {width}")
+        head = f"{'result':{label}s}  verdict  checked / measured / expected"
+        lines = [head, f"{'-' * label}  -------  {'-' * 30}"]
+        for r in self.rows:
+            verdict = "PASS" if r.passed else "FAIL"
+            fields = (
+                ("checked:  ", r.checked),
+                ("measured: ", r.measured),
+                ("expected: ", r.expected),
+            )
+            for i, (name, text) in enumerate(fields):
+                first = f"{r.result:{label}s}  {verdict:7s}  " if i == 0 else " " * indent
+                wrapped = textwrap.wrap(text, width - indent - len(name)) or [""]
+                lines.append(first + name + wrapped[0])
+                lines += [" " * (indent + len(name)) + more for more in wrapped[1:]]
         verdict = "all checks passed" if self.passed else f"{self.n_failed} check(s) FAILED"
         mode = "quick" if self.quick else "full"
         lines.append(f"\n{len(self.rows)} checks ({mode} mode, seed {self.seed}): {verdict}")
-        return "\n".join(lines)
+        return "\n".join(line.rstrip() for line in lines)
 
     def to_dict(self, timings: bool = False) -> dict:
         """JSON-ready dict; ``timings=True`` adds each row's wall-clock ``seconds``.
@@ -111,10 +138,6 @@ class VerifyReport:
     def to_json(self, timings: bool = False) -> str:
         """The report as JSON (see :meth:`to_dict`)."""
         return json.dumps(self.to_dict(timings), indent=2, default=_jsonable)
-
-
-def _clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _jsonable(value):

@@ -29,6 +29,8 @@ class Toolkit:
     adaptive_best_of_n_expected_samples: Callable
     adaptive_best_of_n_law: Callable
     adaptive_best_of_n: Callable
+    power_law: Callable
+    power_sample_mcmc: Callable
     greedy_decode: Callable
     power_chain_kernel: Callable
     power_sample_mcmc: Callable
@@ -44,6 +46,7 @@ class Toolkit:
     sft_error_plateau: Callable
     expected_adaptive_sft_error: Callable
     sft_sharpening: Callable
+    adaptive_sft_sharpening: Callable
     xpo_sharpening: Callable
     dpo_sharpening: Callable
     lower_bound_bayes_error: Callable
