@@ -22,7 +22,7 @@ def check_rng(rng) -> np.random.Generator:
             raise ValueError(f"rng seed must be non-negative; got {rng}")
         if isinstance(rng, bool):
             raise TypeError("rng must be None, an int seed or a numpy.random.Generator; got bool")
-        return np.random.default_rng(rng)
+        return np.random.default_rng(rng)  # type: ignore[arg-type]  # an Integral is an int seed
     if isinstance(rng, np.random.Generator):
         return rng
     raise TypeError(

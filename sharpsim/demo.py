@@ -9,6 +9,7 @@ log-likelihood self-reward (SPEC §6) against the exact sequence-level mode.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -80,7 +81,12 @@ def run_demo(seed: int = 0, n_bon: int = 64, beam_width: int = 4) -> DemoReport:
         "",
         f"{'decoder':26s} {'log pi_base(y|x) per prompt':>34s}   hits mode",
     ]
-    numbers = {"seed": seed, "coverage": c_cov, "margin": gamma_margin, "decoders": {}}
+    numbers: dict[str, Any] = {
+        "seed": seed,
+        "coverage": c_cov,
+        "margin": gamma_margin,
+        "decoders": {},
+    }
     is_mode = mode_mask(table)
     for name, seqs in picks.items():
         logp = base.log_prob(x, seqs)

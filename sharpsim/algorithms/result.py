@@ -77,7 +77,7 @@ def resolve_seed(rng) -> tuple[np.random.Generator, int]:
       (5, True)
     """
     if rng is None:
-        seed = int(np.random.SeedSequence().entropy)
+        seed = int(np.random.SeedSequence().entropy)  # type: ignore[arg-type]  # an int when fresh
     elif isinstance(rng, np.random.Generator):
         seed = int(rng.integers(2**63 - 1))
     else:

@@ -247,7 +247,7 @@ class _Run:
 def _diagnostics(run: _Run, optimum, mu, delta, gamma) -> dict:
     """Exact per-iterate quantities (simulation only: they use ``π_base`` directly, no query)."""
     start = time.perf_counter()
-    diag = {
+    diag: dict[str, np.ndarray | float] = {
         "objective": np.array(
             [regularized_objective(p, run.base, run.beta, run.reward, mu) for p in run.iterates]
         ),

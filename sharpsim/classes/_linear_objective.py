@@ -49,7 +49,7 @@ class _LinearObjective:
         # The squared loss has a constant Hessian 2AᵀWA: computed once.
         self._pair_hessian = (
             2.0 * design.T @ (weights[:, None] * design)
-            if design is not None and loss == "squared"
+            if design is not None and weights is not None and loss == "squared"
             else None
         )
 
@@ -88,6 +88,7 @@ class _LinearObjective:
 
     def _margin_terms(self, theta: np.ndarray):
         """Loss value, per-pair first and second derivatives in the margin ``Aθ − o``."""
+        assert self.design is not None and self.offset is not None and self.weights is not None
         margin = self.design @ theta - self.offset
         w = self.weights
         if self.loss == "logistic":
@@ -118,6 +119,7 @@ class _LinearObjective:
         hess = np.zeros((grad.shape[0], grad.shape[0])) if hessian else None
         if self._has_pairs():
             loss, d1, d2 = self._margin_terms(theta)
+            assert self.design is not None
             value += loss
             grad += d1 @ self.design
             if hessian:
@@ -167,6 +169,7 @@ def dominant_starts(objective: _LinearObjective, radius: float, count: int) -> l
     ):
         return []
     w, A = objective.weights, objective.design
+    assert w is not None and objective.offset is not None
     M = 2.0 * A.T @ (w[:, None] * A)
     table, kappa = objective.table, objective.kappa  # [p, d, Y], [p]
     d, n_y = table.shape[1], table.shape[2]

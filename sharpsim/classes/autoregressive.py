@@ -7,6 +7,8 @@ the representational gap behind Proposition E.2.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from scipy.special import logsumexp
 
@@ -64,6 +66,9 @@ class PrefixTreeClass(ModelClass):
       >>> pi.to_tabular().probs.tolist()
       [[0.0, 0.5, 0.25, 0.25]]
     """
+
+    vocab_size: int
+    horizon: int
 
     def __init__(
         self,
@@ -172,6 +177,10 @@ class MarkovClass(ModelClass):
       ([[0.5, 0.5]], [[0.0, 1.0], [0.5, 0.5]])
     """
 
+    vocab_size: int
+    horizon: int
+    base: MarkovPolicy | None
+
     def __init__(
         self,
         n_contexts: int,
@@ -208,7 +217,8 @@ class MarkovClass(ModelClass):
         check_rng(random_state)
         self.random_state = random_state
         self.maxiter = check_int(maxiter, "maxiter", minimum=1)
-        self.solver_info_ = self.params_ = None
+        self.solver_info_: Any = None
+        self.params_: np.ndarray | None = None
 
     # ---- states ------------------------------------------------------------
     # Row x is the first-token law of prompt x; row X + (x·(H−1) + h)·V + v the
@@ -230,6 +240,7 @@ class MarkovClass(ModelClass):
         """``[n_states, V]`` log next-token laws of the uniform model or of ``base``."""
         if self.unseen == "uniform":
             return np.full((self.n_states, self.vocab_size), -np.log(self.vocab_size))
+        assert self.base is not None  # the constructor requires it for unseen="base"
         with np.errstate(divide="ignore"):
             return np.concatenate(
                 [

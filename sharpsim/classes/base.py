@@ -228,10 +228,13 @@ class ModelClass:
         return x
 
     def _check_responses(self, y, name: str, n: int) -> np.ndarray:
+        want: tuple[int, ...]
         if self.horizon is None:
+            assert self.n_responses is not None
             arr = check_index_array(y, name, self.n_responses)
             want = (n,)
         else:
+            assert self.vocab_size is not None
             arr = check_index_array(y, name, self.vocab_size)
             want = (n, self.horizon)
         if arr.shape != want:

@@ -230,6 +230,7 @@ class LinearSoftmaxClass(ModelClass):
             )
             if best is None or res.fun < best.fun:
                 best = res
+        assert best is not None, "minimise_in_ball needs at least one start"
         self.solver_info_ = best
         return self._feasible(best.x)
 

@@ -158,12 +158,14 @@ class TabularClass(ModelClass):
         check_rng(random_state)  # validate now; a fresh generator is made per fit
         self.random_state = random_state
         self.maxiter = check_int(maxiter, "maxiter", minimum=1)
-        self.solver_info_ = self.params_ = None
+        self.solver_info_ = None
+        self.params_: np.ndarray | None = None
 
     @property
     def anchor_log_probs(self) -> np.ndarray:
         """Log-probabilities ``[X, Y]`` of the uniform law or of ``base`` (per ``unseen``)."""
         if self.unseen == "base":
+            assert self.base is not None  # the constructor requires it
             return self.base.log_probs
         return np.full((self.n_contexts, self.n_responses), -np.log(self.n_responses))
 

@@ -46,7 +46,9 @@ GROWTH = 2
 def _chains(horizon: int):
     """``(label, τ as 'inverse' or 1, block size, init, growth block or 0)`` for each chain drawn."""
     blocks = sorted({1, 2, max(1, horizon // 2), horizon})
-    rows = [(f"B={b}, tau=1/alpha", "inverse", b, "proposal", 0) for b in blocks]
+    rows: list[tuple[str, str | float, int, str | None, int]] = [
+        (f"B={b}, tau=1/alpha", "inverse", b, "proposal", 0) for b in blocks
+    ]
     rows.append(("B=1, tau=1 (base model)", 1.0, 1, None, 0))
     rows.append(
         (f"grown by G={GROWTH} (Karan & Du), B=1, tau=1/alpha", "inverse", 1, "proposal", GROWTH)

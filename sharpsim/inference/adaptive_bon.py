@@ -209,7 +209,7 @@ class _AdaptiveState:
         self.n_drawn = np.zeros(k, np.int64)
         self.stopped = np.zeros(k, bool)
         self.log_max = np.full(k, -np.inf)
-        self.best = None
+        self.best: _Best | None = None
         self.budget_hit = None  # max_draws, once it stopped the sampler
 
     def advance(self, oracle, x, active, drawn, size, mu, reward, tie_break) -> np.ndarray:

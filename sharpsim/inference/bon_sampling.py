@@ -79,6 +79,7 @@ def _bon_stream(oracle, x, N: int, reward, tie_break: str, chunk_size: int):
             best = chunk_best
         else:
             best.update(chunk_best, tie_break)
+    assert best is not None  # N >= 1 draws at least one chunk
     return best.response, best.log_prob
 
 
@@ -113,6 +114,7 @@ def _bon_group_stream(oracle, x, N: int, reward, tie_break: str, chunk_size: int
         cols = columns.of(ids)
         store = _AnswerStore.grow(store, k, max(columns.n, 1), y, lp)
         store.add(rows, cols, key, y, lp)
+    assert store is not None  # N >= 1 draws at least one chunk
     return store.pick(rows)
 
 
@@ -205,12 +207,10 @@ def _sample_from_log_rows(
     stride = (1 << 53) + 1
     block = (np.iinfo(np.int64).max // stride) - 1
     out = np.empty(rows.shape[0], np.int64)
-    m = (rng.random(rows.shape[0]) * 2.0**53).astype(
-        np.int64
-    )  # exact: the generator's 53 random bits
-    for lo in range(
-        0, log_rows.shape[0], block
-    ):  # blocks of rows keep the stacked keys within int64
+    # exact: the generator's 53 random bits
+    m = (np.asarray(rng.random(rows.shape[0])) * 2.0**53).astype(np.int64)
+    # blocks of rows keep the stacked keys within int64
+    for lo in range(0, log_rows.shape[0], block):
         cdf = np.cumsum(np.exp(log_rows[lo : lo + block]), axis=1)
         keys = np.ceil(cdf / cdf[:, -1:] * 2.0**53).astype(np.int64)
         keys += (np.arange(keys.shape[0], dtype=np.int64) * stride)[:, None]

@@ -170,9 +170,9 @@ def temperature_sample(policy, x, n: int, temperature: float, rng=None) -> np.nd
     policy = _check_autoregressive(policy)
     x = policy._check_prompts(x)
     n = check_int(n, "n", minimum=0)
-    temperature = _check_temperature(temperature)
+    tempered = _check_temperature(temperature)
     rng = check_rng(rng)
-    seqs = policy._fresh_rollouts(np.repeat(x, n), rng, temperature)
+    seqs = policy._fresh_rollouts(np.repeat(x, n), rng, tempered)
     return seqs.reshape(x.shape[0], n, policy.horizon)
 
 
@@ -199,6 +199,6 @@ def token_temperature_law(
       [[0.0, 0.308, 0.458, 0.234]]
     """
     policy = _check_autoregressive(policy)
-    temperature = _check_temperature(temperature)
-    log_probs = policy._enumerate(np.arange(policy.n_contexts), max_responses, temperature)
+    tempered = _check_temperature(temperature)
+    log_probs = policy._enumerate(np.arange(policy.n_contexts), max_responses, tempered)
     return TabularPolicy.from_log_probs(log_probs)

@@ -53,7 +53,7 @@ class Summary(NamedTuple):
     y: np.ndarray
     lo: np.ndarray
     hi: np.ndarray
-    count: np.ndarray
+    count: np.ndarray  # type: ignore[assignment]  # shadows tuple.count on purpose
 
 
 def summarize(records, x: str, y: str, where: dict | None = None, level: float = LEVEL) -> Summary:
@@ -71,12 +71,10 @@ def summarize(records, x: str, y: str, where: dict | None = None, level: float =
     if not groups:
         raise ValueError(f"no records match {where!r} with keys {x!r}, {y!r}")
     keys = sorted(groups)
-    rows = [bootstrap_ci(groups[k], level) for k in keys]
-    return Summary(
-        np.array(keys),
-        *(np.array(col) for col in zip(*rows)),
-        np.array([len(groups[k]) for k in keys]),
+    means, lows, highs = (
+        np.array(col) for col in zip(*(bootstrap_ci(groups[k], level) for k in keys))
     )
+    return Summary(np.array(keys), means, lows, highs, np.array([len(groups[k]) for k in keys]))
 
 
 def select(records, where: dict | None = None) -> list:

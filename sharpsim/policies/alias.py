@@ -67,9 +67,13 @@ class _AliasTables:
         to store a policy's own log-probabilities instead.
     """
 
-    def __init__(self, probs: np.ndarray, *, _log_probs: np.ndarray | None = None):
-        self._probs, self._log_probs = (probs, None) if _log_probs is None else (None, _log_probs)
-        n_rows, n_responses = (probs if _log_probs is None else _log_probs).shape
+    def __init__(self, probs: np.ndarray | None, *, _log_probs: np.ndarray | None = None):
+        source = probs if _log_probs is None else _log_probs
+        if source is None:
+            raise TypeError("_AliasTables needs probs or _log_probs")
+        self._probs: np.ndarray | None = probs if _log_probs is None else None
+        self._log_probs: np.ndarray | None = _log_probs
+        n_rows, n_responses = source.shape
         self.bits = (n_responses - 1).bit_length()
         self.width = 1 << self.bits
         #: Grid step of the within-column uniform: the 53 - bits low bits of a double uniform.
@@ -88,6 +92,7 @@ class _AliasTables:
     def _row_probs(self, start: int, stop: int) -> np.ndarray:
         if self._probs is not None:
             return np.asarray(self._probs[start:stop], dtype=float)
+        assert self._log_probs is not None
         return np.exp(self._log_probs[start:stop])
 
     def _fill(self, start: int, stop: int, n_responses: int) -> None:

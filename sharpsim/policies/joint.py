@@ -73,7 +73,7 @@ def _joint_log_probs(joint) -> np.ndarray:
 def _prefix_conditionals(log_joint: np.ndarray, vocab: int, horizon: int) -> list[np.ndarray]:
     """``[X, V**h, V]`` next-token log-probs for ``h = 0..H-1`` from a joint ``[X, V**H]``."""
     n_contexts = log_joint.shape[0]
-    conditionals = [None] * horizon
+    conditionals: list[np.ndarray] = [np.empty(0)] * horizon
     marginal = log_joint
     for h in range(horizon - 1, -1, -1):
         children = marginal.reshape(n_contexts, vocab**h, vocab)

@@ -115,7 +115,7 @@ class TabularPolicy:
         self._log_probs = np.ascontiguousarray(log_probs, dtype=float)
         self._log_probs.setflags(write=False)
         self.n_contexts, self.n_responses = self._log_probs.shape
-        self._alias = None
+        self._alias: _AliasTables | None = None
 
     @property
     def log_probs(self) -> np.ndarray:
@@ -202,6 +202,7 @@ class TabularPolicy:
     def _alias_tables(self) -> _AliasTables:
         if getattr(self, "_alias", None) is None:
             self._alias = _AliasTables.from_log_probs(self._log_probs)
+        assert self._alias is not None
         return self._alias
 
     def __getstate__(self):

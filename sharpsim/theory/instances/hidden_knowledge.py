@@ -178,7 +178,7 @@ def _task_claims(base, table, is_correct, answers, correct, n_answers, vocab, ho
     probs = table.probs
     prompts = np.arange(table.n_contexts)
     answer_mass = np.zeros((table.n_contexts, n_answers))
-    np.add.at(answer_mass, (slice(None), answers), probs)
+    np.add.at(answer_mass, (slice(None), answers), probs)  # type: ignore[arg-type]  # numpy accepts a slice here
     mass_correct = (probs * is_correct).sum(axis=1)
     mode = JointAutoregressivePolicy(table, vocab, horizon).mode(prompts)
     claims = {

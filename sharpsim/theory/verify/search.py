@@ -8,6 +8,7 @@ family of SPEC §8/§9 the rows measure on.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 from scipy import stats
@@ -64,7 +65,7 @@ def sft_queries_needed(
     is ``>= best m / N`` (none of them can improve on the best so far); the
     result is that of the full search.
     """
-    best = {"m": math.inf, "n": None, "N": None}
+    best: dict[str, Any] = {"m": math.inf, "n": None, "N": None}
     for N in N_grid:
         N = int(N)
         if tk.sft_error_plateau(base, N, delta, mu) > epsilon:

@@ -81,9 +81,10 @@ def check_separation(tk, rng, quick: bool, epsilon: float = 0.1, delta: float = 
             )
         )
     finite = bool(np.all(np.isfinite(m_sft)))
-    growth = stats.linregress(dims, np.log(m_sft)) if finite else None
-    factor = math.exp(growth.slope) if finite else math.nan
-    r2 = float(growth.rvalue**2) if finite else math.nan
+    factor, r2 = math.nan, math.nan
+    if finite:
+        growth = stats.linregress(dims, np.log(m_sft))
+        factor, r2 = math.exp(growth.slope), float(growth.rvalue**2)
     caps = [rlhf_query_bound(d) for d in dims]
     ok = (
         m_sft == sft_closed
@@ -134,7 +135,8 @@ def _median_xpo_queries(tk, base, cls, beta, mode, delta, cap, rng, seeds: int):
     drawn up front, so the answer is that of running every seed to ``cap``.
     """
     rank = seeds // 2  # the median is the rank-th smallest (seeds is odd)
-    done, returned_ok = [], True
+    done: list[float] = []
+    returned_ok = True
     for seed in (int(s) for s in rng.integers(2**63, size=seeds)):
         known = sorted(done)
         limit = int(known[rank]) - 1 if len(known) > rank and math.isfinite(known[rank]) else cap

@@ -33,7 +33,6 @@ class Toolkit:
     power_sample_mcmc: Callable
     greedy_decode: Callable
     power_chain_kernel: Callable
-    power_sample_mcmc: Callable
     tilted: Callable
     coverage: Callable
     concentrability: Callable
