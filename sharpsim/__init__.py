@@ -45,7 +45,14 @@ from .inference import (
     best_of_n,
     best_of_n_law,
     bon_failure_probability,
+    bon_regret_curve,
     bon_sufficient_n,
+    bon_true_values,
+    chi2_regularized,
+    chi2_threshold,
+    inference_time_pessimism,
+    itp_law,
+    ITPResult,
     greedy_decode,
     power_law,
     power_sample_mcmc,
@@ -92,4 +99,13 @@ from .rewards import (
     MajorityVoteReward,
     TableReward,
     log_likelihood,
+)
+
+# --- imperfect rewards (SPEC §11) ---
+from .reward_models import (
+    RewardModel,
+    adversarial_reward_model,
+    comparator_coverage,
+    optimal_comparator,
+    self_reward_model,
 )
