@@ -37,6 +37,7 @@ from .classes import (
 from .inference import (
     AdaptiveBestOfNResult,
     BestOfNResult,
+    ITPResult,
     PowerMCMCResult,
     adaptive_best_of_n,
     adaptive_best_of_n_expected_samples,
@@ -50,10 +51,9 @@ from .inference import (
     bon_true_values,
     chi2_regularized,
     chi2_threshold,
+    greedy_decode,
     inference_time_pessimism,
     itp_law,
-    ITPResult,
-    greedy_decode,
     power_law,
     power_sample_mcmc,
     temperature_sample,
@@ -92,15 +92,6 @@ from .policies import (
     encode_sequences,
 )
 
-# --- self-rewards and best-of-N ---
-from .rewards import (
-    LengthNormalizedReward,
-    LogLikelihoodReward,
-    MajorityVoteReward,
-    TableReward,
-    log_likelihood,
-)
-
 # --- imperfect rewards (SPEC §11) ---
 from .reward_models import (
     RewardModel,
@@ -108,4 +99,13 @@ from .reward_models import (
     comparator_coverage,
     optimal_comparator,
     self_reward_model,
+)
+
+# --- self-rewards and best-of-N ---
+from .rewards import (
+    LengthNormalizedReward,
+    LogLikelihoodReward,
+    MajorityVoteReward,
+    TableReward,
+    log_likelihood,
 )

@@ -54,7 +54,9 @@ __all__ = [
 def _check_unit_table(values, name: str) -> np.ndarray:
     arr = as_real_array(values, name)
     if arr.ndim != 2 or arr.size == 0:
-        raise ValueError(f"{name} must be a non-empty array [n_contexts, n_responses]; got shape {arr.shape}")
+        raise ValueError(
+            f"{name} must be a non-empty array [n_contexts, n_responses]; got shape {arr.shape}"
+        )
     if np.any(np.isnan(arr)) or arr.min() < 0.0 or arr.max() > 1.0:
         bad = arr[np.isnan(arr) | (arr < 0) | (arr > 1)].ravel()[0]
         raise ValueError(f"{name} entries must be in [0, 1]; got {bad}")
@@ -89,7 +91,9 @@ class RewardModel:
         self.true = _check_unit_table(true, "true")
         self.proxy = _check_unit_table(proxy, "proxy")
         if self.true.shape != self.proxy.shape:
-            raise ValueError(f"proxy must have the shape of true {self.true.shape}; got {self.proxy.shape}")
+            raise ValueError(
+                f"proxy must have the shape of true {self.true.shape}; got {self.proxy.shape}"
+            )
         self.name = str(name)
         self._table_reward = TableReward(self.proxy)
 
@@ -100,7 +104,9 @@ class RewardModel:
     def _ref(self, pi, name: str = "pi") -> TabularPolicy:
         tab = as_tabular(pi, name)
         if tab.probs.shape != self.shape:
-            raise ValueError(f"{name} must have shape {self.shape} to match the reward model; got {tab.probs.shape}")
+            raise ValueError(
+                f"{name} must have shape {self.shape} to match the reward model; got {tab.probs.shape}"
+            )
         return tab
 
     # --- the reward-object view: the proxy only ---
@@ -141,7 +147,11 @@ class RewardModel:
           mu: prompt distribution (``None``: uniform).
         """
         ref = self._ref(pi)
-        comp = optimal_comparator(ref, self) if comparator is None else self._ref(comparator, "comparator")
+        comp = (
+            optimal_comparator(ref, self)
+            if comparator is None
+            else self._ref(comparator, "comparator")
+        )
         gap = self.value(comp) - self.value(policy)
         return float(check_mu(mu, ref.n_contexts) @ gap)
 
@@ -220,7 +230,9 @@ def normalized_log_likelihood(log_values) -> np.ndarray:
 _PROXIES = ("length_normalized", "perturbed", "majority")
 
 
-def self_reward_model(base, proxy: str, *, end_token=None, sigma=None, answers=None, k=None, rng=None):
+def self_reward_model(
+    base, proxy: str, *, end_token=None, sigma=None, answers=None, k=None, rng=None
+):
     """A :class:`RewardModel` whose proxy is one of sharpsim's self-rewards (module docstring gives the maps).
 
     Args:

@@ -79,7 +79,10 @@ def bon_true_values(pi, reward_model: RewardModel, ns) -> np.ndarray:
     reward_model._ref(tab)
     ns = _check_ns(ns)
     return _by_row_blocks(
-        lambda lp, r, t: _values_rows(lp, r, t, ns), tab.log_probs, reward_model.proxy, reward_model.true
+        lambda lp, r, t: _values_rows(lp, r, t, ns),
+        tab.log_probs,
+        reward_model.proxy,
+        reward_model.true,
     )
 
 

@@ -107,7 +107,9 @@ def _chi2_rows(p: np.ndarray, r: np.ndarray, beta: float):
     slack_next = np.cumsum(step, axis=1)  # s_{k+1}
     k = np.argmax(beta <= slack_next, axis=1)
     rows = np.arange(rs.shape[0])
-    slack = np.where(k > 0, slack_next[rows, np.maximum(k - 1, 0)], 0.0)  # s_k, exactly the partial sum
+    slack = np.where(
+        k > 0, slack_next[rows, np.maximum(k - 1, 0)], 0.0
+    )  # s_k, exactly the partial sum
     head = (beta - slack) / mass[rows, k]
     active = np.arange(rs.shape[1])[None, :] <= k[:, None]
     w_sorted = np.where(active, head[:, None] / beta + (rs - rs[rows, k][:, None]) / beta, 0.0)
@@ -198,7 +200,9 @@ def _output_given_accept(p_accept_mass, accept_prob, base_mass, n):
     return p_accept_mass * hit_over_a[..., None] + miss[..., None] * base_mass
 
 
-def itp_law(pi, reward, beta, n, phase1: str = "population", r_max=1.0, max_compositions=MAX_COMPOSITIONS):
+def itp_law(
+    pi, reward, beta, n, phase1: str = "population", r_max=1.0, max_compositions=MAX_COMPOSITIONS
+):
     """Exact output law of InferenceTimePessimism with ``n`` draws (the variant of the module docstring).
 
     Args:
@@ -230,10 +234,17 @@ def itp_law(pi, reward, beta, n, phase1: str = "population", r_max=1.0, max_comp
     if phase1 == "population":
         w, lam = _chi2_rows(tab.probs, r, beta)
         accept = beta / (r_max - lam)  # A = Σ π_ref·w/M = 1/M
-        law = _output_given_accept(tab.probs * w * beta / (r_max - lam)[:, None], accept, tab.probs, n)
+        law = _output_given_accept(
+            tab.probs * w * beta / (r_max - lam)[:, None], accept, tab.probs, n
+        )
         return TabularPolicy(law)
     max_compositions = check_int(max_compositions, "max_compositions", minimum=1)
-    law = np.vstack([_estimated_row(p, row_r, beta, n, r_max, max_compositions) for p, row_r in zip(tab.probs, r)])
+    law = np.vstack(
+        [
+            _estimated_row(p, row_r, beta, n, r_max, max_compositions)
+            for p, row_r in zip(tab.probs, r)
+        ]
+    )
     return TabularPolicy(law)
 
 
@@ -242,7 +253,9 @@ def _compositions(n: int, levels: int) -> np.ndarray:
     if levels == 1:
         return np.array([[n]])
     bars = np.array(list(combinations(range(n + levels - 1), levels - 1)), dtype=np.int64)
-    edges = np.hstack([np.full((bars.shape[0], 1), -1), bars, np.full((bars.shape[0], 1), n + levels - 1)])
+    edges = np.hstack(
+        [np.full((bars.shape[0], 1), -1), bars, np.full((bars.shape[0], 1), n + levels - 1)]
+    )
     return np.diff(edges, axis=1) - 1
 
 
@@ -324,7 +337,9 @@ def inference_time_pessimism(source, x, N, beta, reward, r_max=1.0, rng=None) ->
     r_max = check_real(r_max, "r_max")
     reward = resolve_reward(reward)
     if getattr(reward, "depends_on_group", False):
-        raise ValueError("reward must be a fixed function of (x, y); its score may not depend on the other draws")
+        raise ValueError(
+            "reward must be a fixed function of (x, y); its score may not depend on the other draws"
+        )
     start = oracle.queries
     y1, lp1 = oracle.sample(x, N)
     s1 = _checked_score(reward, x, y1, lp1)
@@ -342,7 +357,9 @@ def inference_time_pessimism(source, x, N, beta, reward, r_max=1.0, rng=None) ->
         y, lp = oracle.sample(x[idx], 1)
         s = _checked_score(reward, x[idx], y, lp)[:, 0]
         if s.max() > r_max:
-            raise ValueError(f"r_max must bound the reward; a draw scored {s.max()} > r_max={r_max}")
+            raise ValueError(
+                f"r_max must bound the reward; a draw scored {s.max()} > r_max={r_max}"
+            )
         prob = np.maximum(s - lam[idx], 0.0) / (r_max - lam[idx])
         hit = oracle.rng.random(idx.size) < prob
         proposals[idx] += 1

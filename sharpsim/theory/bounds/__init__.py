@@ -22,6 +22,7 @@ Layout (every public name is re-exported here):
   * :mod:`.sft`: Theorems 4.1, 4.1', D.1 (SFT and adaptive SFT-Sharpening);
   * :mod:`.dpo`: Theorems 4.2, 4.2' (RLHF-Sharpening with DPO);
   * :mod:`.xpo`: Theorems J.1, J.2 / 4.3, J.3 (RLHF-Sharpening with XPO);
+  * :mod:`.imperfect`: imperfect rewards (Huang et al., ICML 2025; derived, SPEC §11);
   * :mod:`.lemmas`: Proposition C.1, Lemmas I.1, F.1, J.4, J.5;
   * :mod:`._checks`: the shared argument validators and float-range helpers.
 
@@ -35,6 +36,14 @@ References:
 from __future__ import annotations
 
 from .dpo import DPOSampleSize, dpo_beta, dpo_error_bound, dpo_sample_complexity
+from .imperfect import (
+    bon_regret_bound,
+    bon_tuned_n,
+    itp_regret_bound,
+    itp_tuned_beta,
+    minimax_lower_bound,
+    reward_hacking_lower_bound,
+)
 from .lemmas import (
     adaptive_bon_expected_samples_bound,
     adaptive_bon_miss_probability_bound,
@@ -71,6 +80,12 @@ from .xpo import (
 )
 
 __all__ = [
+    "bon_regret_bound",
+    "bon_tuned_n",
+    "itp_regret_bound",
+    "itp_tuned_beta",
+    "minimax_lower_bound",
+    "reward_hacking_lower_bound",
     "SFTParameters",
     "SFTSampleSize",
     "AdaptiveSFTSampleSize",

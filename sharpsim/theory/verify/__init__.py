@@ -27,12 +27,13 @@ import time
 import numpy as np
 
 from .exact import EXACT_CHECKS
+from .imperfect import IMPERFECT_CHECKS
 from .mutants import KILLS, MUTANTS
 from .rates import RATE_CHECKS
 from .report import CheckResult, VerifyReport
 from .toolkit import Toolkit
 
-ALL_CHECKS = EXACT_CHECKS + RATE_CHECKS
+ALL_CHECKS = EXACT_CHECKS + RATE_CHECKS + IMPERFECT_CHECKS
 #: The check names ``only=`` accepts (and ``sharpsim verify --only``), in run order.
 CHECK_NAMES = tuple(check.__name__ for check in ALL_CHECKS)
 
