@@ -42,15 +42,14 @@ def imperfect_rates(records, out_dir):
 
     fig, (left, right) = style.new_figure(ncols=2, width=3.9, height=3.3)
     covs, epss = sorted(distinct(records, "coverage")), sorted(distinct(records, "eps"))
-    for ax, fixed, key, other, xlabel in (
+    for ax, fixed, key, xlabel in (
         (
             left,
             {"coverage": covs[len(covs) // 2]},
             "eps_realised",
-            "eps",
             "eps (proxy error, realised)",
         ),
-        (right, {"eps": epss[len(epss) // 2]}, "c_1", "coverage", "C_1 = 1 + chi2(pi*||pi_ref)"),
+        (right, {"eps": epss[len(epss) // 2]}, "c_1", "C_1 = 1 + chi2(pi*||pi_ref)"),
     ):
         rows = sorted(select(records, fixed), key=lambda r: r[key])
         x = np.array([r[key] for r in rows])
