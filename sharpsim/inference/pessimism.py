@@ -60,7 +60,7 @@ from itertools import combinations
 import numpy as np
 from scipy.special import gammaln
 
-from .._validation import check_int, check_real
+from .._validation import as_real_array, check_int, check_real
 from ..policies.base import canonical_ties
 from ..policies.tabular import TabularPolicy, as_tabular
 from ..rewards import resolve_reward, reward_table
@@ -120,6 +120,12 @@ def _chi2_rows(p: np.ndarray, r: np.ndarray, beta: float):
 
 def _checked_rewards(pi, reward, name: str = "reward"):
     tab = as_tabular(pi, "pi")
+    if isinstance(reward, (np.ndarray, list, tuple)):
+        arr = as_real_array(reward, name)
+        if arr.shape != tab.probs.shape:
+            raise ValueError(f"{name} must have shape {tab.probs.shape} to match pi; got {arr.shape}")
+        if not np.all(np.isfinite(arr)):
+            raise ValueError(f"{name} must be finite for the χ²-regularised target")
     table = reward_table(resolve_reward(reward, name), pi, tab.n_contexts, tab.n_responses, name)
     if not np.all(np.isfinite(table)):
         raise ValueError(f"{name} must be finite for the χ²-regularised target")
