@@ -123,7 +123,9 @@ def _checked_rewards(pi, reward, name: str = "reward"):
     if isinstance(reward, (np.ndarray, list, tuple)):
         arr = as_real_array(reward, name)
         if arr.shape != tab.probs.shape:
-            raise ValueError(f"{name} must have shape {tab.probs.shape} to match pi; got {arr.shape}")
+            raise ValueError(
+                f"{name} must have shape {tab.probs.shape} to match pi; got {arr.shape}"
+            )
         if not np.all(np.isfinite(arr)):
             raise ValueError(f"{name} must be finite for the χ²-regularised target")
     table = reward_table(resolve_reward(reward, name), pi, tab.n_contexts, tab.n_responses, name)
