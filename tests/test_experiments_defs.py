@@ -90,6 +90,18 @@ KEYS = {
         "has_exact",
         "mode_mass",
     },
+    "imperfect_scaling": {"method", "n", "regret", "eps_realised", "beta", "c_1"},
+    "imperfect_rates": {
+        "c_1",
+        "eps_realised",
+        "bon_tuned",
+        "bon_best_n",
+        "itp_tuned",
+        "bon_bound",
+        "itp_bound",
+        "rate",
+    },
+    "itp_heatmap": {"beta", "n", "regret", "beta_star", "eps_realised"},
 }
 
 #: A tiny cell per experiment (parameters as in the grids, sizes cut down).
@@ -106,6 +118,9 @@ TINY = {
     "separation": {"d": 2, "T": 4},
     "xpo_dynamics": {"d": 2, "T": 4, "alpha": 1e-3},
     "decoding": {"world": "maxcut", "draws": 20},
+    "imperfect_scaling": {"eps": 0.01},
+    "imperfect_rates": {"coverage": 100.0, "eps": 0.002},
+    "itp_heatmap": {"eps": 0.003},
 }
 
 _CACHE = {}

@@ -98,7 +98,7 @@ def _world_and_proxy(coverage, eps, miss_best=False):
     description="Regret vs N (1..1e6) of best-of-N and InferenceTimePessimism with an adversarial proxy, exact",
     grid={"eps": [0.001, 0.003, 0.01, 0.03]},
     quick_grid={"eps": [0.001, 0.003, 0.01, 0.03]},
-    figures=("imperfect_regret_vs_n",),
+    figures=("imperfect_scaling",),
     seeds=1,
     quick_seeds=1,
 )
@@ -152,7 +152,7 @@ def imperfect_rates(rng, coverage, eps):
             "itp_tuned": float(itp),
             "bon_bound": bon_regret_bound(n_star, eps_real, c_inf),
             "itp_bound": itp_regret_bound(beta, eps_real, c_1, 10**6),
-            "rate": eps_real * np.sqrt(c_1),
+            "rate": float(eps_real * np.sqrt(c_1)),
         }
     ]
 
@@ -165,7 +165,7 @@ BETA_GRID = tuple(float(b) for b in np.logspace(-5, 0, 16))
     description="Exact InferenceTimePessimism regret over (beta, N) with the tuned beta = eps/sqrt(C_1)",
     grid={"eps": [0.003]},
     quick_grid={"eps": [0.003]},
-    figures=("itp_beta_n",),
+    figures=("itp_heatmap",),
     seeds=1,
     quick_seeds=1,
 )

@@ -79,7 +79,7 @@ FIGURES: dict[str, FigureSpec] = {
         "P[BoN returns the mode] vs N with Prop. C.1's bound; token temperature vs "
         "sequence-level power law (TV).",
     ),
-    "imperfect_regret_vs_n": FigureSpec(
+    "imperfect_scaling": FigureSpec(
         "imperfect_scaling",
         "Beyond the paper: regret vs N of best-of-N (U-shaped, minimiser moving left as eps grows) "
         "and InferenceTimePessimism (monotone) with an adversarial proxy reward, exact.",
@@ -88,7 +88,7 @@ FIGURES: dict[str, FigureSpec] = {
         "imperfect_rates",
         "Beyond the paper: tuned regret of best-of-N and ITP vs eps and vs coverage beside sqrt(C eps^2).",
     ),
-    "itp_beta_n": FigureSpec(
+    "itp_heatmap": FigureSpec(
         "itp_heatmap",
         "Beyond the paper: exact InferenceTimePessimism regret over (beta, N), beta* = eps/sqrt(C1) marked.",
     ),
@@ -102,7 +102,7 @@ _DRAWERS = {
         "inference_figs": ("bon_lift", "bon_loglik", "loglik_correctness", "bon_concentration"),
         "sft_figs": ("sft_error", "sample_size", "adaptive_sft", "amortization"),
         "theory_figs": ("phase_transition", "separation", "xpo_dynamics", "decoding"),
-        "imperfect_figs": ("imperfect_regret_vs_n", "imperfect_rates", "itp_beta_n"),
+        "imperfect_figs": ("imperfect_scaling", "imperfect_rates", "itp_heatmap"),
     }.items()
     for name in names
 }

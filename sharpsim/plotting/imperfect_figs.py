@@ -8,7 +8,7 @@ from . import style
 from .stats import distinct, select
 
 
-def imperfect_regret_vs_n(records, out_dir):
+def imperfect_scaling(records, out_dir):
     """Regret vs N (log x): best-of-N (solid, its minimiser marked) and ITP (dashed) per ε."""
     fig, (ax,) = style.new_figure(width=5.6, height=3.6)
     for i, eps in enumerate(sorted(distinct(records, "eps"))):
@@ -89,7 +89,7 @@ def imperfect_rates(records, out_dir):
     return fig
 
 
-def itp_beta_n(records, out_dir):
+def itp_heatmap(records, out_dir):
     """ITP's exact regret over (β, N) as a heatmap, the tuned ``β* = ε/√C_1`` marked."""
     fig, (ax,) = style.new_figure(width=5.0, height=3.6)
     betas = np.array(sorted(distinct(records, "beta")))
