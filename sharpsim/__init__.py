@@ -54,6 +54,7 @@ from .inference import (
     greedy_decode,
     inference_time_pessimism,
     itp_law,
+    pool_bon_true_values,
     power_law,
     power_sample_mcmc,
     temperature_sample,

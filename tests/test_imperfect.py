@@ -385,3 +385,34 @@ def test_reward_hacking_instance_regret_formula(eps, n):
     )
     assert reg == pytest.approx(exact, rel=1e-10)
     assert reg >= ss.theory.bounds.reward_hacking_lower_bound(n, eps)
+
+
+# --------------------------------------------------------------------------- a pool of sampled candidates
+
+
+@given(
+    st.lists(st.sampled_from([-np.inf, 0.0, 0.5, 0.5, 1.0]), min_size=1, max_size=4),
+    st.integers(1, 3),
+    st.data(),
+)
+def test_pool_bon_values_equal_brute_force_over_ordered_draws(proxy, n, data):
+    m = len(proxy)
+    true = np.array(data.draw(st.lists(st.floats(-5, 0), min_size=m, max_size=m)))
+    want = 0.0
+    for draws in product(range(m), repeat=n):
+        scores = np.array(proxy)[list(draws)]
+        tied = [d for d, s in zip(draws, scores) if s == scores.max()]
+        want += np.mean(true[tied]) / m**n  # ties split uniformly (= ∝ pool mass)
+    got = ss.pool_bon_true_values([proxy], [true], [n])[0, 0]
+    assert got == pytest.approx(want, rel=1e-12, abs=1e-12)
+
+
+def test_pool_bon_values_bad_input():
+    with pytest.raises(ValueError, match="true_scores"):
+        ss.pool_bon_true_values([[0.0, 1.0]], [[0.0]], [1])
+    with pytest.raises(ValueError, match="true_scores"):
+        ss.pool_bon_true_values([[0.0, 1.0]], [[0.0, -np.inf]], [1])
+    with pytest.raises(ValueError, match="proxy_scores"):
+        ss.pool_bon_true_values([[np.nan, 1.0]], [[0.0, 0.0]], [1])
+    with pytest.raises(ValueError, match="ns"):
+        ss.pool_bon_true_values([[0.0, 1.0]], [[0.0, 0.0]], [0])

@@ -13,7 +13,7 @@ from .adaptive_bon import (
     adaptive_best_of_n_law,
 )
 from .bon_law import best_of_n_law, bon_failure_probability, bon_sufficient_n
-from .bon_regret import bon_regret_curve, bon_true_values
+from .bon_regret import bon_regret_curve, bon_true_values, pool_bon_true_values
 from .bon_sampling import BestOfNResult, best_of_n
 from .decoding import beam_search, greedy_decode, temperature_sample, token_temperature_law
 from .pessimism import (
@@ -33,6 +33,7 @@ __all__ = [
     "chi2_threshold",
     "inference_time_pessimism",
     "itp_law",
+    "pool_bon_true_values",
     "AdaptiveBestOfNResult",
     "BestOfNResult",
     "PowerMCMCResult",

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import check_int, check_mu
+from .._validation import as_real_array, check_int, check_mu
 from ..policies.tabular import as_tabular
 from ..reward_models import RewardModel, optimal_comparator
 from .bon_law import (
@@ -27,7 +27,7 @@ from .bon_law import (
     _tied_runs,
 )
 
-__all__ = ["bon_true_values", "bon_regret_curve"]
+__all__ = ["bon_true_values", "bon_regret_curve", "pool_bon_true_values"]
 
 
 def _check_ns(ns) -> np.ndarray:
@@ -107,3 +107,45 @@ def bon_regret_curve(pi, reward_model: RewardModel, ns, comparator=None, mu=None
     comp = optimal_comparator(tab, reward_model) if comparator is None else comparator
     best = reward_model.value(comp)
     return check_mu(mu, tab.n_contexts) @ (best[:, None] - values)
+
+
+def pool_bon_true_values(proxy_scores, true_scores, ns) -> np.ndarray:
+    """Exact value of best-of-``N`` over a pool of sampled candidates: ``E[r*(pick)]`` when the ``N``
+    draws are taken with replacement from the pool's empirical law and ranked by the proxy.
+
+    For a real language model the response set cannot be enumerated; a pool of
+    ``M`` i.i.d. candidates per prompt stands in for ``π_ref`` (its empirical law
+    gives each candidate mass ``1/M``), and best-of-``N`` over that law has the
+    exact law of :func:`~sharpsim.best_of_n_law` (ties of the proxy, e.g.
+    repeated candidates, split ∝ mass). ``N`` may exceed ``M`` (the law then
+    concentrates on the pool's best proxy score).
+
+    Args:
+      proxy_scores: ``r̂`` of the candidates, float ``[k, M]`` (``-inf`` allowed: ranks last).
+      true_scores: ``r*`` of the candidates, finite float ``[k, M]`` (any scale, e.g. log-likelihoods).
+      ns: integers ``N >= 1``.
+
+    Returns:
+      float ``[k, len(ns)]``.
+
+    Example:
+      >>> pool_bon_true_values([[0.0, 1.0]], [[5.0, -1.0]], [1, 2]).tolist()   # the proxy prefers the worse one
+      [[2.0, 0.5]]
+    """
+    proxy = as_real_array(proxy_scores, "proxy_scores")
+    true = as_real_array(true_scores, "true_scores")
+    if proxy.ndim != 2 or proxy.shape[1] == 0:
+        raise ValueError(
+            f"proxy_scores must be a [k, M] array with M >= 1; got shape {proxy.shape}"
+        )
+    if true.shape != proxy.shape:
+        raise ValueError(
+            f"true_scores must have the shape of proxy_scores {proxy.shape}; got {true.shape}"
+        )
+    if np.any(np.isnan(proxy)) or np.any(proxy == np.inf):
+        raise ValueError("proxy_scores must not contain NaN or +inf")
+    if not np.all(np.isfinite(true)):
+        raise ValueError("true_scores must be finite")
+    ns = _check_ns(ns)
+    log_mass = np.full(proxy.shape, -np.log(proxy.shape[1]))
+    return _by_row_blocks(lambda lp, r, t: _values_rows(lp, r, t, ns), log_mass, proxy, true)
