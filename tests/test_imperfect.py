@@ -416,3 +416,20 @@ def test_pool_bon_values_bad_input():
         ss.pool_bon_true_values([[np.nan, 1.0]], [[0.0, 0.0]], [1])
     with pytest.raises(ValueError, match="ns"):
         ss.pool_bon_true_values([[0.0, 1.0]], [[0.0, 0.0]], [0])
+
+
+def test_itp_estimated_law_tends_to_the_population_law():
+    """Two reward levels: N+1 count vectors, so N = 64000 is exact and cheap.
+
+    Far from the kink of λ̂ (here p̂_top = 1/3) the gap is the curvature bias of a smooth
+    function of λ̂, of order Var(λ̂) ∝ 1/N: 16 times more draws, about 16 times smaller.
+    """
+    pi = ss.TabularPolicy([[0.7, 0.2, 0.1]])
+    r = [[0.2, 0.8, 0.8]]
+    tv = []
+    for n in (10, 4000, 64000):
+        est = ss.itp_law(pi, r, 0.2, n, phase1="estimated").probs
+        pop = ss.itp_law(pi, r, 0.2, n).probs
+        tv.append(0.5 * np.abs(est - pop).sum())
+    assert tv[0] > tv[1] > tv[2] and tv[2] < 1e-4
+    assert 8 < tv[1] / tv[2] < 32
