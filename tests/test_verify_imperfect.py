@@ -3,7 +3,8 @@
 import pytest
 
 from sharpsim.theory.verify import CHECK_NAMES, KILLS, MUTANTS, run
-from sharpsim.theory.verify.imperfect import IMPERFECT_CHECKS, IMPERFECT_KILLS, IMPERFECT_MUTANTS
+from sharpsim.theory.verify.imperfect import IMPERFECT_CHECKS
+from sharpsim.theory.verify.imperfect_mutants import IMPERFECT_KILLS, IMPERFECT_MUTANTS
 
 ROWS = [check.__name__ for check in IMPERFECT_CHECKS]
 

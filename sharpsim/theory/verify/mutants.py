@@ -346,7 +346,7 @@ KILLS = {
 }
 
 # Imperfect-reward rows (verify/imperfect.py) bring their own mutants.
-from .imperfect import IMPERFECT_KILLS, IMPERFECT_MUTANTS  # noqa: E402
+from .imperfect_mutants import IMPERFECT_KILLS, IMPERFECT_MUTANTS  # noqa: E402
 
 MUTANTS.update({name: Mutant(name, field, text, fn) for name, field, text, fn in IMPERFECT_MUTANTS})
 KILLS.update(IMPERFECT_KILLS)
