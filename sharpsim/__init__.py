@@ -6,7 +6,6 @@ ICLR 2025 (arXiv 2412.01951). ``import sharpsim`` needs only numpy and scipy.
 
 __version__ = "0.1.0"
 
-# --- policies ---
 # --- theory: bounds, named instances, verify (sharpsim.theory.verify) ---
 from . import theory
 
@@ -37,6 +36,7 @@ from .classes import (
 from .inference import (
     AdaptiveBestOfNResult,
     BestOfNResult,
+    ITPResult,
     PowerChainLaw,
     PowerChainMixing,
     PowerMCMCResult,
@@ -47,8 +47,15 @@ from .inference import (
     best_of_n,
     best_of_n_law,
     bon_failure_probability,
+    bon_regret_curve,
     bon_sufficient_n,
+    bon_true_values,
+    chi2_regularized,
+    chi2_threshold,
     greedy_decode,
+    inference_time_pessimism,
+    itp_law,
+    pool_bon_true_values,
     power_chain_kernel,
     power_chain_law,
     power_chain_mixing,
@@ -76,6 +83,8 @@ from .measures import (
 
 # --- oracle ---
 from .oracle import QueryBudgetExceeded, SampleEvaluateOracle
+
+# --- policies ---
 from .policies import (
     AutoregressivePolicy,
     JointAutoregressivePolicy,
@@ -88,6 +97,15 @@ from .policies import (
     as_tabular,
     decode_responses,
     encode_sequences,
+)
+
+# --- imperfect rewards (SPEC §11) ---
+from .reward_models import (
+    RewardModel,
+    adversarial_reward_model,
+    comparator_coverage,
+    optimal_comparator,
+    self_reward_model,
 )
 
 # --- self-rewards and best-of-N ---

@@ -599,6 +599,14 @@ BAD_INPUTS = [
     (tb.linear_softmax_sec_bound, (2, True), {}, TypeError, "T"),
     (tb.linear_softmax_log_covering_number, (2, 1.0, 0.0), {}, ValueError, "epsilon_disc"),
     (tb.linear_softmax_log_covering_number, (2, -1.0, 0.1), {}, ValueError, "B"),
+    # imperfect rewards (bounds/imperfect.py)
+    (tb.bon_regret_bound, (0, 0.1, 2.0), {}, ValueError, "n"),
+    (tb.bon_regret_bound, (3, 0.1, 0.5), {}, ValueError, "c_inf"),
+    (tb.bon_tuned_n, (-0.1, 2.0), {}, ValueError, "eps"),
+    (tb.reward_hacking_lower_bound, (10, 0.0), {}, ValueError, "eps"),
+    (tb.itp_regret_bound, (0.1, 0.1, 0.5), {}, ValueError, "c_1"),
+    (tb.itp_tuned_beta, (0.0, 2.0), {}, ValueError, "eps"),
+    (tb.minimax_lower_bound, (0.1, 1.0), {}, ValueError, "c"),
 ]
 
 

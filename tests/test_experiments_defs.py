@@ -103,6 +103,18 @@ KEYS = {
         "n_states",
         "growth",
     },
+    "imperfect_scaling": {"method", "n", "regret", "eps_realised", "beta", "c_1"},
+    "imperfect_rates": {
+        "c_1",
+        "eps_realised",
+        "bon_tuned",
+        "bon_best_n",
+        "itp_tuned",
+        "bon_bound",
+        "itp_bound",
+        "rate",
+    },
+    "itp_heatmap": {"beta", "n", "regret", "beta_star", "eps_realised"},
 }
 
 #: A tiny cell per experiment (parameters as in the grids, sizes cut down).
@@ -120,6 +132,9 @@ TINY = {
     "xpo_dynamics": {"d": 2, "T": 4, "alpha": 1e-3},
     "decoding": {"world": "maxcut", "draws": 20},
     "power_chain": {"alpha": 3.0, "vocab": 2, "horizon": 4, "draws": 100},
+    "imperfect_scaling": {"eps": 0.01},
+    "imperfect_rates": {"coverage": 100.0, "eps": 0.002},
+    "itp_heatmap": {"eps": 0.003},
 }
 
 _CACHE = {}

@@ -7,7 +7,7 @@ saved ``results.csv`` back with its types.
 """
 
 # --- experiment definitions (importing a module registers its experiments) ---
-from . import decoding, inference, lower_bound, power_chain, rlhf, sft
+from . import decoding, imperfect, inference, lower_bound, power_chain, rlhf, sft
 from .registry import Experiment, get, list_experiments, register
 from .results import read_results
 from .runner import ResultsMismatchError, Sweep, TaskError, run

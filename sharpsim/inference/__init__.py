@@ -15,13 +15,29 @@ from .adaptive_bon import (
     adaptive_best_of_n_law,
 )
 from .bon_law import best_of_n_law, bon_failure_probability, bon_sufficient_n
+from .bon_regret import bon_regret_curve, bon_true_values, pool_bon_true_values
 from .bon_sampling import BestOfNResult, best_of_n
 from .decoding import beam_search, greedy_decode, temperature_sample, token_temperature_law
+from .pessimism import (
+    ITPResult,
+    chi2_regularized,
+    chi2_threshold,
+    inference_time_pessimism,
+    itp_law,
+)
 from .power import PowerMCMCResult, power_law, power_sample_mcmc
 from .power_chain import PowerChainLaw, power_chain_kernel, power_chain_law
 from .power_mixing import PowerChainMixing, power_chain_mixing
 
 __all__ = [
+    "ITPResult",
+    "bon_regret_curve",
+    "bon_true_values",
+    "chi2_regularized",
+    "chi2_threshold",
+    "inference_time_pessimism",
+    "itp_law",
+    "pool_bon_true_values",
     "AdaptiveBestOfNResult",
     "BestOfNResult",
     "PowerChainLaw",

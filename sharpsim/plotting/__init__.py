@@ -84,6 +84,19 @@ FIGURES: dict[str, FigureSpec] = {
         "Power sampler's exact chain: TV to pi^alpha vs MH steps for several block sizes and "
         "alpha, sampled chains, greedy and token-temperature-1/alpha references.",
     ),
+    "imperfect_scaling": FigureSpec(
+        "imperfect_scaling",
+        "Beyond the paper: regret vs N of best-of-N (U-shaped, minimiser moving left as eps grows) "
+        "and InferenceTimePessimism (monotone) with an adversarial proxy reward, exact.",
+    ),
+    "imperfect_rates": FigureSpec(
+        "imperfect_rates",
+        "Beyond the paper: tuned regret of best-of-N and ITP vs eps and vs coverage beside sqrt(C eps^2).",
+    ),
+    "itp_heatmap": FigureSpec(
+        "itp_heatmap",
+        "Beyond the paper: exact InferenceTimePessimism regret over (beta, N), beta* = eps/sqrt(C1) marked.",
+    ),
 }
 
 
@@ -95,6 +108,7 @@ _DRAWERS = {
         "sft_figs": ("sft_error", "sample_size", "adaptive_sft", "amortization"),
         "theory_figs": ("phase_transition", "separation", "xpo_dynamics", "decoding"),
         "power_chain_figs": ("power_chain",),
+        "imperfect_figs": ("imperfect_scaling", "imperfect_rates", "itp_heatmap"),
     }.items()
     for name in names
 }

@@ -20,6 +20,7 @@ _require("torch")
 _require("transformers")
 
 from .evaluation import ResponseMetrics, evaluate_greedy, lift, score_responses  # noqa: E402
+from .imperfect import LMRegretCurve, lm_bon_regret_curve  # noqa: E402
 from .inference import (  # noqa: E402
     AdaptiveBestOfNResult,
     BestOfNResult,
@@ -39,6 +40,8 @@ from .training import TorchSharpeningResult, dpo_sharpening, sft_sharpening, xpo
 from .wrap import as_causal_lm  # noqa: E402
 
 __all__ = [
+    "LMRegretCurve",
+    "lm_bon_regret_curve",
     "ResponseMetrics",
     "TorchSharpeningResult",
     "dpo_sharpening",

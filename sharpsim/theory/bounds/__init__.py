@@ -23,6 +23,7 @@ Layout (every public name is re-exported here):
   * :mod:`.dpo`: Theorems 4.2, 4.2' (RLHF-Sharpening with DPO);
   * :mod:`.xpo`: Theorems J.1, J.2 / 4.3 (RLHF-Sharpening with XPO);
   * :mod:`.xpo_linear`: Theorem J.3 (the XPO plan for a linear softmax class);
+  * :mod:`.imperfect`: imperfect rewards (Huang et al., ICML 2025; derived, SPEC §11);
   * :mod:`.lemmas`: Proposition C.1, Lemmas I.1, F.1, J.4, J.5;
   * :mod:`._checks`: the shared argument validators and float-range helpers.
 
@@ -36,6 +37,14 @@ References:
 from __future__ import annotations
 
 from .dpo import DPOSampleSize, dpo_beta, dpo_error_bound, dpo_sample_complexity
+from .imperfect import (
+    bon_regret_bound,
+    bon_tuned_n,
+    itp_regret_bound,
+    itp_tuned_beta,
+    minimax_lower_bound,
+    reward_hacking_lower_bound,
+)
 from .lemmas import (
     adaptive_bon_expected_samples_bound,
     adaptive_bon_miss_probability_bound,
@@ -74,6 +83,12 @@ from .xpo_linear import (
 )
 
 __all__ = [
+    "bon_regret_bound",
+    "bon_tuned_n",
+    "itp_regret_bound",
+    "itp_tuned_beta",
+    "minimax_lower_bound",
+    "reward_hacking_lower_bound",
     "SFTParameters",
     "SFTSampleSize",
     "AdaptiveSFTSampleSize",

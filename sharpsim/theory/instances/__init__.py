@@ -10,7 +10,8 @@ Every constructor returns an :class:`Instance` (``name``, ``base``, ``mu``,
 * :func:`nonclosure_instance` — Proposition E.2 (classes not closed under sharpening);
 * :func:`greedy_failure_example` — Proposition 3.1 is tight;
 * :func:`power_sampling_pivot_example` — sequence-level power vs token temperature;
-* :func:`hidden_knowledge_task` — synthetic tasks of Appendix A.
+* :func:`hidden_knowledge_task` — synthetic tasks of Appendix A;
+* :func:`reward_hacking_instance`, :func:`two_point_instances` — imperfect rewards (SPEC §11).
 """
 
 from ._instance import Instance
@@ -26,10 +27,14 @@ from .lower_bound_bayes import (
 )
 from .maxcut import maxcut_instance
 from .nonclosure import nonclosure_instance, nonclosure_max_mode_mass, nonclosure_policy
+from .reward_hacking import ImperfectInstance, reward_hacking_instance, two_point_instances
 from .separation import separation_instance, sphere_packing
 
 __all__ = [
+    "ImperfectInstance",
     "Instance",
+    "reward_hacking_instance",
+    "two_point_instances",
     "bayes_optimal_learner",
     "greedy_failure_example",
     "hidden_knowledge_task",

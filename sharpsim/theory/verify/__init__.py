@@ -30,14 +30,18 @@ import time
 import numpy as np
 
 from .exact import EXACT_CHECKS
-from .mutants import KILLS, MUTANTS
+from .imperfect import IMPERFECT_CHECKS
+from .imperfect_mutants import IMPERFECT_KILLS, IMPERFECT_MUTANTS
+from .mutants import KILLS, MUTANTS, Mutant
 from .power_chain import POWER_CHAIN_CHECKS, POWER_CHAIN_KILLS, POWER_CHAIN_MUTANTS
 from .rates import RATE_CHECKS
 from .report import CheckResult, VerifyReport
 from .toolkit import Toolkit
 
-ALL_CHECKS = EXACT_CHECKS + RATE_CHECKS + POWER_CHAIN_CHECKS
+ALL_CHECKS = EXACT_CHECKS + RATE_CHECKS + POWER_CHAIN_CHECKS + IMPERFECT_CHECKS
 MUTANTS.update({m.name: m for m in POWER_CHAIN_MUTANTS})
+MUTANTS.update({name: Mutant(name, field, text, fn) for name, field, text, fn in IMPERFECT_MUTANTS})
+KILLS.update(IMPERFECT_KILLS)
 KILLS.update(POWER_CHAIN_KILLS)
 #: The check names ``only=`` accepts (and ``sharpsim verify --only``), in run order.
 CHECK_NAMES = tuple(check.__name__ for check in ALL_CHECKS)

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 
 from ... import algorithms, inference, measures
-from .. import instances
+from .. import bounds, instances
 
 
 @dataclass(frozen=True)
@@ -49,10 +49,18 @@ class Toolkit:
     xpo_sharpening: Callable
     dpo_sharpening: Callable
     lower_bound_bayes_error: Callable
+    # imperfect rewards (SPEC §11, verify/imperfect.py)
+    chi2_regularized: Callable
+    itp_law: Callable
+    inference_time_pessimism: Callable
+    bon_regret_bound: Callable
+    reward_hacking_lower_bound: Callable
+    itp_regret_bound: Callable
+    minimax_lower_bound: Callable
 
     @classmethod
     def default(cls) -> Toolkit:
-        sources = (inference, measures, algorithms, instances)
+        sources = (inference, measures, algorithms, instances, bounds)
         return cls(**{f.name: _find(f.name, sources) for f in fields(cls)})
 
     def with_(self, **replacements) -> Toolkit:
