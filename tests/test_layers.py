@@ -30,7 +30,7 @@ LAYERS = (
     ("_validation",),
     ("policies",),
     ("measures", "rewards"),
-    ("oracle",),
+    ("oracle", "reward_models"),  # reward_models: true and proxy rewards (SPEC §11)
     ("inference", "classes"),
     ("algorithms",),
     ("theory", "demo"),

@@ -70,8 +70,25 @@ def note(fig, text: str) -> None:
     """A footnote under the axes (band definition, constants), wrapped to the figure width."""
     width = int(fig.get_figwidth() * 17)
     fig.text(
-        0.01, -0.01, textwrap.fill(text, width), fontsize=6.5, color="0.3", ha="left", va="top"
+        0.01,
+        _below_axes(fig),
+        textwrap.fill(text, width),
+        fontsize=6.5,
+        color="0.3",
+        ha="left",
+        va="top",
     )
+
+
+def _below_axes(fig) -> float:
+    """Figure y just under every axes' labels (tick labels and x label included), at most -0.01."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+    renderer = canvas.get_renderer()
+    lowest = min((ax.get_tightbbox(renderer).y0 for ax in fig.axes), default=0.0)
+    y = fig.transFigure.inverted().transform((0.0, lowest))[1]
+    return min(-0.01, float(y) - 0.01)
 
 
 def log2_ticks(ax, values) -> None:
