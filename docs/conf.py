@@ -38,6 +38,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 import apigen  # noqa: E402
 import cligen  # noqa: E402
 import docstrings  # noqa: E402
+import figures  # noqa: E402
 import lectures  # noqa: E402
 import verifygen  # noqa: E402
 import xref  # noqa: E402
@@ -176,3 +177,4 @@ def setup(app):
     app.connect("missing-reference", xref.resolve)
     app.connect("autodoc-process-docstring", docstrings.process, priority=400)
     app.add_directive("verify-row", verifygen.VerifyRow)
+    app.add_directive("gallery-figure", figures.GalleryFigure)

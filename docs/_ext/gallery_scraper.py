@@ -51,9 +51,12 @@ SCRAPER = PNGScraper()
 def reset(gallery_conf, fname, when=None):
     """Before each example: forget what was seen and remove PNGs left by earlier runs."""
     SCRAPER.seen.clear()
-    folder = Path(fname).parent / FOLDER
-    for png in folder.glob("*.png") if folder.is_dir() else ():
-        png.unlink()
+    roots = gallery_conf["examples_dirs"]
+    roots = [roots] if isinstance(roots, str) else roots
+    for root in roots:  # ``fname`` is the script's file name; find its folder
+        for script in Path(root).rglob(Path(fname).name):
+            for png in (script.parent / FOLDER).glob("*.png"):
+                png.unlink()
 
 
 #: The gallery's sections in the theory guide's order; any other folder with a README.rst follows.

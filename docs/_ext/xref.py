@@ -6,8 +6,9 @@ The API reference documents each object once, under its shallowest public name
 ``missing-reference`` this resolver tries the reference's own module and class, maps any
 alias of a public object to its documented name and links there. A name that exists in the
 code but is internal (an underscore name, a file module, a private constant) is shown as
-code without a link. A name that does not exist anywhere is left unresolved, so that
-``-n -W`` fails the build on it.
+code without a link when a docstring names it; the guide's own pages must link every name
+they write. A name that does not exist anywhere is left unresolved, so that ``-n -W`` fails
+the build on it.
 """
 
 from __future__ import annotations
@@ -102,7 +103,8 @@ def resolve(app, env, node, contnode):
             )
             if ref is not None:
                 return ref
-    for path in _candidates(node):
-        if _lookup(path) is not None:
-            return contnode  # internal code: shown as code, not linked
-    return None
+    source = get_source_line(node)[0] or ""
+    from_docstring = "docstring of " in source or node["refdoc"].startswith("api/")
+    if from_docstring and any(_lookup(path) is not None for path in _candidates(node)):
+        return contnode  # internal code named in a docstring: shown as code, not linked
+    return None  # a name written in the guide must link: -n -W fails the build
