@@ -140,6 +140,7 @@ html_theme = "pydata_sphinx_theme"
 html_title = f"sharpsim {release}"
 html_static_path = ["_static"]
 html_css_files = ["sharpsim.css"]
+html_favicon = "_static/favicon.png"
 html_show_sourcelink = False
 html_theme_options = {
     "navbar_align": "left",

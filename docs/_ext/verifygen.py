@@ -53,6 +53,11 @@ def _cell(text) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ").replace("*", "\\*").replace("`", "'")
 
 
+def _literal(text) -> str:
+    """Inline literal (``...``) of one line of text."""
+    return "``" + " ".join(str(text).replace("`", "'").split()) + "``"
+
+
 def write_page(data: dict, path: Path) -> None:
     rows = data["rows"]
     mode = "quick" if data["quick"] else "full"
@@ -140,8 +145,8 @@ class VerifyRow(Directive):
             "   :class: verify-row",
             "",
             f"   :ref:`{name} <verify-{name}>` checks {_cell(r['checked'])}.",
-            f"   Measured in the last run (quick mode, seed 0): *{_cell(r['measured'])}*;",
-            f"   the paper: *{_cell(r['expected'])}*.",
+            f"   Measured in the last run (quick mode, seed 0): {_literal(r['measured'])};",
+            f"   the paper: {_literal(r['expected'])}.",
         ]
         container = nodes.container()
         self.state.nested_parse(

@@ -39,13 +39,14 @@ print(
     float(np.max(np.abs(freq - law) / np.maximum(band, 1e-12))).__round__(3),
 )
 
-fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.4))
+fig, ax1 = plt.subplots(figsize=(6, 3.6))
 pos = np.arange(12)
 ax1.bar(pos - 0.2, base.probs[0][order], 0.4, label=r"$\pi_{\rm base}$")
 ax1.bar(pos + 0.2, law[order], 0.4, label=f"exact BoN law, N={N}")
 ax1.errorbar(pos + 0.2, freq[order], yerr=band[order], fmt="k.", label="sampled ± 3 sd")
 ax1.set(xlabel="response (by decreasing likelihood)", ylabel="probability", title="best-of-N law")
 ax1.legend()
+fig.tight_layout()
 
 # %%
 # The mode's mass rises with N
@@ -53,6 +54,7 @@ ax1.legend()
 # Prop. C.1: the pick misses the mode with probability exactly :math:`(1-\pi(y^\star))^N`.
 Ns = np.arange(1, 65)
 mode_mass = [float(ss.mode_mass(ss.best_of_n_law(base, n))[0]) for n in Ns]
+fig, ax2 = plt.subplots(figsize=(6, 3.6))
 ax2.plot(Ns, mode_mass, label="exact")
 ax2.plot(Ns, 1 - (1 - base.probs[0].max()) ** Ns, "k--", label=r"$1-(1-\pi(y^\star))^N$")
 ax2.set(xlabel="N", ylabel="P[BoN returns the mode]", title="concentration on the mode")

@@ -55,6 +55,7 @@ for k, (kl_dpo, kl_xpo, q_dpo, q_xpo) in zip(sizes, rows):
         f"pairs {k}: KL(DPO || pi*) = {kl_dpo:.2e} ({q_dpo:.0f} queries)   KL(XPO || pi*) = {kl_xpo:.2e} ({q_xpo:.0f} queries)"
     )
 
+# A KL of exactly 0 (DPO solves the noiseless system exactly) is drawn at 1e-16.
 fig, ax = plt.subplots(figsize=(5.5, 3.6))
 ax.semilogy(sizes, rows[:, 0] + 1e-16, "o-", label="DPO (pairs from the base model)")
 ax.semilogy(sizes, rows[:, 1] + 1e-16, "s--", label="XPO (Algorithm 1)")
