@@ -30,6 +30,12 @@ sys.path.insert(0, str(DOCS / "_ext"))
 os.environ["PYTHONPATH"] = os.pathsep.join(
     p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p
 )
+# the notebooks run on this interpreter's kernel (a venv's own before any user-wide one)
+_kernels = Path(sys.prefix) / "share" / "jupyter"
+if (_kernels / "kernels").is_dir():
+    os.environ["JUPYTER_PATH"] = os.pathsep.join(
+        p for p in (str(_kernels), os.environ.get("JUPYTER_PATH", "")) if p
+    )
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
