@@ -33,6 +33,7 @@ PAGES = {
     "theory": ("theory/inference_time.html", True),
     "gallery": ("auto_examples/inference_time/plot_best_of_n_law.html", True),
     "api": ("api/sharpsim.best_of_n_law.html", False),
+    "lecture": ("lectures/01_sharpening_idea.html", True),
 }
 
 
@@ -148,7 +149,7 @@ def test_page(server, browser, name):
         )
         pytest.fail(f"{name}: images not loaded: {bad}")
     images = browser.execute_script("return document.images.length;")
-    if name in ("theory", "gallery"):
+    if name in ("theory", "gallery", "lecture"):
         assert images >= 1, f"{name}: expected at least one figure"
     text = browser.execute_script("return document.body.innerText;")
     assert "\\(" not in text and "\\[" not in text, f"{name}: raw LaTeX delimiters on the page"
@@ -157,8 +158,9 @@ def test_page(server, browser, name):
     assert not errors, f"{name}: console errors {errors}"
     host = urlparse(server).netloc
     leaving = [
-        u for u in _requests(browser) if urlparse(u).scheme in ("http", "https", "ws", "wss")
-        and urlparse(u).netloc != host
+        u
+        for u in _requests(browser)
+        if urlparse(u).scheme in ("http", "https", "ws", "wss") and urlparse(u).netloc != host
     ]
     assert not leaving, f"{name}: requests leaving the machine: {leaving}"
 

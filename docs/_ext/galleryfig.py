@@ -36,7 +36,9 @@ class GalleryFigure(Directive):
                 f"   here it is not. See :ref:`the script <{label}>`.",
             ]
             container = nodes.container()
-            self.state.nested_parse(StringList(text, source="gallery-figure"), self.content_offset, container)
+            self.state.nested_parse(
+                StringList(text, source="gallery-figure"), self.content_offset, container
+            )
             return container.children
         text = [
             f".. figure:: /auto_examples/{section}/images/sphx_glr_{name}_{number:03d}.png",
@@ -47,5 +49,7 @@ class GalleryFigure(Directive):
             f"   (:ref:`the script that draws it <{label}>`)",
         ]
         container = nodes.container()
-        self.state.nested_parse(StringList(text, source="gallery-figure"), self.content_offset, container)
+        self.state.nested_parse(
+            StringList(text, source="gallery-figure"), self.content_offset, container
+        )
         return container.children
