@@ -113,3 +113,14 @@ def test_readme_names_the_docs_build_command():
         'python -m pip install ".[docs]" && python -m sphinx -W --keep-going -n -b html docs docs/_build/html'
         in readme
     )
+
+
+def test_readme_worked_example_is_a_gallery_script():
+    """Every code line of the README's worked example is in examples/autoregressive/plot_worked_example.py."""
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("## A worked example", 1)[1].split("```python", 1)[1].split("```", 1)[0]
+    script = (EXAMPLES / "autoregressive" / "plot_worked_example.py").read_text()
+    script_lines = {line.split("#")[0].strip() for line in script.splitlines()}
+    code = [line.split("#")[0].strip() for line in block.splitlines()]
+    missing = [line for line in code if line and line not in script_lines]
+    assert not missing, f"README worked-example lines not in the gallery script: {missing}"

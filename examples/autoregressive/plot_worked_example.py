@@ -43,7 +43,10 @@ for name, seqs in picks.items():
 # %%
 # How often best-of-N returns the mode
 # ------------------------------------
-# The exact law of the best-of-N pick gives the probability for every N at once.
+# The exact law of the best-of-64 pick (:func:`sharpsim.best_of_n_law`) gives the
+# probability that it is a mode, without sampling; the same law for every N draws the curve.
+law = ss.best_of_n_law(table, 64)  # the exact law of the best-of-64 pick
+print("P[best-of-64 returns the mode] =", (law.probs * ss.mode_mask(table)).sum(axis=1).round(3))
 Ns = [1, 2, 4, 8, 16, 32, 64, 128, 256]
 hit = np.array([(ss.best_of_n_law(table, n).probs * ss.mode_mask(table)).sum(axis=1) for n in Ns])
 fig, ax = plt.subplots(figsize=(5.5, 3.6))
