@@ -38,12 +38,20 @@ def _exported(module) -> list[str]:
     if hasattr(module, "__all__"):
         names = list(module.__all__)
     else:
+        # a package re-exports its files' names; a module lists what it defines itself
+        # (not the helpers it imports, such as sharpsim._validation's checks)
+        is_package = hasattr(module, "__path__")
+
+        def own(obj) -> bool:
+            home = str(getattr(obj, "__module__", "") or "")
+            if is_package:
+                return home == module.__name__ or home.startswith(module.__name__ + ".")
+            return home == module.__name__
+
         names = [
             n
             for n, obj in vars(module).items()
-            if not n.startswith("_")
-            and not isinstance(obj, types.ModuleType)
-            and str(getattr(obj, "__module__", "") or "").startswith("sharpsim")
+            if not n.startswith("_") and not isinstance(obj, types.ModuleType) and own(obj)
         ]
     return [n for n in names if not isinstance(getattr(module, n, None), types.ModuleType)]
 
