@@ -4,7 +4,7 @@ Huang et al., "Self-Improvement in Language Models: The Sharpening Mechanism",
 ICLR 2025 (arXiv 2412.01951). ``import sharpsim`` needs only numpy and scipy.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 # --- theory: bounds, named instances, verify (sharpsim.theory.verify) ---
 from . import theory
