@@ -133,7 +133,7 @@ sphinx_gallery_conf = {
     "plot_gallery": "True",
 }
 
-# --- the lectures (myst-nb executes notebooks 01-03 while the site builds) ---
+# --- the lectures (myst-nb executes notebooks 01-03 and 05 while the site builds) ---
 nb_execution_mode = "cache" if CACHE else "force"
 nb_execution_timeout = 600
 nb_execution_raise_on_error = True

@@ -1,6 +1,6 @@
 """The lecture notebooks, copied into the docs source at build time (myst-nb executes them).
 
-``notebooks/01``–``03`` are copied as they are (committed without outputs) and
+``notebooks/01``–``03`` and ``05`` are copied as they are (committed without outputs) and
 executed by myst-nb while the site builds. ``04_smollm2_sharpening`` needs the
 torch backend and the real SmolLM2 model: where both import, it is executed
 too; otherwise the page is the stored run ``docs/lectures/stored/``, marked
