@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import time
 from functools import partial
+from typing import Any
 
 import numpy as np
 
@@ -81,7 +82,7 @@ def run_experiment(policy, *, quick=True, log=print, progress=None, **overrides)
       ``{"config", "greedy", "bon": [records], "sft": [records], "seconds"}``; every record
       holds ``accuracy``, ``log_likelihood`` and their lifts over greedy of the base.
     """
-    cfg = dict(QUICK if quick else FULL)
+    cfg: dict[str, Any] = dict(QUICK if quick else FULL)
     unknown = set(overrides) - set(cfg)
     if unknown:
         raise ValueError(

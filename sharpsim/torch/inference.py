@@ -18,6 +18,7 @@ References:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -179,6 +180,11 @@ class AdaptiveBestOfNResult:
     queries: int
 
 
+def _first_best(draws: list[tuple[Any, str, float]]) -> int:
+    """Index of the draw of largest log-likelihood, the earliest among ties."""
+    return max(range(len(draws)), key=lambda j: (draws[j][2], -j))
+
+
 def adaptive_best_of_n(
     policy, prompts, mu_stop, *, max_N=64, round_size=4, rng=None, max_new_tokens=64
 ) -> AdaptiveBestOfNResult:
@@ -217,7 +223,8 @@ def adaptive_best_of_n(
     gen = check_rng(rng)
     P = policy.encode_prompts(prompts)
     k = len(P)
-    drawn = [[] for _ in range(k)]  # (token_ids, text, log_prob) per prompt, in draw order
+    # (token_ids, text, log_prob) per prompt, in draw order
+    drawn: list[list[tuple[Any, str, float]]] = [[] for _ in range(k)]
     stop = np.zeros(k, dtype=np.int64)
     active = list(range(k))
     while active:
@@ -235,7 +242,7 @@ def adaptive_best_of_n(
             if stop[i] == 0:
                 still.append(i)
         active = still
-    picks = [max(range(stop[i]), key=lambda j, i=i: (drawn[i][j][2], -j)) for i in range(k)]
+    picks = [_first_best(drawn[i][: stop[i]]) for i in range(k)]
     capped = np.array([stop[i] == max_N and not _rule_met(drawn[i], mu_stop) for i in range(k)])
     return AdaptiveBestOfNResult(
         texts=[drawn[i][j][1] for i, j in enumerate(picks)],

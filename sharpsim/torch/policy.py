@@ -19,6 +19,7 @@ from __future__ import annotations
 import numbers
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -275,7 +276,9 @@ class CausalLMPolicy:
         return self.tokenizer.decode(list(ids), skip_special_tokens=True)
 
     # ------------------------------------------------------------ forward
-    def _forward(self, ids, mask, *, position_ids=None, past=None, use_cache=False):
+    def _forward(
+        self, ids, mask, *, position_ids=None, past=None, use_cache=False
+    ) -> tuple[Any, Any]:
         """Logits ``[B, L, V]`` (and the KV cache for Hugging Face models)."""
         if self._hf:
             out = self.model(
@@ -437,7 +440,8 @@ class CausalLMPolicy:
             ids, mask, rows = ids[rows], mask[rows], None
         logits, past = self._forward(ids, mask, position_ids=pos, use_cache=self._hf)
         logits = logits[:, -1]
-        if rows is not None:
+        if rows is not None:  # only with a Hugging Face model (see above): a cache and positions
+            assert past is not None and pos is not None
             past.reorder_cache(rows)
             logits, mask, pos = logits[rows], mask[rows], pos[rows]
         b = logits.shape[0]
@@ -474,6 +478,7 @@ class CausalLMPolicy:
                 [mask, torch.ones((b, 1), dtype=mask.dtype, device=self.device)], dim=1
             )
             if self._hf:
+                assert pos is not None
                 pos = pos[:, -1:] + 1
                 logits, past = self._forward(
                     tok[:, None], mask, position_ids=pos, past=past, use_cache=True

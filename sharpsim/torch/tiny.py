@@ -91,6 +91,7 @@ def tiny_causal_lm(
     from .policy import CausalLMPolicy
 
     seed = check_int(seed, "seed", minimum=0)
+    config: GPT2Config | LlamaConfig
     if arch == "gpt2":
         config = GPT2Config(
             vocab_size=257,

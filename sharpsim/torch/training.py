@@ -66,7 +66,7 @@ def _seed(rng) -> int:
     if isinstance(rng, np.random.Generator):
         return int(rng.integers(2**63 - 1))
     if rng is None:
-        return int(np.random.SeedSequence().entropy % (2**63 - 1))
+        return int(np.random.SeedSequence().entropy % (2**63 - 1))  # type: ignore[operator]  # an int when fresh
     check_rng(rng)
     return int(rng)
 
@@ -84,7 +84,9 @@ def trainable_copy(policy: CausalLMPolicy, lora=None) -> CausalLMPolicy:
     if lora:
         from peft import LoraConfig, get_peft_model
 
-        kwargs = dict(r=8, lora_alpha=16, lora_dropout=0.0, target_modules="all-linear")
+        kwargs: dict[str, Any] = dict(
+            r=8, lora_alpha=16, lora_dropout=0.0, target_modules="all-linear"
+        )
         if isinstance(lora, dict):
             kwargs.update(lora)
         with warnings.catch_warnings():

@@ -75,7 +75,7 @@ class ARPolicyModule(torch.nn.Module):
         self.markov = isinstance(policy, MarkovPolicy)
         tables = []
         for h in range(self.H):
-            if self.markov:  # state: previous token (or none at h = 0)
+            if isinstance(policy, MarkovPolicy):  # state: previous token (or none at h = 0)
                 t = policy.initial[:, None, :] if h == 0 else policy.transition[:, h - 1]
                 with np.errstate(divide="ignore"):
                     t = np.log(t)
