@@ -24,10 +24,7 @@ runs the paper-scale grid.
 # ``experiments.run`` evaluates each cell of the grid for each seed and returns tidy
 # records, one dict per measured point; the same seed gives the same records whatever
 # executor runs them.
-from collections import defaultdict
 from pathlib import Path
-
-import numpy as np
 
 from sharpsim import experiments, plotting
 
@@ -41,15 +38,13 @@ print(len(records), "records")
 # Look at the numbers
 # -------------------
 # The mean over seeds of the measured columns, for each reward and N.
-keys, values = ("reward", "N"), ("accuracy_exact", "accuracy_mc", "greedy_accuracy", "pass_at_n")
-table = defaultdict(list)
-for record in records:
-    if all(v in record for v in values):
-        table[tuple(record[k] for k in keys)].append([record[v] for v in values])
-print("  ".join(f"{k:>14s}" for k in keys + values))
-for key, rows in sorted(table.items(), key=lambda kv: tuple(map(str, kv[0]))):
-    means = np.mean(np.asarray(rows, dtype=float), axis=0)
-    print("  ".join(f"{str(k):>14s}" for k in key) + "  " + "  ".join(f"{m:14.4g}" for m in means))
+print(
+    experiments.mean_table(
+        records,
+        by=("reward", "N"),
+        values=("accuracy_exact", "accuracy_mc", "greedy_accuracy", "pass_at_n"),
+    )
+)
 
 # %%
 # The figure

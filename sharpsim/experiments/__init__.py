@@ -11,6 +11,7 @@ from . import decoding, imperfect, inference, lower_bound, power_chain, rlhf, sf
 from .registry import Experiment, get, list_experiments, register
 from .results import read_results
 from .runner import ResultsMismatchError, Sweep, TaskError, run
+from .tables import mean_table
 
 list = list_experiments  # the DESIGN.md name: ``experiments.list()``
 
@@ -22,6 +23,7 @@ __all__ = [
     "get",
     "list",
     "list_experiments",
+    "mean_table",
     "read_results",
     "register",
     "run",
