@@ -76,3 +76,12 @@ class PeakRSS:
     def __exit__(self, *exc):
         self.bytes = peak_rss_bytes()
         return False
+
+
+def rows_with_peak_rss(measure, *args) -> list[dict]:
+    """``measure(*args)``'s rows, each given the peak resident memory of the whole call."""
+    with PeakRSS() as mem:
+        rows = measure(*args)
+    for row in rows:
+        row["peak_rss_bytes"] = mem.bytes
+    return rows

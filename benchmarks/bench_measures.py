@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from _timing import PeakRSS, best_time
+from _timing import best_time, rows_with_peak_rss
 from _worlds import random_world
 from scipy.special import logsumexp
 
@@ -48,11 +48,7 @@ def _loop_mode_mask(log_probs: np.ndarray, gamma: float) -> np.ndarray:
 
 
 def _case(name, pi, target, repeats, note):
-    with PeakRSS() as mem:
-        rows = _measure(name, pi, target, repeats, note)
-    for row in rows:
-        row["peak_rss_bytes"] = mem.bytes
-    return rows
+    return rows_with_peak_rss(_measure, name, pi, target, repeats, note)
 
 
 def _measure(name, pi, target, repeats, note):

@@ -18,7 +18,7 @@ proposal: token temperature ``1/α``, cut anywhere) two ways:
 from __future__ import annotations
 
 import numpy as np
-from _timing import PeakRSS, best_time
+from _timing import best_time, rows_with_peak_rss
 
 import sharpsim as ss
 from sharpsim.inference.power_chain import token_log_probs
@@ -53,11 +53,7 @@ def naive_kernel(policy, alpha: float, tau: float) -> np.ndarray:
 
 def run(quick: bool) -> list[dict]:
     """The two rows below, each with the peak resident memory of the whole measurement."""
-    with PeakRSS() as mem:
-        rows = _run(quick)
-    for row in rows:
-        row["peak_rss_bytes"] = mem.bytes
-    return rows
+    return rows_with_peak_rss(_run, quick)
 
 
 def _run(quick: bool) -> list[dict]:

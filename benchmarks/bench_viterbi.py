@@ -12,7 +12,7 @@ both answers are checked to be identical before any number is reported.
 from __future__ import annotations
 
 import numpy as np
-from _timing import PeakRSS, best_time
+from _timing import best_time, rows_with_peak_rss
 
 import sharpsim as ss
 from sharpsim.policies.base import MAX_ENUMERATION
@@ -36,11 +36,7 @@ def _largest_enumerable_horizon(vocab: int) -> int:
 
 def run(quick: bool) -> list[dict]:
     """The two rows below, each with the peak resident memory of the whole measurement."""
-    with PeakRSS() as mem:
-        rows = _run(quick)
-    for row in rows:
-        row["peak_rss_bytes"] = mem.bytes
-    return rows
+    return rows_with_peak_rss(_run, quick)
 
 
 def _run(quick: bool) -> list[dict]:
