@@ -7,7 +7,11 @@ them the same way (``submit`` then wait on the futures):
   no pickling; the default and the easiest to debug);
 * :func:`process_pool` is a ``ProcessPoolExecutor`` (``--jobs J``) whose
   workers ignore Ctrl-C, so an interrupt reaches only the runner, which
-  keeps what finished;
+  keeps what finished, and exit by themselves as soon as the process that
+  made the pool ends, however it ends (``kill -9`` included: each worker
+  watches it through a pidfd, see :func:`watch_parent`); with the workers
+  gone the forkserver and the resource tracker see their pipes close and exit
+  too, so nothing is left behind;
 * :func:`dask_local` starts a Dask ``LocalCluster`` of worker processes on
   loopback (``--dask-local N``) and :func:`dask_scheduler` joins a running
   cluster (``--dask-scheduler tcp://HOST:PORT``); both hand out the
@@ -31,8 +35,10 @@ import contextlib
 import multiprocessing
 import multiprocessing.forkserver
 import os
+import select
 import signal
 import threading
+import time
 
 DASK_HINT = 'the Dask executors need the dask extra: pip install "sharpsim[dask]"'
 
@@ -75,8 +81,49 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
-def _ignore_sigint() -> None:
+def watch_parent(pid: int, poll: float = 0.2) -> threading.Thread:
+    """End this process (``os._exit(1)``) as soon as process ``pid`` ends, whatever ends it.
+
+    A daemon thread waits on a pidfd of ``pid`` (Linux 5.3+: readable when
+    the process exits, immune to pid reuse); elsewhere it polls every
+    ``poll`` seconds whether ``pid`` still exists. A pool worker is a child of
+    the forkserver, not of the runner, so ``PR_SET_PDEATHSIG`` and
+    ``os.getppid()`` cannot tell it that the runner died; the runner's pid can.
+    """
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:  # gone before this worker started
+        os._exit(1)
+    except (AttributeError, OSError):  # pragma: no cover - not Linux, or an old kernel
+        fd = None
+
+    def wait() -> None:
+        if fd is not None:
+            select.select([fd], [], [])
+        else:  # pragma: no cover
+            while _exists(pid):
+                time.sleep(poll)
+        os._exit(1)
+
+    thread = threading.Thread(target=wait, name=f"sharpsim-watch-{pid}", daemon=True)
+    thread.start()
+    return thread
+
+
+def _exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # pragma: no cover - alive, owned by someone else
+        return True
+    return True
+
+
+def _init_worker(parent: int) -> None:
+    """A pool worker's start: ignore Ctrl-C (the runner handles it) and die with ``parent``."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    watch_parent(parent)
 
 
 def process_pool(jobs: int | None = None) -> cf.ProcessPoolExecutor:
@@ -84,7 +131,8 @@ def process_pool(jobs: int | None = None) -> cf.ProcessPoolExecutor:
 
     Workers are forked from a ``forkserver`` that has imported sharpsim once
     (cheap starts, safe next to threads; ``spawn`` where there is no
-    forkserver, e.g. Windows) and ignore SIGINT.
+    forkserver, e.g. Windows), ignore SIGINT and exit when this process ends
+    (:func:`watch_parent`), even when it is killed with SIGKILL.
 
     Example:
         >>> with process_pool(1) as pool:
@@ -93,7 +141,10 @@ def process_pool(jobs: int | None = None) -> cf.ProcessPoolExecutor:
     """
     jobs = available_cores() if jobs is None else _check_positive(jobs, "jobs")
     return cf.ProcessPoolExecutor(
-        max_workers=jobs, mp_context=_mp_context(), initializer=_ignore_sigint
+        max_workers=jobs,
+        mp_context=_mp_context(),
+        initializer=_init_worker,
+        initargs=(os.getpid(),),
     )
 
 
