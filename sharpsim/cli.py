@@ -12,15 +12,18 @@ Subcommands:
 
 Exit status: 0 success; 1 a check or a figure failed, or a task crashed;
 2 a usage error (one line on stderr, no traceback; ``--debug`` shows it);
-130 interrupted (finished work is kept: rerun the same command to resume).
+130 interrupted by Ctrl-C, 143 by SIGTERM (one line says what was kept; finished
+sweep tasks are on disk: rerun the same command to resume).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -35,6 +38,35 @@ TORCH_HINT = 'the lm command needs the torch extra: pip install "sharpsim[torch]
 
 class UsageError(Exception):
     """A mistake in the command line or its arguments: one line, exit status 2."""
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, turned into an interrupt so the run stops as cleanly as on Ctrl-C (exit 143)."""
+
+
+def _on_sigterm(signum, frame):
+    raise _Terminated()
+
+
+def _interrupted(exc: KeyboardInterrupt) -> int:
+    """Print the one line of an interrupted command (what was kept, how to resume); its exit status."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut this line short
+    from .experiments.runner import Interrupted
+
+    kept, terminated, seen = None, False, exc
+    while seen is not None:  # an interrupt during the clean-up hides the first one's context
+        terminated = terminated or isinstance(seen, _Terminated)
+        if isinstance(seen, Interrupted) and kept is None:
+            kept = str(seen)
+        seen = seen.__context__
+    what = "terminated" if terminated else "interrupted"
+    print(
+        f"sharpsim: {what}; "
+        + (kept or "nothing was saved: rerun the same command to start again"),
+        file=sys.stderr,
+        flush=True,
+    )
+    return 128 + (signal.SIGTERM if terminated else signal.SIGINT)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -380,7 +412,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="sharpsim",
         parents=[common],
         description="Simulate self-improvement by sharpening (Huang et al., ICLR 2025).",
-        epilog="Exit status: 0 ok; 1 a check or figure failed or a task crashed; 2 a usage error. "
+        epilog="Exit status: 0 ok; 1 a check or figure failed or a task crashed; 2 a usage error; "
+        "130 interrupted (Ctrl-C), 143 terminated (SIGTERM): finished sweep tasks are kept, rerun to resume. "
         "Run 'sharpsim COMMAND --help' for a command's options.",
     )
     parser.add_argument("--version", action="version", version=f"sharpsim {__version__}")
@@ -514,6 +547,18 @@ def main(argv=None) -> int:
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")  # worker processes: one BLAS thread each
     debug = "--debug" in argv
+    main_thread = threading.current_thread() is threading.main_thread()
+    if main_thread:
+        previous = signal.getsignal(signal.SIGINT), signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        return _main(argv, debug)
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGINT, previous[0])
+            signal.signal(signal.SIGTERM, previous[1])
+
+
+def _main(argv: list[str], debug: bool) -> int:
     try:
         lm = _split_lm(argv)
         if lm is not None:
@@ -527,12 +572,8 @@ def main(argv=None) -> int:
     except BrokenPipeError:  # output piped into `head` and the like: stop quietly
         sys.stderr.close()
         return 0
-    except KeyboardInterrupt:
-        print(
-            "sharpsim: interrupted; finished work is saved: rerun the same command to resume",
-            file=sys.stderr,
-        )
-        return 130
+    except KeyboardInterrupt as exc:
+        return _interrupted(exc)
     except Exception as exc:
         if debug:
             raise

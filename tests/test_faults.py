@@ -8,6 +8,7 @@ Nothing of the OS is mocked.
 
 from __future__ import annotations
 
+import csv
 import os
 import signal
 import subprocess
@@ -142,3 +143,61 @@ def test_no_process_outlives_a_killed_reproduce(tmp_path):
         assert cmd.signal(signal.SIGKILL) == -signal.SIGKILL
     finally:
         assert_group_gone(cmd.pid)
+
+
+# --------------------------------------------------------------------------- Ctrl-C and SIGTERM
+
+
+def _one_line(cmd: Command, code: int) -> str:
+    lines = cmd.stderr.splitlines()
+    assert cmd.proc.returncode == code, cmd.stderr
+    assert len(lines) == 1 and "Traceback" not in cmd.stderr, cmd.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    "sig, code, word", [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")]
+)
+def test_interrupted_run_says_what_was_kept(tmp_path, sig, code, word):
+    out = tmp_path / "out"
+    cmd = Command(tmp_path, *RUN, "--out", str(out))
+    try:
+        cmd.wait_until(lambda: results_rows(out) >= 2, 60, "results on disk")
+        cmd.signal(sig)
+    finally:
+        assert_group_gone(cmd.pid)
+    line = _one_line(cmd, code)
+    assert line.startswith(f"sharpsim: {word}; ")
+    assert f"of 1200 tasks are saved in {out}" in line and "to resume" in line  # 3 cells x 400
+    kept = int(line.split(f"sharpsim: {word}; ")[1].split()[0])
+    with open(out / "results.csv") as f:
+        units = {(row["cell"], row["seed"]) for row in csv.DictReader(f)}
+    assert kept >= 1 and kept == len(units)
+
+
+@pytest.mark.parametrize(
+    "args, started, says",
+    [
+        (["reproduce", "--jobs", "2"], "data", "tasks are saved in"),
+        (["figures", "--quick", "--jobs", "2"], "data", "tasks are saved in"),
+        (["verify", "--jobs", "2"], "stderr", "theorem checks keep no partial results"),
+    ],
+)
+def test_ctrl_c_on_every_command_is_one_line_exit_130(tmp_path, args, started, says):
+    out = tmp_path / "out"
+    where = ["--out", str(out)] + (["--data", str(out / "data")] if args[0] == "figures" else [])
+    cmd = Command(tmp_path, *args, *(where if args[0] != "verify" else []))
+    try:
+        if started == "data":
+            cmd.wait_until(lambda: results_rows(out / "data") >= 1, 90, "results on disk")
+        else:  # verify prints one line per finished check when stderr is not a terminal
+            cmd.wait_until(lambda: "[PASS]" in cmd.stderr, 90, "a finished check")
+        cmd.signal(signal.SIGINT)
+    finally:
+        assert_group_gone(cmd.pid)
+    lines = cmd.stderr.splitlines()
+    last = lines[-1]
+    assert cmd.proc.returncode == 130, cmd.stderr
+    assert "Traceback" not in cmd.stderr
+    assert last.startswith("sharpsim: interrupted; ") and says in last
+    assert all(not line.startswith("sharpsim:") for line in lines[:-1])  # the rest: progress lines

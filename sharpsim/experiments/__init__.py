@@ -10,12 +10,13 @@ saved ``results.csv`` back with its types.
 from . import decoding, inference, lower_bound, rlhf, sft
 from .registry import Experiment, get, list_experiments, register
 from .results import read_results
-from .runner import ResultsMismatchError, Sweep, TaskError, run
+from .runner import Interrupted, ResultsMismatchError, Sweep, TaskError, run
 
 list = list_experiments  # the DESIGN.md name: ``experiments.list()``
 
 __all__ = [
     "Experiment",
+    "Interrupted",
     "ResultsMismatchError",
     "Sweep",
     "TaskError",

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .registry import Experiment
-from .runner import Sweep, _git_commit, _version, drive, progress_bar
+from .runner import Interrupted, Sweep, _git_commit, _version, drive, kept_line, progress_bar
 
 
 def data_folder(data_dir, quick: bool, name: str) -> Path:
@@ -140,6 +140,12 @@ def run_job(
             if sweep.complete:  # nothing left from an earlier run: draw it now
                 finished_sweep(name)
         drive(executor, tasks, on_result, bar)
+    except KeyboardInterrupt:
+        if not result.sweeps:
+            raise Interrupted(
+                "theorem checks keep no partial results: rerun the same command to start again"
+            ) from None
+        raise Interrupted(kept_line(result.sweeps.values(), data_dir)) from None
     finally:
         bar.close()
     if checks is not None:

@@ -54,6 +54,10 @@ class TaskError(RuntimeError):
     """A task of a sweep raised; the message names the task, the cause is chained."""
 
 
+class Interrupted(KeyboardInterrupt):
+    """A sweep stopped by Ctrl-C (or SIGTERM); ``str(exc)`` says what was kept and how to resume."""
+
+
 # --------------------------------------------------------------------------- one task
 
 
@@ -508,6 +512,20 @@ def run(
     bar = progress_bar(len(sweep.units), sweep.experiment.name, progress, initial=len(sweep.done))
     try:
         drive(executor, sweep.tasks(), sweep.add, bar)
+    except KeyboardInterrupt:
+        raise Interrupted(kept_line([sweep], sweep.out)) from None
     finally:
         bar.close()
     return sweep.finish()
+
+
+def kept_line(sweeps, where) -> str:
+    """What an interrupted run kept, and how to resume: one line for the user."""
+    done = sum(len(s.done) for s in sweeps)
+    total = sum(len(s.units) for s in sweeps)
+    if where is None:
+        return f"{done} of {total} tasks had finished; nothing is saved without out="
+    return (
+        f"{done} of {total} tasks are saved in {where}: "
+        "rerun the same command (same out folder) to resume"
+    )
