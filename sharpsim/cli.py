@@ -60,12 +60,9 @@ def _interrupted(exc: KeyboardInterrupt) -> int:
             kept = str(seen)
         seen = seen.__context__
     what = "terminated" if terminated else "interrupted"
-    print(
-        f"sharpsim: {what}; "
-        + (kept or "nothing was saved: rerun the same command to start again"),
-        file=sys.stderr,
-        flush=True,
-    )
+    kept = kept or "no task had finished: rerun the same command to start again"
+    sys.stderr.write(f"sharpsim: {what}; {kept}\n")  # one write, so one whole line
+    sys.stderr.flush()
     return 128 + (signal.SIGTERM if terminated else signal.SIGINT)
 
 
@@ -439,7 +436,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--seeds",
         type=_positive,
         metavar="K",
-        help="seeds per grid cell (default: the experiment's)",
+        help="seeds per grid cell (default: the experiment's); a sweep may have at most "
+        "1,000,000 tasks (cells x seeds) and must fit in half the available memory at about "
+        "4 KiB a task, or it is refused before anything runs",
     )
     _add_seed(run, "cell c, seed k uses SeedSequence(S, spawn_key=(c, k))")
     run.add_argument(
@@ -579,10 +578,20 @@ def _main(argv: list[str], debug: bool) -> int:
             raise
         from .experiments import ResultsMismatchError
         from .experiments.executors import ExecutorStartError, MissingExtraError
+        from .experiments.lock import FolderLockedError
+        from .experiments.results import CorruptResultsError
+        from .experiments.runner import SweepTooLargeError
 
-        if isinstance(
-            exc, (UsageError, ResultsMismatchError, MissingExtraError, ExecutorStartError)
-        ):
+        refused = (
+            UsageError,
+            ResultsMismatchError,
+            MissingExtraError,
+            ExecutorStartError,
+            FolderLockedError,
+            CorruptResultsError,
+            SweepTooLargeError,
+        )
+        if isinstance(exc, refused):
             print(f"sharpsim: error: {exc}", file=sys.stderr)
             return 2
         print(

@@ -138,8 +138,9 @@ def test_no_process_outlives_a_killed_run(tmp_path, sig):
 def test_no_process_outlives_a_killed_reproduce(tmp_path):
     out = tmp_path / "out"
     cmd = Command(tmp_path, "reproduce", "--jobs", "2", "--quiet", "--out", str(out))
-    try:
-        cmd.wait_until(lambda: results_rows(out / "data") >= 2, 90, "results on disk")
+    try:  # the runner, the resource tracker, the forkserver and two workers
+        cmd.wait_until(lambda: len(group_members(cmd.pid)) >= 5, 90, "the workers")
+        cmd.wait_until(lambda: any((out / "data").rglob("manifest.json")), 90, "sweeps open")
         assert cmd.signal(signal.SIGKILL) == -signal.SIGKILL
     finally:
         assert_group_gone(cmd.pid)
@@ -176,28 +177,106 @@ def test_interrupted_run_says_what_was_kept(tmp_path, sig, code, word):
 
 
 @pytest.mark.parametrize(
-    "args, started, says",
+    "args, says",
     [
-        (["reproduce", "--jobs", "2"], "data", "tasks are saved in"),
-        (["figures", "--quick", "--jobs", "2"], "data", "tasks are saved in"),
-        (["verify", "--jobs", "2"], "stderr", "theorem checks keep no partial results"),
+        (["reproduce", "--jobs", "2"], "tasks are saved in"),
+        (["figures", "--quick", "--jobs", "2"], "tasks are saved in"),
+        (["verify", "--jobs", "2"], "theorem checks keep no partial results"),
     ],
 )
-def test_ctrl_c_on_every_command_is_one_line_exit_130(tmp_path, args, started, says):
+def test_ctrl_c_on_every_command_is_one_line_exit_130(tmp_path, args, says):
     out = tmp_path / "out"
-    where = ["--out", str(out)] + (["--data", str(out / "data")] if args[0] == "figures" else [])
-    cmd = Command(tmp_path, *args, *(where if args[0] != "verify" else []))
-    try:
-        if started == "data":
-            cmd.wait_until(lambda: results_rows(out / "data") >= 1, 90, "results on disk")
-        else:  # verify prints one line per finished check when stderr is not a terminal
-            cmd.wait_until(lambda: "[PASS]" in cmd.stderr, 90, "a finished check")
+    where = {
+        "reproduce": ["--out", str(out)],
+        "figures": ["--out", str(out), "--data", str(out / "data")],
+        "verify": [],
+    }[args[0]]
+    cmd = Command(tmp_path, *args, *where)
+    try:  # interrupted once its two workers run
+        cmd.wait_until(lambda: len(group_members(cmd.pid)) >= 5, 90, "the workers")
         cmd.signal(signal.SIGINT)
     finally:
         assert_group_gone(cmd.pid)
     lines = cmd.stderr.splitlines()
-    last = lines[-1]
     assert cmd.proc.returncode == 130, cmd.stderr
     assert "Traceback" not in cmd.stderr
-    assert last.startswith("sharpsim: interrupted; ") and says in last
+    assert lines[-1].startswith("sharpsim: interrupted; ") and says in lines[-1]
     assert all(not line.startswith("sharpsim:") for line in lines[:-1])  # the rest: progress lines
+
+
+# --------------------------------------------------------------------------- the folder lock
+
+
+def _cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "sharpsim", *args],
+        cwd=ROOT,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_second_run_into_a_held_folder_refuses_and_a_dead_holders_lock_is_taken_over(tmp_path):
+    out = tmp_path / "out"
+    args = [*RUN, "--out", str(out)]
+    first = Command(tmp_path, *args)
+    try:
+        first.wait_until(lambda: results_rows(out) >= 2, 60, "results on disk")
+        second = _cli(*args)
+        assert second.returncode == 2, second.stderr
+        assert second.stderr.count("\n") == 1 and "Traceback" not in second.stderr
+        assert f"{out} is in use by another sharpsim run (pid {first.pid} on " in second.stderr
+        assert "sharpsim run sft_error" in second.stderr  # the holder's command
+        assert first.proc.poll() is None  # the holder goes on
+        rows = results_rows(out)
+        assert first.signal(signal.SIGKILL) == -signal.SIGKILL
+    finally:
+        assert_group_gone(first.pid)
+    assert results_rows(out) >= rows  # the refused run wrote nothing in between
+    (tmp_path / "third").mkdir()
+    third = Command(tmp_path / "third", *args)
+    try:
+        third.wait_until(lambda: "taking over" in third.stderr, 60, "the stale lock taken over")
+        assert third.signal(signal.SIGINT) == 130
+    finally:
+        assert_group_gone(third.pid)
+    lines = third.stderr.splitlines()
+    assert lines[0] == (
+        f"sharpsim: taking over the lock of {out} left by a run that is gone "
+        f"(pid {first.pid} on {os.uname().nodename} since " + lines[0].split(" since ")[1]
+    )
+    assert lines[1].startswith("sharpsim: interrupted; ") and len(lines) == 2, third.stderr
+    assert not (out / ".sharpsim.lock").exists()  # released on the way out
+
+
+def test_the_api_holds_the_lock_for_the_runs_life(tmp_path):
+    out = tmp_path / "out"
+    code = (
+        f"import sys; sys.path.insert(0, {str(ROOT / 'tests')!r}); import test_runner as t; "
+        f"from sharpsim.experiments import run; run(t.SLOW, quick=False, out={str(out)!r}, progress=False)"
+    )
+    with open(tmp_path / "err.txt", "w") as err:
+        holder = subprocess.Popen(
+            [sys.executable, "-c", code], cwd=ROOT, env=_env(), stderr=err, start_new_session=True
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while results_rows(out) < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        from test_runner import TOY
+
+        from sharpsim.experiments import FolderLockedError, run
+
+        with pytest.raises(
+            FolderLockedError, match=f"in use by another sharpsim run \\(pid {holder.pid} "
+        ):
+            run(TOY, quick=False, out=out, progress=False)
+        assert holder.wait(timeout=60) == 0  # undisturbed
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+            holder.wait()
+    assert not (out / ".sharpsim.lock").exists()
+    run(TOY, quick=False, out=out, progress=False)  # free again once the holder is done

@@ -8,17 +8,28 @@ saved ``results.csv`` back with its types.
 
 # --- experiment definitions (importing a module registers its experiments) ---
 from . import decoding, inference, lower_bound, rlhf, sft
+from .lock import FolderLockedError
 from .registry import Experiment, get, list_experiments, register
-from .results import read_results
-from .runner import Interrupted, ResultsMismatchError, Sweep, TaskError, run
+from .results import CorruptResultsError, read_results
+from .runner import (
+    Interrupted,
+    ResultsMismatchError,
+    Sweep,
+    SweepTooLargeError,
+    TaskError,
+    run,
+)
 
 list = list_experiments  # the DESIGN.md name: ``experiments.list()``
 
 __all__ = [
+    "CorruptResultsError",
     "Experiment",
+    "FolderLockedError",
     "Interrupted",
     "ResultsMismatchError",
     "Sweep",
+    "SweepTooLargeError",
     "TaskError",
     "get",
     "list",

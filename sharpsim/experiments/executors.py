@@ -126,6 +126,42 @@ def _init_worker(parent: int) -> None:
     watch_parent(parent)
 
 
+@contextlib.contextmanager
+def signals_deferred():
+    """Hold Ctrl-C and SIGTERM back until the block ends, then act on the first that came.
+
+    A worker is started inside ``submit``; an interrupt that cut its start in
+    half would leave it to die on a truncated pipe with a traceback of its own.
+    Only the main thread receives signals in Python, so elsewhere this does
+    nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    got: list[int] = []
+    held = (signal.SIGINT, signal.SIGTERM)
+    old = {sig: signal.signal(sig, lambda signum, frame: got.append(signum)) for sig in held}
+    try:
+        yield
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+        if got:
+            handler = old[got[0]]
+            if callable(handler):
+                handler(got[0], None)
+            elif handler == signal.SIG_DFL:
+                os.kill(os.getpid(), got[0])
+
+
+class _Pool(cf.ProcessPoolExecutor):
+    """A process pool whose ``submit`` (where workers are started) is not cut by an interrupt."""
+
+    def submit(self, fn, /, *args, **kwargs):
+        with signals_deferred():
+            return super().submit(fn, *args, **kwargs)
+
+
 def process_pool(jobs: int | None = None) -> cf.ProcessPoolExecutor:
     """A pool of ``jobs`` worker processes (default: every available core).
 
@@ -140,7 +176,7 @@ def process_pool(jobs: int | None = None) -> cf.ProcessPoolExecutor:
         3
     """
     jobs = available_cores() if jobs is None else _check_positive(jobs, "jobs")
-    return cf.ProcessPoolExecutor(
+    return _Pool(
         max_workers=jobs,
         mp_context=_mp_context(),
         initializer=_init_worker,

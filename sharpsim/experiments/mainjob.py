@@ -2,9 +2,11 @@
 
 :func:`run_job` puts every unfinished (cell, seed) of the chosen experiments
 and every chosen theorem check into one executor, under one progress bar,
-and renders each experiment's figures (``sharpsim.plotting.figure``) as soon
-as its sweep is complete. Checks go first, the last-listed first (the rate checks are the longest tasks), so on
-two workers the sweeps fill in around them. Each check runs as
+and draws each experiment's figures (``sharpsim.plotting.figure``, in a
+thread of this process) as soon as its sweep is complete. Tasks are
+submitted longest first by their estimated cost (:data:`TASK_SECONDS`), the
+cheapest in batches, so the checks and the sweeps overlap and no worker is
+left alone with a long tail. Each check runs as
 ``verify.run(quick, seed, only=[check])``, whose random stream is keyed by
 the check's position in ``ALL_CHECKS``: the rows are the same as one serial
 ``verify.run``.
@@ -21,6 +23,7 @@ Layout of an output folder ``OUT`` of ``sharpsim reproduce``::
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import sys
 import time
 from dataclasses import dataclass, field
@@ -49,6 +52,35 @@ def check_names() -> list[str]:
     return [check.__name__ for check in ALL_CHECKS]
 
 
+# Seconds per task on one core (quick grids, measured with benchmarks/bench_experiments.py's
+# cost table). Only the order of tasks depends on them, never a result; unknown names cost
+# DEFAULT_SECONDS. Full grids keep the same relative order.
+TASK_SECONDS = {
+    "adaptive_sft": 0.25,
+    "amortization": 0.025,
+    "bon_concentration": 0.1,
+    "bon_lift": 0.09,
+    "bon_loglik": 0.085,
+    "decoding": 0.3,
+    "loglik_correctness": 0.007,
+    "phase_transition": 0.22,
+    "sample_size": 0.18,
+    "separation": 0.15,
+    "sft_error": 0.12,
+    "xpo_dynamics": 0.09,
+    "check_separation": 1.6,
+    "check_sft_slopes": 1.0,
+    "check_adaptive_slope": 0.6,
+    "check_sft_bound": 0.55,
+    "check_lower_bound_phase": 0.16,
+    "check_prop_e1": 0.1,
+    "check_prop_e2": 0.06,
+}
+DEFAULT_SECONDS = 0.1
+CHUNK_SECONDS = 0.05  # tasks cheaper than this go to a worker in batches of about BATCH_SECONDS
+BATCH_SECONDS = 0.25
+
+
 @dataclass
 class JobResult:
     """What :func:`run_job` produced."""
@@ -62,6 +94,57 @@ class JobResult:
     @property
     def passed(self) -> bool:
         return not self.figure_errors and (self.verify is None or self.verify.passed)
+
+
+def run_batch(calls) -> list:
+    """Run ``fn(*args)`` for each ``(label, fn, args)`` in a worker; a failure names its task."""
+    from .runner import TaskError
+
+    out = []
+    for label, fn, args in calls:
+        try:
+            out.append(fn(*args))
+        except Exception as exc:
+            raise TaskError(f"{label} failed: {type(exc).__name__}: {exc}") from exc
+    return out
+
+
+def schedule(tasks: list[tuple], cost) -> list[tuple]:
+    """The tasks longest first, cheap ones in batches: ``(key, label, fn, args)`` in, the same out.
+
+    ``cost(key)`` estimates a task's seconds. Sorting longest first (LPT) keeps
+    the last seconds of a job from running on one worker while the others
+    idle; a batch of cheap tasks is one submission whose key is
+    ``("batch", [keys])`` and whose value is the list of their values.
+    """
+    ordered = sorted(tasks, key=lambda t: -cost(t[0]))  # stable: grid order within a cost
+    out, batch, batch_cost = [], [], 0.0
+    for task in ordered:
+        seconds = cost(task[0])
+        if seconds >= CHUNK_SECONDS:
+            out.append(task)
+            continue
+        batch.append(task)
+        batch_cost += seconds
+        if batch_cost >= BATCH_SECONDS:
+            out.append(_as_batch(batch))
+            batch, batch_cost = [], 0.0
+    if batch:
+        out.append(_as_batch(batch))
+    return out
+
+
+def _as_batch(batch: list[tuple]) -> tuple:
+    if len(batch) == 1:
+        return batch[0]
+    labels = f"{batch[0][1]} .. {batch[-1][1]} ({len(batch)} tasks)"
+    calls = [(label, fn, args) for _, label, fn, args in batch]
+    return ("batch", [key for key, *_ in batch]), labels, run_batch, (calls,)
+
+
+def _cost(key) -> float:
+    name = key[1]
+    return TASK_SECONDS.get(name, DEFAULT_SECONDS)
 
 
 def run_job(
@@ -79,6 +162,12 @@ def run_job(
 ) -> JobResult:
     """Run sweeps (saved under ``data_dir``), render figures into ``fig_dir`` and run ``checks``.
 
+    Every sweep folder is locked for the job's life (see
+    :mod:`sharpsim.experiments.lock`). Tasks go to ``executor`` longest first
+    (:data:`TASK_SECONDS`), cheap ones in batches; each experiment's figures
+    are drawn in a thread of this process as soon as its sweep is complete,
+    while the workers go on with the rest.
+
     Args:
         experiments: the experiments to sweep (their quick or full grids).
         checks: theorem-check names for ``verify``, or ``None`` for none.
@@ -94,26 +183,34 @@ def run_job(
     start = time.perf_counter()
     log = log or (lambda line: None)
     result = JobResult()
+    try:
+        for exp in experiments:
+            folder = data_folder(data_dir, quick, exp.name)
+            result.sweeps[exp.name] = Sweep(exp, quick=quick, seed=seed, out=folder, lock=True)
+        _run_job(result, checks, quick, seed, executor, data_dir, fig_dir, progress, log, desc)
+    finally:
+        for sweep in result.sweeps.values():
+            sweep.close()
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def _run_job(result, checks, quick, seed, executor, data_dir, fig_dir, progress, log, desc):
     rows: dict[str, object] = {}
-    for exp in experiments:
-        result.sweeps[exp.name] = Sweep(
-            exp, quick=quick, seed=seed, out=data_folder(data_dir, quick, exp.name)
-        )
-    # checks first and the last-listed first: the rate checks at the end of ALL_CHECKS are the longest tasks
     tasks = [
         (("verify", name), f"check {name}", verify_one, (quick, seed, name))
-        for name in reversed(checks or [])
+        for name in checks or []
     ]
     for name, sweep in result.sweeps.items():
         tasks += [
             (("sweep", name, unit), label, fn, args) for unit, label, fn, args in sweep.tasks()
         ]
-    renders = len(experiments) if fig_dir is not None else 0
+    renders = len(result.sweeps) if fig_dir is not None else 0
     bar = progress_bar(len(tasks) + renders, desc, progress)
+    drawing = cf.ThreadPoolExecutor(1, thread_name_prefix="sharpsim-figures")
+    drawn: list[cf.Future] = []
 
-    def finished_sweep(name: str) -> None:
-        sweep = result.sweeps[name]
-        records = sweep.finish()
+    def draw(name: str, records: list[dict], n_units: int) -> None:
         if fig_dir is not None:
             _render(name, records, fig_dir, result)
             bar.update(1)
@@ -121,11 +218,19 @@ def run_job(
             p.name for p in result.figures.get(name, [])
         )
         log(
-            f"experiment {name}: {len(sweep.units)} tasks, {len(records)} records"
+            f"experiment {name}: {n_units} tasks, {len(records)} records"
             + (f"; figures: {shown}" if fig_dir is not None else "")
         )
 
+    def finished_sweep(name: str) -> None:
+        sweep = result.sweeps[name]
+        drawn.append(drawing.submit(draw, name, sweep.finish(), len(sweep.units)))
+
     def on_result(key, value) -> None:
+        if key[0] == "batch":
+            for one, one_value in zip(key[1], value):
+                on_result(one, one_value)
+            return
         if key[0] == "verify":
             rows[key[1]] = value
             log(f"[{'PASS' if value.passed else 'FAIL'}] {value.result} ({value.seconds:.1f}s)")
@@ -139,21 +244,23 @@ def run_job(
         for name, sweep in result.sweeps.items():
             if sweep.complete:  # nothing left from an earlier run: draw it now
                 finished_sweep(name)
-        drive(executor, tasks, on_result, bar)
+        drive(executor, schedule(tasks, _cost), on_result, bar)
+        for future in drawn:
+            future.result()
     except KeyboardInterrupt:
+        drawing.shutdown(wait=False, cancel_futures=True)
         if not result.sweeps:
             raise Interrupted(
                 "theorem checks keep no partial results: rerun the same command to start again"
             ) from None
         raise Interrupted(kept_line(result.sweeps.values(), data_dir)) from None
     finally:
+        drawing.shutdown(wait=True, cancel_futures=True)
         bar.close()
     if checks is not None:
         from ..theory.verify import VerifyReport
 
         result.verify = VerifyReport([rows[name] for name in checks], quick=quick, seed=seed)
-    result.seconds = time.perf_counter() - start
-    return result
 
 
 def _render(name: str, records: list[dict], fig_dir, result: JobResult) -> None:

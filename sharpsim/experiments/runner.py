@@ -35,6 +35,7 @@ import concurrent.futures as cf
 import datetime
 import functools
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -43,11 +44,20 @@ import numpy as np
 
 from . import results as rio
 from .executors import InProcessExecutor, parallelism
+from .lock import FolderLock
 from .registry import Experiment, get
 
 
 class ResultsMismatchError(ValueError):
     """An existing ``--out`` folder holds results of a different sweep."""
+
+
+class SweepTooLargeError(ValueError):
+    """A sweep has more tasks than the runner can hold (checked before anything is allocated)."""
+
+
+MAX_TASKS = 1_000_000  # (cell, seed) tasks in one sweep
+TASK_BYTES = 4096  # memory the runner keeps per task, measured: its bookkeeping and a few records
 
 
 class TaskError(RuntimeError):
@@ -144,6 +154,7 @@ class Sweep:
         seeds: int | None = None,
         seed: int = 0,
         out=None,
+        lock: bool = False,
     ):
         self.experiment = get(experiment) if isinstance(experiment, str) else experiment
         if not isinstance(self.experiment, Experiment):
@@ -161,6 +172,7 @@ class Sweep:
         clash = set(self.grid) & set(rio.RESERVED)
         if clash:
             raise ValueError(f"grid parameter names {sorted(clash)} are reserved column names")
+        check_size(self.experiment.name, math.prod(map(len, self.grid.values())), self.seeds)
         for key, values in self.grid.items():
             if len({rio.kind_of(v) for v in values}) > 1:
                 raise TypeError(f"grid parameter {key!r} mixes value kinds: {values}")
@@ -176,8 +188,9 @@ class Sweep:
         self.record_keys: list[str] = []
         self.out = None if out is None else Path(out)
         self.started = _now()
+        self._lock = None
         if self.out is not None:
-            self._open()
+            self._open(lock)
 
     # -- the manifest and the file -----------------------------------------------------
 
@@ -207,13 +220,28 @@ class Sweep:
             "finished": finished,
         }
 
-    def _open(self) -> None:
+    def _open(self, lock: bool) -> None:
         try:
             self.out.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ResultsMismatchError(
                 f"cannot create the output folder {self.out}: {exc.strerror or exc}"
             ) from None
+        if lock:
+            self._lock = FolderLock(self.out).acquire()
+        try:
+            self._read_folder()
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Release the folder's lock (taken with ``lock=True``); the sweep's files stay."""
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    def _read_folder(self) -> None:
         csv_path, old = self.out / rio.RESULTS_FILE, rio.read_manifest(self.out)
         if old is None and csv_path.exists():
             raise ResultsMismatchError(
@@ -239,32 +267,26 @@ class Sweep:
             )
 
     def _load(self, csv_path: Path) -> None:
-        header, rows = rio.parse_csv(csv_path.read_text())
+        header, rows = rio.load_csv(csv_path)
+        kinds = {
+            k: self.kinds.get(k) or rio.infer_kind(r[i] for r in rows) for i, k in enumerate(header)
+        }
         units: dict[tuple[int, int], list[dict]] = {}
         wanted = set(self.units)
-        for row in rows:
+        for number, row in enumerate(rows, start=2):
             values = dict(zip(header, row))
-            try:
-                key = (int(values["cell"]), int(values["seed"]))
-                index, count = int(values["record"]), int(values["n_records"])
-            except (KeyError, ValueError):
-                continue  # not a row this runner wrote completely
-            units.setdefault(key, []).append((index, count, values))
+            key = (int(values["cell"]), int(values["seed"]))
+            index, count = int(values["record"]), int(values["n_records"])
+            record = rio.decode_row(csv_path, number, header, row, kinds)
+            units.setdefault(key, []).append((index, count, record))
         for key, got in units.items():
             counts = {count for _, count, _ in got}
             indices = sorted(index for index, _, _ in got)
             if key in wanted and len(counts) == 1 and indices == list(range(counts.pop())):
                 got.sort(key=lambda t: t[0])
-                self.done[key] = [self._decode(values) for _, _, values in got]
+                self.done[key] = [record for _, _, record in got]
         for records in self.done.values():
             self._note_keys(records)
-
-    def _decode(self, values: dict) -> dict:
-        return {
-            k: rio.decode_value(v, self.kinds.get(k) or rio.infer_kind([v]))
-            for k, v in values.items()
-            if v != "" and k not in rio.BOOKKEEPING
-        }
 
     def _columns(self, canonical: bool = False) -> list[str]:
         """Column order: prefix, grid, record keys, bookkeeping.
@@ -366,6 +388,45 @@ class Sweep:
         if self.out is not None:
             self._rewrite(canonical=True)
         return [record for unit in sorted(self.done) for record in self.done[unit]]
+
+
+def _available_memory() -> int | None:
+    """Bytes of memory available to new allocations (Linux ``MemAvailable``), or None when unknown."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def check_size(name: str, cells: int, seeds: int) -> int:
+    """The task count ``cells × seeds`` of a sweep, or :class:`SweepTooLargeError` before anything is allocated.
+
+    A sweep may have at most :data:`MAX_TASKS` tasks, and their estimated
+    bookkeeping (:data:`TASK_BYTES` each) must fit in half the memory
+    available now.
+
+    Example:
+        >>> check_size("toy", 10, 3)
+        30
+        >>> check_size("toy", 10, 10**11)
+        Traceback (most recent call last):
+        ...
+        sharpsim.experiments.runner.SweepTooLargeError: sweep 'toy': 10 cells x 100,000,000,000 seeds ...
+    """
+    tasks = cells * seeds
+    memory, available = tasks * TASK_BYTES, _available_memory()
+    if tasks > MAX_TASKS or (available is not None and memory > available // 2):
+        room = f"{available / 2**30:.1f} GiB available" if available is not None else ""
+        raise SweepTooLargeError(
+            f"sweep {name!r}: {cells:,} cells x {seeds:,} seeds = {tasks:,} tasks (about "
+            f"{memory / 2**30:,.1f} GiB to keep{', ' + room if room else ''}); the runner takes at "
+            f"most {MAX_TASKS:,} tasks per sweep: use fewer seeds or a smaller grid, or split it"
+        )
+    return tasks
 
 
 def _check_count(value, name: str) -> int:
@@ -495,28 +556,43 @@ def run(
             :mod:`sharpsim.experiments.executors`); ``None`` runs in-process.
         out: folder for ``results.csv`` and ``manifest.json``; rerunning with the
             same folder resumes, a folder holding a different sweep raises
-            :class:`ResultsMismatchError`.
+            :class:`ResultsMismatchError`, a corrupt file
+            :class:`~sharpsim.experiments.results.CorruptResultsError` (the
+            file untouched), and a folder another live run holds
+            :class:`~sharpsim.experiments.lock.FolderLockedError` (the folder
+            is locked for the run's life; see :mod:`sharpsim.experiments.lock`).
         progress: show a progress bar (``None``: only on a terminal).
         seed: root seed (a non-negative int).
 
     Returns:
         list of dicts ``{"experiment", "cell", "seed", **cell, **record}``
         sorted by (cell, seed, record): the same whichever executor ran them.
+
+    Raises:
+        SweepTooLargeError: more than :data:`MAX_TASKS` (cell, seed) tasks, or
+            more than half the available memory at :data:`TASK_BYTES` a task;
+            checked before anything is allocated or written.
+        Interrupted: on Ctrl-C; what finished is saved in ``out``.
     """
     executor = InProcessExecutor() if executor is None else executor
     if not isinstance(executor, cf.Executor):
         raise TypeError(
             f"executor must be a concurrent.futures.Executor or None; got {type(executor).__name__}"
         )
-    sweep = Sweep(name, quick=quick, seeds=seeds, seed=seed, out=out)
-    bar = progress_bar(len(sweep.units), sweep.experiment.name, progress, initial=len(sweep.done))
+    sweep = Sweep(name, quick=quick, seeds=seeds, seed=seed, out=out, lock=True)
     try:
-        drive(executor, sweep.tasks(), sweep.add, bar)
-    except KeyboardInterrupt:
-        raise Interrupted(kept_line([sweep], sweep.out)) from None
+        bar = progress_bar(
+            len(sweep.units), sweep.experiment.name, progress, initial=len(sweep.done)
+        )
+        try:
+            drive(executor, sweep.tasks(), sweep.add, bar)
+        except KeyboardInterrupt:
+            raise Interrupted(kept_line([sweep], sweep.out)) from None
+        finally:
+            bar.close()
+        return sweep.finish()
     finally:
-        bar.close()
-    return sweep.finish()
+        sweep.close()
 
 
 def kept_line(sweeps, where) -> str:
