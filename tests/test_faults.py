@@ -280,3 +280,22 @@ def test_the_api_holds_the_lock_for_the_runs_life(tmp_path):
             holder.wait()
     assert not (out / ".sharpsim.lock").exists()
     run(TOY, quick=False, out=out, progress=False)  # free again once the holder is done
+
+
+# --------------------------------------------------------------------------- figures on workers
+
+
+def test_figures_drawn_on_workers_are_the_bytes_drawn_in_process(tmp_path):
+    """Figures go to the pool's workers as tasks; the files do not depend on where they were drawn."""
+    made = {}
+    for jobs in ("1", "2"):
+        out = tmp_path / f"jobs{jobs}"
+        done = _cli(
+            *["figures", "--quick", "--only", "sft_error", "bon_lift", "--jobs", jobs, "--quiet"],
+            *["--out", str(out / "figs"), "--data", str(out / "data")],
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        made[jobs] = {p.name: p.read_bytes() for p in sorted((out / "figs").iterdir())}
+    assert sorted(made["1"]) == ["bon_lift.pdf", "bon_lift.png", "sft_error.pdf", "sft_error.png"]
+    assert made["1"] == made["2"]

@@ -2,8 +2,8 @@
 
 :func:`run_job` puts every unfinished (cell, seed) of the chosen experiments
 and every chosen theorem check into one executor, under one progress bar,
-and draws each experiment's figures (``sharpsim.plotting.figure``, in a
-thread of this process) as soon as its sweep is complete. Tasks are
+and draws each experiment's figures (``sharpsim.plotting.figure``, as one
+more task of the executor, first in line) as soon as its sweep is complete. Tasks are
 submitted longest first by their estimated cost (:data:`TASK_SECONDS`), the
 cheapest in batches, so the checks and the sweeps overlap and no worker is
 left alone with a long tail. Each check runs as
@@ -23,12 +23,14 @@ Layout of an output folder ``OUT`` of ``sharpsim reproduce``::
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures as cf
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .executors import InProcessExecutor
 from .registry import Experiment
 from .runner import Interrupted, Sweep, _git_commit, _version, drive, kept_line, progress_bar
 
@@ -165,8 +167,9 @@ def run_job(
     Every sweep folder is locked for the job's life (see
     :mod:`sharpsim.experiments.lock`). Tasks go to ``executor`` longest first
     (:data:`TASK_SECONDS`), cheap ones in batches; each experiment's figures
-    are drawn in a thread of this process as soon as its sweep is complete,
-    while the workers go on with the rest.
+    are drawn by a worker as soon as its sweep is complete (by this process
+    on a Dask executor, whose workers may not share its file system), while
+    the other workers go on with the rest.
 
     Args:
         experiments: the experiments to sweep (their quick or full grids).
@@ -207,33 +210,51 @@ def _run_job(result, checks, quick, seed, executor, data_dir, fig_dir, progress,
         ]
     renders = len(result.sweeps) if fig_dir is not None else 0
     bar = progress_bar(len(tasks) + renders, desc, progress)
-    drawing = cf.ThreadPoolExecutor(1, thread_name_prefix="sharpsim-figures")
-    drawn: list[cf.Future] = []
+    queue = collections.deque(schedule(tasks, _cost))
+    local = isinstance(executor, (cf.ProcessPoolExecutor, InProcessExecutor))
+    counts: dict[str, int] = {}
 
-    def draw(name: str, records: list[dict], n_units: int) -> None:
-        if fig_dir is not None:
-            _render(name, records, fig_dir, result)
-            bar.update(1)
+    def drawn(name: str) -> None:
         shown = result.figure_errors.get(name) or ", ".join(
             p.name for p in result.figures.get(name, [])
         )
         log(
-            f"experiment {name}: {n_units} tasks, {len(records)} records"
+            f"experiment {name}: {len(result.sweeps[name].units)} tasks, {counts[name]} records"
             + (f"; figures: {shown}" if fig_dir is not None else "")
         )
 
     def finished_sweep(name: str) -> None:
         sweep = result.sweeps[name]
-        drawn.append(drawing.submit(draw, name, sweep.finish(), len(sweep.units)))
+        records = sweep.finish()
+        counts[name] = len(records)
+        if fig_dir is None:
+            drawn(name)
+            return
+        figures = list(sweep.experiment.figures) or [name]
+        if local:  # drawn by a worker while the others go on; first in line
+            queue.appendleft(
+                (("render", name), f"figures of {name}", draw, (figures, records, Path(fig_dir)))
+            )
+        else:  # a Dask worker may not share this file system: draw here
+            on_result(("render", name), draw(figures, records, Path(fig_dir)))
+            bar.update(1)
 
     def on_result(key, value) -> None:
         if key[0] == "batch":
             for one, one_value in zip(key[1], value):
                 on_result(one, one_value)
+            bar.update(len(key[1]) - 1)  # drive counted the batch once
             return
         if key[0] == "verify":
             rows[key[1]] = value
             log(f"[{'PASS' if value.passed else 'FAIL'}] {value.result} ({value.seconds:.1f}s)")
+            return
+        if key[0] == "render":
+            paths, errors = value
+            result.figures[key[1]] = paths
+            if errors:
+                result.figure_errors[key[1]] = "; ".join(errors)
+            drawn(key[1])
             return
         sweep = result.sweeps[key[1]]
         sweep.add(key[2], value)
@@ -244,18 +265,14 @@ def _run_job(result, checks, quick, seed, executor, data_dir, fig_dir, progress,
         for name, sweep in result.sweeps.items():
             if sweep.complete:  # nothing left from an earlier run: draw it now
                 finished_sweep(name)
-        drive(executor, schedule(tasks, _cost), on_result, bar)
-        for future in drawn:
-            future.result()
+        drive(executor, queue, on_result, bar)
     except KeyboardInterrupt:
-        drawing.shutdown(wait=False, cancel_futures=True)
         if not result.sweeps:
             raise Interrupted(
                 "theorem checks keep no partial results: rerun the same command to start again"
             ) from None
         raise Interrupted(kept_line(result.sweeps.values(), data_dir)) from None
     finally:
-        drawing.shutdown(wait=True, cancel_futures=True)
         bar.close()
     if checks is not None:
         from ..theory.verify import VerifyReport
@@ -263,24 +280,21 @@ def _run_job(result, checks, quick, seed, executor, data_dir, fig_dir, progress,
         result.verify = VerifyReport([rows[name] for name in checks], quick=quick, seed=seed)
 
 
-def _render(name: str, records: list[dict], fig_dir, result: JobResult) -> None:
-    """Draw every figure experiment ``name`` feeds; a failure is kept as a one-line reason."""
+def draw(figures: list[str], records: list[dict], fig_dir: Path) -> tuple[list[Path], list[str]]:
+    """Draw ``figures`` from ``records`` into ``fig_dir`` (in a worker): their paths, and a reason per failure.
+
+    One broken figure must not lose the others: its failure comes back as a
+    one-line reason (reported, exit status 1).
+    """
     from .. import plotting
 
-    figures = list(result.sweeps[name].experiment.figures) or [name]
-    result.figures[name] = []
+    paths, errors = [], []
     for fig in figures:
         try:
-            result.figures[name] += [Path(p) for p in plotting.figure(fig, records, Path(fig_dir))]
-        except (
-            Exception
-        ) as exc:  # one broken figure must not lose the others; reported, exit status 1
-            reason = f"{fig}: {type(exc).__name__}: {exc}"
-            result.figure_errors[name] = (
-                f"{result.figure_errors[name]}; {reason}"
-                if name in result.figure_errors
-                else reason
-            )
+            paths += [Path(p) for p in plotting.figure(fig, records, Path(fig_dir))]
+        except Exception as exc:
+            errors.append(f"{fig}: {type(exc).__name__}: {exc}")
+    return paths, errors
 
 
 def _caption(fig: str) -> str:

@@ -31,9 +31,11 @@ Example:
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures as cf
 import datetime
 import functools
+import itertools
 import json
 import math
 import subprocess
@@ -492,20 +494,22 @@ def drive(executor, tasks, on_result, bar=None, window: int | None = None) -> No
 
     At most ``window`` tasks are in flight (default: twice the executor's
     workers), so the first results are saved while later tasks still wait and
-    an in-process executor reports each one as it finishes. A task that raises
-    stops the drive: what has not started is cancelled and a
-    :class:`TaskError` naming the task is raised from the original exception.
+    an in-process executor reports each one as it finishes. ``tasks`` may be a
+    ``collections.deque`` that ``on_result`` adds to (at the front: next to
+    run). A task that raises stops the drive: what has not started is
+    cancelled and a :class:`TaskError` naming the task is raised from the
+    original exception.
     """
     bar = bar or _NoBar()
     window = window or 2 * parallelism(executor)
-    queue = enumerate(tasks)
+    queue = tasks if isinstance(tasks, collections.deque) else collections.deque(tasks)
     pending: dict[cf.Future, tuple] = {}
+    submitted = itertools.count()
 
     def fill():
-        for order, (key, label, fn, args) in queue:
-            pending[executor.submit(fn, *args)] = (order, key, label)
-            if len(pending) >= window:
-                return
+        while queue and len(pending) < window:
+            key, label, fn, args = queue.popleft()
+            pending[executor.submit(fn, *args)] = (next(submitted), key, label)
 
     try:
         fill()
