@@ -114,13 +114,17 @@ def _prepare_out(path) -> Path:
     return out
 
 
-def _executor(args):
+_DRAWING = ("sharpsim.plotting", "matplotlib.figure", "matplotlib.backends.backend_agg")
+
+
+def _executor(args, draws: bool = False):
     from .experiments.executors import open_executor
 
     return open_executor(
         jobs=args.jobs,
         dask_local_workers=args.dask_local,
         dask_scheduler_address=args.dask_scheduler,
+        preload=_DRAWING if draws else (),
     )
 
 
@@ -239,7 +243,7 @@ def _figures(args) -> int:
     exps = _experiments(args.only)
     fig_dir, data_dir = _prepare_out(args.out), _prepare_out(args.data)
     progress, log = _progress(args)
-    with _executor(args) as executor:
+    with _executor(args, draws=True) as executor:
         job = run_job(
             exps,
             None,
@@ -317,7 +321,7 @@ def _reproduce(args) -> int:
             file=sys.stderr,
             flush=True,
         )
-    with _executor(args) as executor:
+    with _executor(args, draws=True) as executor:
         job = run_job(
             exps,
             checks,

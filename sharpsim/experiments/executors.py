@@ -169,7 +169,7 @@ class _Pool(cf.ProcessPoolExecutor):
             return super().submit(fn, *args, **kwargs)
 
 
-def process_pool(jobs: int | None = None) -> cf.ProcessPoolExecutor:
+def process_pool(jobs: int | None = None, preload: tuple[str, ...] = ()) -> cf.ProcessPoolExecutor:
     """A pool of ``jobs`` worker processes (default: every available core).
 
     Workers are forked from a ``forkserver`` that has imported sharpsim once
@@ -185,20 +185,19 @@ def process_pool(jobs: int | None = None) -> cf.ProcessPoolExecutor:
     jobs = available_cores() if jobs is None else _check_positive(jobs, "jobs")
     return _Pool(
         max_workers=jobs,
-        mp_context=_mp_context(),
+        mp_context=_mp_context(preload),
         initializer=_init_worker,
         initargs=(os.getpid(),),
     )
 
 
-def _mp_context():
+def _mp_context(preload: tuple[str, ...] = ()):
     if "forkserver" not in multiprocessing.get_all_start_methods():  # pragma: no cover - Windows
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
     if _server_imports_this_sharpsim():
-        context.set_forkserver_preload(
-            ["sharpsim.experiments.runner"]
-        )  # imported once, shared by every worker
+        # imported once by the server (when this call starts it), shared by every worker
+        context.set_forkserver_preload(["sharpsim.experiments.runner", *preload])
     if threading.current_thread() is threading.main_thread():
         # start the server with Ctrl-C ignored (inherited through exec), so an interrupt
         # while it imports reaches only the runner, not a traceback from the server
@@ -293,6 +292,7 @@ def open_executor(
     jobs: int | None = None,
     dask_local_workers: int | None = None,
     dask_scheduler_address: str | None = None,
+    preload: tuple[str, ...] = (),
 ):
     """The executor the command-line flags ask for, closed on exit.
 
@@ -301,8 +301,10 @@ def open_executor(
             uses every available core.
         dask_local_workers: start a Dask ``LocalCluster`` with this many workers.
         dask_scheduler_address: join this Dask scheduler.
+        preload: modules a new pool's forkserver imports once for every worker
+            (e.g. the plotting stack when workers draw figures).
 
-    At most one of the three may be given.
+    At most one of the three executors may be given.
     """
     given = [
         n
@@ -326,7 +328,7 @@ def open_executor(
         if jobs == 1:
             yield InProcessExecutor()
             return
-        pool = process_pool(jobs)
+        pool = process_pool(jobs, preload)
         try:
             yield pool
         except BaseException:
