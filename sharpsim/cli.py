@@ -51,7 +51,7 @@ def _on_sigterm(signum, frame):
 def _interrupted(exc: KeyboardInterrupt) -> int:
     """Print the one line of an interrupted command (what was kept, how to resume); its exit status."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut this line short
-    from .experiments.runner import Interrupted
+    from .experiments.drive import Interrupted
 
     kept, terminated, seen = None, False, exc
     while seen is not None:  # an interrupt during the clean-up hides the first one's context
@@ -584,7 +584,7 @@ def _main(argv: list[str], debug: bool) -> int:
         from .experiments.executors import ExecutorStartError, MissingExtraError
         from .experiments.lock import FolderLockedError
         from .experiments.results import CorruptResultsError
-        from .experiments.runner import SweepTooLargeError
+        from .experiments.sizes import SweepTooLargeError
 
         refused = (
             UsageError,

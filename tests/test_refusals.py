@@ -24,7 +24,7 @@ from sharpsim.experiments import (
     read_results,
     run,
 )
-from sharpsim.experiments.runner import MAX_TASKS
+from sharpsim.experiments.sizes import MAX_TASKS
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -8,17 +8,12 @@ saved ``results.csv`` back with its types.
 
 # --- experiment definitions (importing a module registers its experiments) ---
 from . import decoding, inference, lower_bound, rlhf, sft
+from .drive import Interrupted, TaskError
 from .lock import FolderLockedError
 from .registry import Experiment, get, list_experiments, register
 from .results import CorruptResultsError, read_results
-from .runner import (
-    Interrupted,
-    ResultsMismatchError,
-    Sweep,
-    SweepTooLargeError,
-    TaskError,
-    run,
-)
+from .runner import ResultsMismatchError, Sweep, run
+from .sizes import SweepTooLargeError
 
 list = list_experiments  # the DESIGN.md name: ``experiments.list()``
 

@@ -30,9 +30,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .drive import Interrupted, drive, progress_bar
 from .executors import InProcessExecutor
 from .registry import Experiment
-from .runner import Interrupted, Sweep, _git_commit, _version, drive, kept_line, progress_bar
+from .runner import Sweep, _git_commit, _version, kept_line
 
 
 def data_folder(data_dir, quick: bool, name: str) -> Path:
@@ -100,7 +101,7 @@ class JobResult:
 
 def run_batch(calls) -> list:
     """Run ``fn(*args)`` for each ``(label, fn, args)`` in a worker; a failure names its task."""
-    from .runner import TaskError
+    from .drive import TaskError
 
     out = []
     for label, fn, args in calls:

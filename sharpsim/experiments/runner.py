@@ -31,11 +31,9 @@ Example:
 
 from __future__ import annotations
 
-import collections
 import concurrent.futures as cf
 import datetime
 import functools
-import itertools
 import json
 import math
 import subprocess
@@ -45,29 +43,15 @@ from pathlib import Path
 import numpy as np
 
 from . import results as rio
-from .executors import InProcessExecutor, parallelism
+from .drive import Interrupted, drive, progress_bar
+from .executors import InProcessExecutor
 from .lock import FolderLock
 from .registry import Experiment, get
+from .sizes import check_size
 
 
 class ResultsMismatchError(ValueError):
     """An existing ``--out`` folder holds results of a different sweep."""
-
-
-class SweepTooLargeError(ValueError):
-    """A sweep has more tasks than the runner can hold (checked before anything is allocated)."""
-
-
-MAX_TASKS = 1_000_000  # (cell, seed) tasks in one sweep
-TASK_BYTES = 4096  # memory the runner keeps per task, measured: its bookkeeping and a few records
-
-
-class TaskError(RuntimeError):
-    """A task of a sweep raised; the message names the task, the cause is chained."""
-
-
-class Interrupted(KeyboardInterrupt):
-    """A sweep stopped by Ctrl-C (or SIGTERM); ``str(exc)`` says what was kept and how to resume."""
 
 
 # --------------------------------------------------------------------------- one task
@@ -392,45 +376,6 @@ class Sweep:
         return [record for unit in sorted(self.done) for record in self.done[unit]]
 
 
-def _available_memory() -> int | None:
-    """Bytes of memory available to new allocations (Linux ``MemAvailable``), or None when unknown."""
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
-
-
-def check_size(name: str, cells: int, seeds: int) -> int:
-    """The task count ``cells × seeds`` of a sweep, or :class:`SweepTooLargeError` before anything is allocated.
-
-    A sweep may have at most :data:`MAX_TASKS` tasks, and their estimated
-    bookkeeping (:data:`TASK_BYTES` each) must fit in half the memory
-    available now.
-
-    Example:
-        >>> check_size("toy", 10, 3)
-        30
-        >>> check_size("toy", 10, 10**11)
-        Traceback (most recent call last):
-        ...
-        sharpsim.experiments.runner.SweepTooLargeError: sweep 'toy': 10 cells x 100,000,000,000 seeds ...
-    """
-    tasks = cells * seeds
-    memory, available = tasks * TASK_BYTES, _available_memory()
-    if tasks > MAX_TASKS or (available is not None and memory > available // 2):
-        room = f"{available / 2**30:.1f} GiB available" if available is not None else ""
-        raise SweepTooLargeError(
-            f"sweep {name!r}: {cells:,} cells x {seeds:,} seeds = {tasks:,} tasks (about "
-            f"{memory / 2**30:,.1f} GiB to keep{', ' + room if room else ''}); the runner takes at "
-            f"most {MAX_TASKS:,} tasks per sweep: use fewer seeds or a smaller grid, or split it"
-        )
-    return tasks
-
-
 def _check_count(value, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise TypeError(f"{name} must be an int; got {type(value).__name__} {value!r}")
@@ -445,100 +390,6 @@ def _check_seed(value) -> int:
     if value < 0:
         raise ValueError(f"seed must be a non-negative int; got {value}")
     return int(value)
-
-
-# --------------------------------------------------------------------------- driving executors
-
-
-class _NoBar:
-    def update(self, n=1):
-        pass
-
-    def refresh(self):
-        pass
-
-    def set_postfix_str(self, text, refresh=True):
-        pass
-
-    def close(self):
-        pass
-
-
-def progress_bar(total: int, desc: str, enabled: bool | None = None, initial: int = 0):
-    """A tqdm bar on stderr (tasks done / total, rate, ETA), or a silent stand-in.
-
-    ``enabled=None`` shows it only when both stdout and stderr are terminals.
-    tqdm is imported here, lazily.
-    """
-    if enabled is None:
-        enabled = sys.stdout.isatty() and sys.stderr.isatty()
-    if not enabled:
-        return _NoBar()
-    try:
-        from tqdm import tqdm
-    except ImportError:  # a runtime dependency, but a broken install should still run
-        return _NoBar()
-    return tqdm(
-        total=total,
-        initial=initial,
-        desc=desc,
-        unit="task",
-        dynamic_ncols=True,
-        file=sys.stderr,
-        smoothing=0.1,
-    )
-
-
-def drive(executor, tasks, on_result, bar=None, window: int | None = None) -> None:
-    """Run ``tasks`` (``(key, label, fn, args)``) on ``executor``; call ``on_result(key, value)`` in order of completion.
-
-    At most ``window`` tasks are in flight (default: twice the executor's
-    workers), so the first results are saved while later tasks still wait and
-    an in-process executor reports each one as it finishes. ``tasks`` may be a
-    ``collections.deque`` that ``on_result`` adds to (at the front: next to
-    run). A task that raises stops the drive: what has not started is
-    cancelled and a :class:`TaskError` naming the task is raised from the
-    original exception.
-    """
-    bar = bar or _NoBar()
-    window = window or 2 * parallelism(executor)
-    queue = tasks if isinstance(tasks, collections.deque) else collections.deque(tasks)
-    pending: dict[cf.Future, tuple] = {}
-    submitted = itertools.count()
-
-    def fill():
-        while queue and len(pending) < window:
-            key, label, fn, args = queue.popleft()
-            pending[executor.submit(fn, *args)] = (next(submitted), key, label)
-
-    try:
-        fill()
-        while pending:
-            # wake up every half second so the bar's clock keeps ticking during long tasks
-            done, _ = cf.wait(list(pending), timeout=0.5, return_when=cf.FIRST_COMPLETED)
-            if not done:
-                bar.set_postfix_str(f"running: {min(pending.values())[2]}"[:60], refresh=False)
-                bar.refresh()
-                continue
-            failed = None
-            for future in sorted(
-                done, key=lambda f: pending[f][0]
-            ):  # submission order: deterministic
-                _, key, label = pending.pop(future)
-                if future.exception() is not None:
-                    failed = failed or (label, future.exception())
-                    continue
-                on_result(
-                    key, future.result()
-                )  # every finished task is kept before a failure is raised
-                bar.update(1)
-            if failed is not None:
-                label, exc = failed
-                raise TaskError(f"{label} failed: {type(exc).__name__}: {exc}") from exc
-            fill()
-    finally:
-        for future in pending:
-            future.cancel()
 
 
 def run(
@@ -573,8 +424,8 @@ def run(
         sorted by (cell, seed, record): the same whichever executor ran them.
 
     Raises:
-        SweepTooLargeError: more than :data:`MAX_TASKS` (cell, seed) tasks, or
-            more than half the available memory at :data:`TASK_BYTES` a task;
+        SweepTooLargeError: more than :data:`~sharpsim.experiments.sizes.MAX_TASKS` (cell, seed) tasks, or
+            more than half the available memory at :data:`~sharpsim.experiments.sizes.TASK_BYTES` a task;
             checked before anything is allocated or written.
         Interrupted: on Ctrl-C; what finished is saved in ``out``.
     """
