@@ -285,6 +285,7 @@ def test_the_api_holds_the_lock_for_the_runs_life(tmp_path):
 # --------------------------------------------------------------------------- figures on workers
 
 
+@pytest.mark.slow  # two real `figures` runs, about 10 s
 def test_figures_drawn_on_workers_are_the_bytes_drawn_in_process(tmp_path):
     """Figures go to the pool's workers as tasks; the files do not depend on where they were drawn."""
     made = {}
