@@ -13,6 +13,14 @@ Rows:
   seconds(dask)`` (informational; about 1 means Dask's scheduling costs
   nothing on this sweep). Cluster start-up is ``seconds.dask_startup``.
   Skipped (row with ``ratio`` None) when dask is not installed.
+* ``experiments/reproduce_jobs2_vs_jobs1`` — the main job itself, ``sharpsim
+  reproduce`` (quick grids, checks and figures) in a fresh subprocess into a
+  fresh folder with ``--jobs 1`` and with ``--jobs 2``, interleaved:
+  ``ratio = seconds(jobs 1) / seconds(jobs 2)``, target ``>= 1.6`` on two
+  free cores. The load average at the start and end (``os.getloadavg``) is
+  reported beside it, since other work on the machine lowers the ratio.
+  Command: ``PYTHONPATH=$PWD OPENBLAS_NUM_THREADS=1 python
+  benchmarks/bench_experiments.py --quick`` (or ``benchmarks/run.py``).
 * ``experiments/figures_quick_wall`` and ``experiments/reproduce_wall`` (full
   mode only) — ``sharpsim figures --quick`` and ``sharpsim reproduce`` in a
   fresh subprocess on every core, each into a fresh folder: ``ratio =
@@ -90,6 +98,28 @@ def _command_wall(args: list[str]) -> float:
     return time.perf_counter() - start
 
 
+def _reproduce_ratio(repeats: int) -> dict:
+    """``sharpsim reproduce`` on 1 and on 2 workers, best of ``repeats`` each, interleaved."""
+    load_before = os.getloadavg()
+    best = {1: float("inf"), 2: float("inf")}
+    for _ in range(repeats):
+        for jobs in (1, 2):
+            with tempfile.TemporaryDirectory() as tmp:
+                seconds = _command_wall(["reproduce", "--jobs", str(jobs), "--out", f"{tmp}/r"])
+            best[jobs] = min(best[jobs], seconds)
+    return {
+        "name": "experiments/reproduce_jobs2_vs_jobs1",
+        "ratio": best[1] / best[2],
+        "target": 1.6,
+        "baseline": "sharpsim reproduce --jobs 1 (in-process)",
+        "seconds": {"jobs1": best[1], "jobs2": best[2]},
+        "repeats": repeats,
+        "load_average": {"before": list(load_before), "after": list(os.getloadavg())},
+        "command": "sharpsim reproduce --jobs J --out FRESH --quiet",
+        "cores_available": available_cores(),
+    }
+
+
 def run_bench(quick: bool) -> list[dict]:
     exp = _sweep(quick)
     tasks = len(exp.cells(True)) * exp.quick_seeds
@@ -150,6 +180,7 @@ def run_bench(quick: bool) -> list[dict]:
                 "repeats": repeats,
             }
         )
+    rows.append(_reproduce_ratio(1 if quick else 2))
     if not quick:
         for name, args, target in (
             ("figures_quick_wall", ["figures", "--quick"], None),

@@ -12,15 +12,18 @@ Subcommands:
 
 Exit status: 0 success; 1 a check or a figure failed, or a task crashed;
 2 a usage error (one line on stderr, no traceback; ``--debug`` shows it);
-130 interrupted (finished work is kept: rerun the same command to resume).
+130 interrupted by Ctrl-C, 143 by SIGTERM (one line says what was kept; finished
+sweep tasks are on disk: rerun the same command to resume).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -35,6 +38,33 @@ TORCH_HINT = 'the lm command needs the torch extra: pip install "sharpsim[torch]
 
 class UsageError(Exception):
     """A mistake in the command line or its arguments: one line, exit status 2."""
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, turned into an interrupt so the run stops as cleanly as on Ctrl-C (exit 143)."""
+
+
+def _on_sigterm(signum, frame):
+    raise _Terminated()
+
+
+def _interrupted(exc: KeyboardInterrupt) -> int:
+    """Print the one line of an interrupted command (what was kept, how to resume); its exit status."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut this line short
+    from .experiments.drive import Interrupted
+
+    kept, terminated = None, False
+    seen: BaseException | None = exc
+    while seen is not None:  # an interrupt during the clean-up hides the first one's context
+        terminated = terminated or isinstance(seen, _Terminated)
+        if isinstance(seen, Interrupted) and kept is None:
+            kept = str(seen)
+        seen = seen.__context__
+    what = "terminated" if terminated else "interrupted"
+    kept = kept or "no task had finished: rerun the same command to start again"
+    sys.stderr.write(f"sharpsim: {what}; {kept}\n")  # one write, so one whole line
+    sys.stderr.flush()
+    return 128 + (signal.SIGTERM if terminated else signal.SIGINT)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -85,13 +115,17 @@ def _prepare_out(path) -> Path:
     return out
 
 
-def _executor(args):
+_DRAWING = ("sharpsim.plotting", "matplotlib.figure", "matplotlib.backends.backend_agg")
+
+
+def _executor(args, draws: bool = False):
     from .experiments.executors import open_executor
 
     return open_executor(
         jobs=args.jobs,
         dask_local_workers=args.dask_local,
         dask_scheduler_address=args.dask_scheduler,
+        preload=_DRAWING if draws else (),
     )
 
 
@@ -210,7 +244,7 @@ def _figures(args) -> int:
     exps = _experiments(args.only)
     fig_dir, data_dir = _prepare_out(args.out), _prepare_out(args.data)
     progress, log = _progress(args)
-    with _executor(args) as executor:
+    with _executor(args, draws=True) as executor:
         job = run_job(
             exps,
             None,
@@ -252,6 +286,7 @@ def _verify(args) -> int:
             log=log,
             desc="verify",
         )
+    assert job.verify is not None  # checks were asked for
     print(job.verify.table())
     if json_path is not None:
         json_path.write_text(job.verify.to_json())
@@ -288,7 +323,7 @@ def _reproduce(args) -> int:
             file=sys.stderr,
             flush=True,
         )
-    with _executor(args) as executor:
+    with _executor(args, draws=True) as executor:
         job = run_job(
             exps,
             checks,
@@ -301,6 +336,7 @@ def _reproduce(args) -> int:
             log=log,
             desc="reproduce",
         )
+    assert job.verify is not None  # checks were asked for
     (out / "verify.txt").write_text(job.verify.table() + "\n")
     (out / "verify.json").write_text(job.verify.to_json())
     command = "sharpsim reproduce" + (" --full" if args.full else "")
@@ -380,7 +416,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="sharpsim",
         parents=[common],
         description="Simulate self-improvement by sharpening (Huang et al., ICLR 2025).",
-        epilog="Exit status: 0 ok; 1 a check or figure failed or a task crashed; 2 a usage error. "
+        epilog="Exit status: 0 ok; 1 a check or figure failed or a task crashed; 2 a usage error; "
+        "130 interrupted (Ctrl-C), 143 terminated (SIGTERM): finished sweep tasks are kept, rerun to resume. "
         "Run 'sharpsim COMMAND --help' for a command's options.",
     )
     parser.add_argument("--version", action="version", version=f"sharpsim {__version__}")
@@ -406,7 +443,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--seeds",
         type=_positive,
         metavar="K",
-        help="seeds per grid cell (default: the experiment's)",
+        help="seeds per grid cell (default: the experiment's); a sweep may have at most "
+        "1,000,000 tasks (cells x seeds) and must fit in half the available memory at about "
+        "4 KiB a task, or it is refused before anything runs",
     )
     _add_seed(run, "cell c, seed k uses SeedSequence(S, spawn_key=(c, k))")
     run.add_argument(
@@ -514,6 +553,18 @@ def main(argv=None) -> int:
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")  # worker processes: one BLAS thread each
     debug = "--debug" in argv
+    main_thread = threading.current_thread() is threading.main_thread()
+    if main_thread:
+        previous = signal.getsignal(signal.SIGINT), signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        return _main(argv, debug)
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGINT, previous[0])
+            signal.signal(signal.SIGTERM, previous[1])
+
+
+def _main(argv: list[str], debug: bool) -> int:
     try:
         lm = _split_lm(argv)
         if lm is not None:
@@ -527,21 +578,27 @@ def main(argv=None) -> int:
     except BrokenPipeError:  # output piped into `head` and the like: stop quietly
         sys.stderr.close()
         return 0
-    except KeyboardInterrupt:
-        print(
-            "sharpsim: interrupted; finished work is saved: rerun the same command to resume",
-            file=sys.stderr,
-        )
-        return 130
+    except KeyboardInterrupt as exc:
+        return _interrupted(exc)
     except Exception as exc:
         if debug:
             raise
         from .experiments import ResultsMismatchError
         from .experiments.executors import ExecutorStartError, MissingExtraError
+        from .experiments.lock import FolderLockedError
+        from .experiments.results import CorruptResultsError
+        from .experiments.sizes import SweepTooLargeError
 
-        if isinstance(
-            exc, (UsageError, ResultsMismatchError, MissingExtraError, ExecutorStartError)
-        ):
+        refused = (
+            UsageError,
+            ResultsMismatchError,
+            MissingExtraError,
+            ExecutorStartError,
+            FolderLockedError,
+            CorruptResultsError,
+            SweepTooLargeError,
+        )
+        if isinstance(exc, refused):
             print(f"sharpsim: error: {exc}", file=sys.stderr)
             return 2
         print(

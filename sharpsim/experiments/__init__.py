@@ -8,17 +8,24 @@ saved ``results.csv`` back with its types.
 
 # --- experiment definitions (importing a module registers its experiments) ---
 from . import decoding, imperfect, inference, lower_bound, power_chain, rlhf, sft
+from .drive import Interrupted, TaskError
+from .lock import FolderLockedError
 from .registry import Experiment, get, list_experiments, register
-from .results import read_results
-from .runner import ResultsMismatchError, Sweep, TaskError, run
+from .results import CorruptResultsError, read_results
+from .runner import ResultsMismatchError, Sweep, run
+from .sizes import SweepTooLargeError
 from .tables import mean_table
 
 list = list_experiments  # the DESIGN.md name: ``experiments.list()``
 
 __all__ = [
+    "CorruptResultsError",
     "Experiment",
+    "FolderLockedError",
+    "Interrupted",
     "ResultsMismatchError",
     "Sweep",
+    "SweepTooLargeError",
     "TaskError",
     "get",
     "list",

@@ -13,6 +13,13 @@ exactly: ``int`` as digits, ``float`` by ``repr`` (always with ``.``, ``e``,
 missing a key leaves that field empty, and an empty field reads back as a
 missing key, so empty strings and line breaks in strings are refused.
 
+A file that is not what the runner wrote — bytes that are not UTF-8 text, a
+complete line with the wrong number of fields or a value its column cannot
+hold, a manifest that is not the JSON object the runner writes — raises
+:class:`CorruptResultsError` naming the file, the line and what to do; the
+file is never changed. Only a torn last line (no line break: a run killed
+while appending) is dropped, and its (cell, seed) runs again.
+
 ``manifest.json`` says what produced the file (experiment, grid, seeds, root
 seed, package version, git commit when available, start and end times) and
 the kind of every column (``number``, ``bool`` or ``str``), which
@@ -30,6 +37,7 @@ Example:
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -47,6 +55,11 @@ PREFIX = ("experiment", "cell", "seed")
 BOOKKEEPING = ("record", "n_records")
 RESERVED = PREFIX + BOOKKEEPING
 _INT = re.compile(r"[-+]?\d+\Z")
+_WHAT_TO_DO = "it is left as it is: move it (or its folder) away, or use a fresh --out"
+
+
+class CorruptResultsError(ValueError):
+    """A results.csv or manifest.json the runner did not write (the message names the file and what to do)."""
 
 
 def scalar(value, what: str):
@@ -138,6 +151,50 @@ def parse_csv(text: str) -> tuple[list[str], list[list[str]]]:
     return header, [row for row in body if len(row) == len(header)]
 
 
+def load_csv(path, required=RESERVED) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of a results.csv file, checked: :class:`CorruptResultsError` on anything but a torn last line.
+
+    A torn last line (the bytes after the last line break: a write cut short)
+    is dropped when it could be the start of a row: UTF-8 text, possibly ending
+    inside a character, with no more fields than the header. Every complete line
+    must have as many fields as the header, and the bookkeeping columns must
+    hold integers.
+    """
+    path = Path(path)
+    raw = path.read_bytes()
+    cut = raw.rfind(b"\n") + 1
+    body, tail = raw[:cut], raw[cut:]
+    try:
+        text = body.decode("utf-8")
+        tail_text = codecs.getincrementaldecoder("utf-8")().decode(tail, final=False)
+    except UnicodeDecodeError as exc:
+        offset = exc.start + (0 if exc.object is body else cut)
+        line = raw.count(b"\n", 0, offset) + 1
+        raise CorruptResultsError(
+            f"{path}: line {line} (byte {offset}) is not UTF-8 text, so not something sharpsim "
+            f"wrote; {_WHAT_TO_DO}"
+        ) from None
+    lines = list(csv.reader(io.StringIO(text)))
+    if not lines:
+        return [], []
+    header = lines[0]
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise CorruptResultsError(f"{path}: the header lacks the columns {missing}; {_WHAT_TO_DO}")
+    if "\0" in tail_text or len(next(csv.reader([tail_text]), [])) > len(header):
+        raise CorruptResultsError(f"{path}: the last line is not the start of a row; {_WHAT_TO_DO}")
+    at = [header.index(c) for c in ("cell", "seed", *BOOKKEEPING) if c in header]
+    for number, row in enumerate(lines[1:], start=2):
+        if len(row) != len(header):
+            why = f"{len(row)} fields where the header has {len(header)}"
+        elif not all(_INT.match(row[i]) for i in at):
+            why = "cell, seed, record and n_records must be integers"
+        else:
+            continue
+        raise CorruptResultsError(f"{path}: line {number} is malformed ({why}); {_WHAT_TO_DO}")
+    return header, lines[1:]
+
+
 def _results_path(path) -> Path:
     path = Path(path)
     return path / RESULTS_FILE if path.is_dir() else path
@@ -148,7 +205,17 @@ def read_manifest(folder) -> dict | None:
     path = Path(folder) / MANIFEST_FILE
     if not path.exists():
         return None
-    return json.loads(path.read_text())
+    try:
+        manifest = json.loads(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError:
+        why = "is not UTF-8 text"
+    except json.JSONDecodeError as exc:
+        why = f"is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
+    else:
+        if isinstance(manifest, dict) and isinstance(manifest.get("columns", {}), dict):
+            return manifest
+        why = "is not the JSON object sharpsim writes"
+    raise CorruptResultsError(f"{path} {why}; {_WHAT_TO_DO}")
 
 
 def read_results(path) -> list[dict]:
@@ -176,20 +243,27 @@ def read_results(path) -> list[dict]:
     csv_path = _results_path(path)
     if not csv_path.exists():
         raise FileNotFoundError(f"no {RESULTS_FILE} in {csv_path.parent}")
-    header, rows = parse_csv(csv_path.read_text())
+    header, rows = load_csv(csv_path, required=())
     manifest = read_manifest(csv_path.parent) or {}
     kinds = dict(manifest.get("columns", {}))
     for i, name in enumerate(header):
         if name not in kinds:
             kinds[name] = "number" if name in RESERVED[1:] else infer_kind(r[i] for r in rows)
-    return [
-        {
+    return [decode_row(csv_path, number, header, row, kinds) for number, row in enumerate(rows, 2)]
+
+
+def decode_row(path, number: int, header, row, kinds: dict) -> dict:
+    """One row as a record (bookkeeping and empty fields dropped); :class:`CorruptResultsError` on a bad value."""
+    try:
+        return {
             name: decode_value(text, kinds[name])
             for name, text in zip(header, row)
             if text != "" and name not in BOOKKEEPING
         }
-        for row in rows
-    ]
+    except ValueError as exc:
+        raise CorruptResultsError(
+            f"{path}: line {number} is malformed ({exc}); {_WHAT_TO_DO}"
+        ) from None
 
 
 def atomic_write(path: Path, text: str) -> None:

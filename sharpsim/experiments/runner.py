@@ -35,6 +35,7 @@ import concurrent.futures as cf
 import datetime
 import functools
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -42,16 +43,15 @@ from pathlib import Path
 import numpy as np
 
 from . import results as rio
-from .executors import InProcessExecutor, parallelism
+from .drive import Interrupted, drive, progress_bar
+from .executors import InProcessExecutor
+from .lock import FolderLock
 from .registry import Experiment, get
+from .sizes import check_size
 
 
 class ResultsMismatchError(ValueError):
     """An existing ``--out`` folder holds results of a different sweep."""
-
-
-class TaskError(RuntimeError):
-    """A task of a sweep raised; the message names the task, the cause is chained."""
 
 
 # --------------------------------------------------------------------------- one task
@@ -140,6 +140,7 @@ class Sweep:
         seeds: int | None = None,
         seed: int = 0,
         out=None,
+        lock: bool = False,
     ):
         self.experiment = get(experiment) if isinstance(experiment, str) else experiment
         if not isinstance(self.experiment, Experiment):
@@ -157,6 +158,7 @@ class Sweep:
         clash = set(self.grid) & set(rio.RESERVED)
         if clash:
             raise ValueError(f"grid parameter names {sorted(clash)} are reserved column names")
+        check_size(self.experiment.name, math.prod(map(len, self.grid.values())), self.seeds)
         for key, values in self.grid.items():
             if len({rio.kind_of(v) for v in values}) > 1:
                 raise TypeError(f"grid parameter {key!r} mixes value kinds: {values}")
@@ -172,8 +174,9 @@ class Sweep:
         self.record_keys: list[str] = []
         self.out = None if out is None else Path(out)
         self.started = _now()
+        self._lock: FolderLock | None = None
         if self.out is not None:
-            self._open()
+            self._open(lock)
 
     # -- the manifest and the file -----------------------------------------------------
 
@@ -203,13 +206,30 @@ class Sweep:
             "finished": finished,
         }
 
-    def _open(self) -> None:
+    def _open(self, lock: bool) -> None:
+        assert self.out is not None  # only a sweep with an out folder is opened
         try:
             self.out.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ResultsMismatchError(
                 f"cannot create the output folder {self.out}: {exc.strerror or exc}"
             ) from None
+        if lock:
+            self._lock = FolderLock(self.out).acquire()
+        try:
+            self._read_folder()
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Release the folder's lock (taken with ``lock=True``); the sweep's files stay."""
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    def _read_folder(self) -> None:
+        assert self.out is not None
         csv_path, old = self.out / rio.RESULTS_FILE, rio.read_manifest(self.out)
         if old is None and csv_path.exists():
             raise ResultsMismatchError(
@@ -235,32 +255,26 @@ class Sweep:
             )
 
     def _load(self, csv_path: Path) -> None:
-        header, rows = rio.parse_csv(csv_path.read_text())
-        units: dict[tuple[int, int], list[dict]] = {}
+        header, rows = rio.load_csv(csv_path)
+        kinds = {
+            k: self.kinds.get(k) or rio.infer_kind(r[i] for r in rows) for i, k in enumerate(header)
+        }
+        units: dict[tuple[int, int], list[tuple[int, int, dict]]] = {}
         wanted = set(self.units)
-        for row in rows:
+        for number, row in enumerate(rows, start=2):
             values = dict(zip(header, row))
-            try:
-                key = (int(values["cell"]), int(values["seed"]))
-                index, count = int(values["record"]), int(values["n_records"])
-            except (KeyError, ValueError):
-                continue  # not a row this runner wrote completely
-            units.setdefault(key, []).append((index, count, values))
+            key = (int(values["cell"]), int(values["seed"]))
+            index, count = int(values["record"]), int(values["n_records"])
+            record = rio.decode_row(csv_path, number, header, row, kinds)
+            units.setdefault(key, []).append((index, count, record))
         for key, got in units.items():
             counts = {count for _, count, _ in got}
             indices = sorted(index for index, _, _ in got)
             if key in wanted and len(counts) == 1 and indices == list(range(counts.pop())):
                 got.sort(key=lambda t: t[0])
-                self.done[key] = [self._decode(values) for _, _, values in got]
+                self.done[key] = [record for _, _, record in got]
         for records in self.done.values():
             self._note_keys(records)
-
-    def _decode(self, values: dict) -> dict:
-        return {
-            k: rio.decode_value(v, self.kinds.get(k) or rio.infer_kind([v]))
-            for k, v in values.items()
-            if v != "" and k not in rio.BOOKKEEPING
-        }
 
     def _columns(self, canonical: bool = False) -> list[str]:
         """Column order: prefix, grid, record keys, bookkeeping.
@@ -288,6 +302,7 @@ class Sweep:
         if canonical:
             self.record_keys = columns[len(rio.PREFIX) + len(self.grid) : -len(rio.BOOKKEEPING)]
         self._columns_written = columns
+        assert self.out is not None
         rio.atomic_write(
             self.out / rio.MANIFEST_FILE,
             json.dumps(self._manifest(_now() if canonical else None), indent=2) + "\n",
@@ -380,98 +395,6 @@ def _check_seed(value) -> int:
     return int(value)
 
 
-# --------------------------------------------------------------------------- driving executors
-
-
-class _NoBar:
-    def update(self, n=1):
-        pass
-
-    def refresh(self):
-        pass
-
-    def set_postfix_str(self, text, refresh=True):
-        pass
-
-    def close(self):
-        pass
-
-
-def progress_bar(total: int, desc: str, enabled: bool | None = None, initial: int = 0):
-    """A tqdm bar on stderr (tasks done / total, rate, ETA), or a silent stand-in.
-
-    ``enabled=None`` shows it only when both stdout and stderr are terminals.
-    tqdm is imported here, lazily.
-    """
-    if enabled is None:
-        enabled = sys.stdout.isatty() and sys.stderr.isatty()
-    if not enabled:
-        return _NoBar()
-    try:
-        from tqdm import tqdm
-    except ImportError:  # a runtime dependency, but a broken install should still run
-        return _NoBar()
-    return tqdm(
-        total=total,
-        initial=initial,
-        desc=desc,
-        unit="task",
-        dynamic_ncols=True,
-        file=sys.stderr,
-        smoothing=0.1,
-    )
-
-
-def drive(executor, tasks, on_result, bar=None, window: int | None = None) -> None:
-    """Run ``tasks`` (``(key, label, fn, args)``) on ``executor``; call ``on_result(key, value)`` in order of completion.
-
-    At most ``window`` tasks are in flight (default: twice the executor's
-    workers), so the first results are saved while later tasks still wait and
-    an in-process executor reports each one as it finishes. A task that raises
-    stops the drive: what has not started is cancelled and a
-    :class:`TaskError` naming the task is raised from the original exception.
-    """
-    bar = bar or _NoBar()
-    window = window or 2 * parallelism(executor)
-    queue = enumerate(tasks)
-    pending: dict[cf.Future, tuple] = {}
-
-    def fill():
-        for order, (key, label, fn, args) in queue:
-            pending[executor.submit(fn, *args)] = (order, key, label)
-            if len(pending) >= window:
-                return
-
-    try:
-        fill()
-        while pending:
-            # wake up every half second so the bar's clock keeps ticking during long tasks
-            done, _ = cf.wait(list(pending), timeout=0.5, return_when=cf.FIRST_COMPLETED)
-            if not done:
-                bar.set_postfix_str(f"running: {min(pending.values())[2]}"[:60], refresh=False)
-                bar.refresh()
-                continue
-            failed = None
-            for future in sorted(
-                done, key=lambda f: pending[f][0]
-            ):  # submission order: deterministic
-                _, key, label = pending.pop(future)
-                if future.exception() is not None:
-                    failed = failed or (label, future.exception())
-                    continue
-                on_result(
-                    key, future.result()
-                )  # every finished task is kept before a failure is raised
-                bar.update(1)
-            if failed is not None:
-                label, exc = failed
-                raise TaskError(f"{label} failed: {type(exc).__name__}: {exc}") from exc
-            fill()
-    finally:
-        for future in pending:
-            future.cancel()
-
-
 def run(
     name,
     quick: bool = True,
@@ -491,23 +414,52 @@ def run(
             :mod:`sharpsim.experiments.executors`); ``None`` runs in-process.
         out: folder for ``results.csv`` and ``manifest.json``; rerunning with the
             same folder resumes, a folder holding a different sweep raises
-            :class:`ResultsMismatchError`.
+            :class:`ResultsMismatchError`, a corrupt file
+            :class:`~sharpsim.experiments.results.CorruptResultsError` (the
+            file untouched), and a folder another live run holds
+            :class:`~sharpsim.experiments.lock.FolderLockedError` (the folder
+            is locked for the run's life; see :mod:`sharpsim.experiments.lock`).
         progress: show a progress bar (``None``: only on a terminal).
         seed: root seed (a non-negative int).
 
     Returns:
         list of dicts ``{"experiment", "cell", "seed", **cell, **record}``
         sorted by (cell, seed, record): the same whichever executor ran them.
+
+    Raises:
+        SweepTooLargeError: more than :data:`~sharpsim.experiments.sizes.MAX_TASKS` (cell, seed) tasks, or
+            more than half the available memory at :data:`~sharpsim.experiments.sizes.TASK_BYTES` a task;
+            checked before anything is allocated or written.
+        Interrupted: on Ctrl-C; what finished is saved in ``out``.
     """
     executor = InProcessExecutor() if executor is None else executor
     if not isinstance(executor, cf.Executor):
         raise TypeError(
             f"executor must be a concurrent.futures.Executor or None; got {type(executor).__name__}"
         )
-    sweep = Sweep(name, quick=quick, seeds=seeds, seed=seed, out=out)
-    bar = progress_bar(len(sweep.units), sweep.experiment.name, progress, initial=len(sweep.done))
+    sweep = Sweep(name, quick=quick, seeds=seeds, seed=seed, out=out, lock=True)
     try:
-        drive(executor, sweep.tasks(), sweep.add, bar)
+        bar = progress_bar(
+            len(sweep.units), sweep.experiment.name, progress, initial=len(sweep.done)
+        )
+        try:
+            drive(executor, sweep.tasks(), sweep.add, bar)
+        except KeyboardInterrupt:
+            raise Interrupted(kept_line([sweep], sweep.out)) from None
+        finally:
+            bar.close()
+        return sweep.finish()
     finally:
-        bar.close()
-    return sweep.finish()
+        sweep.close()
+
+
+def kept_line(sweeps, where) -> str:
+    """What an interrupted run kept, and how to resume: one line for the user."""
+    done = sum(len(s.done) for s in sweeps)
+    total = sum(len(s.units) for s in sweeps)
+    if where is None:
+        return f"{done} of {total} tasks had finished; nothing is saved without out="
+    return (
+        f"{done} of {total} tasks are saved in {where}: "
+        "rerun the same command (same out folder) to resume"
+    )

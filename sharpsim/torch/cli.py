@@ -4,6 +4,12 @@
 (``sharpsim.cli`` dispatches ``sharpsim lm ARGS`` to :func:`main`). Prompts
 come one per line (blank lines skipped); results are printed as JSON lines.
 
+Sizes are checked before the model is loaded: at most MAX_PROMPTS prompts
+(a prompts file of at most MAX_PROMPT_BYTES), -N at most MAX_N,
+--max-new-tokens at most MAX_NEW_TOKENS, and prompts x N x max-new-tokens
+at most MAX_TOKENS generated tokens; anything larger is refused with one line
+(exit status 2).
+
 Example:
   sharpsim lm bon --model smollm2 --prompts prompts.txt -N 8 --max-new-tokens 32 --seed 0
   sharpsim lm experiment --quick --out results.json
@@ -17,6 +23,44 @@ import sys
 from pathlib import Path
 
 __all__ = ["main", "build_parser"]
+
+MAX_PROMPTS = 10_000
+MAX_PROMPT_BYTES = 10 * 2**20
+MAX_N = 1024
+MAX_NEW_TOKENS = 4096
+MAX_TOKENS = 10_000_000  # prompts x N x max-new-tokens: days of CPU time for a 135M model
+
+
+class SizeError(ValueError):
+    """A size on the ``lm`` command line beyond what it accepts (the message names it and the limit)."""
+
+
+def _int_in(low: int, high: int):
+    """An argparse type: an int in ``[low, high]``, one line naming the range otherwise."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:
+            raise argparse.ArgumentTypeError(
+                f"expected an integer from {low} to {high:,}, got {text!r}"
+            )
+        return value
+
+    return parse
+
+
+def check_work(n_prompts: int, args) -> None:
+    """Refuse (:class:`SizeError`) a run generating more than :data:`MAX_TOKENS` tokens, before loading the model."""
+    tokens = n_prompts * getattr(args, "N", 1) * args.max_new_tokens
+    if tokens > MAX_TOKENS:
+        raise SizeError(
+            f"{n_prompts:,} prompts x N {getattr(args, 'N', 1):,} x --max-new-tokens "
+            f"{args.max_new_tokens:,} = {tokens:,} tokens to generate, more than the limit of "
+            f"{MAX_TOKENS:,}: use fewer prompts, a smaller -N or fewer new tokens"
+        )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,21 +79,31 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument(
                 "--prompts", required=True, type=Path, help="text file, one prompt per line"
             )
-            p.add_argument("--max-new-tokens", type=int, default=32)
-            p.add_argument("--seed", type=int, default=0)
+            p.add_argument(
+                "--max-new-tokens",
+                type=_int_in(1, MAX_NEW_TOKENS),
+                default=32,
+                help=f"tokens to generate per response (1 to {MAX_NEW_TOKENS:,}; prompts x N x "
+                f"this at most {MAX_TOKENS:,})",
+            )
+            p.add_argument("--seed", type=_int_in(0, 2**63 - 1), default=0)
         p.add_argument("--device", default=None, help="torch device (default: cpu)")
 
     bon = sub.add_parser("bon", help="best-of-N with a self-reward")
     common(bon)
-    bon.add_argument("-N", type=int, default=8, help="candidates per prompt")
+    bon.add_argument(
+        "-N", type=_int_in(1, MAX_N), default=8, help=f"candidates per prompt (1 to {MAX_N:,})"
+    )
     bon.add_argument(
         "--reward", default="log_likelihood", choices=["log_likelihood", "length_normalized"]
     )
 
     sft = sub.add_parser("sft", help="SFT-sharpening on best-of-N picks, then greedy decoding")
     common(sft)
-    sft.add_argument("-N", type=int, default=8)
-    sft.add_argument("--epochs", type=int, default=2)
+    sft.add_argument(
+        "-N", type=_int_in(1, MAX_N), default=8, help=f"candidates per prompt (1 to {MAX_N:,})"
+    )
+    sft.add_argument("--epochs", type=_int_in(1, 1000), default=2)
     sft.add_argument("--lr", type=float, default=1e-3)
     sft.add_argument("--full", action="store_true", help="full fine-tuning instead of LoRA")
     sft.add_argument(
@@ -59,8 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     power = sub.add_parser("power", help="power sampling pi^alpha by Metropolis-Hastings")
     common(power)
     power.add_argument("--alpha", type=float, default=4.0)
-    power.add_argument("--block-size", type=int, default=8)
-    power.add_argument("--n-mcmc", type=int, default=4)
+    power.add_argument("--block-size", type=_int_in(1, MAX_NEW_TOKENS), default=8)
+    power.add_argument("--n-mcmc", type=_int_in(1, 1000), default=4)
 
     exp = sub.add_parser(
         "experiment", help="BoN vs greedy and LoRA SFT-sharpening on the bundled tasks"
@@ -82,11 +136,24 @@ def _load(model: str, device):
 def _read_prompts(path: Path) -> list[str]:
     if not path.is_file():
         raise ValueError(f"--prompts must be an existing text file; got {str(path)!r}")
-    prompts = [
-        line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
-    ]
+    size = path.stat().st_size
+    if size > MAX_PROMPT_BYTES:
+        raise SizeError(
+            f"--prompts file {str(path)!r} has {size:,} bytes, more than the limit of "
+            f"{MAX_PROMPT_BYTES:,}: split it"
+        )
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"--prompts file {str(path)!r} is not UTF-8 text") from None
+    prompts = [line.strip() for line in text.splitlines() if line.strip()]
     if not prompts:
         raise ValueError(f"--prompts file {str(path)!r} holds no prompts")
+    if len(prompts) > MAX_PROMPTS:
+        raise SizeError(
+            f"--prompts file {str(path)!r} holds {len(prompts):,} prompts, more than the limit "
+            f"of {MAX_PROMPTS:,}: split it"
+        )
     return prompts
 
 
@@ -99,6 +166,8 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         prompts = _read_prompts(args.prompts) if args.command != "experiment" else None
+        if prompts is not None:
+            check_work(len(prompts), args)
         policy = _load(args.model, args.device)
         return _COMMANDS[args.command](policy, prompts, args)
     except (ValueError, ImportError, TypeError) as exc:
