@@ -436,3 +436,23 @@ def test_decoding_markov_world():
     by = {r["method"]: r for r in records}
     assert by["exact mode"]["hit_exact"] == 1.0
     assert all(0 <= r["hit_exact"] <= 1 for r in records)
+
+
+def test_mean_table_groups_sorts_numbers_and_refuses_bad_columns():
+    from sharpsim.experiments import mean_table
+
+    recs = [
+        {"m": "b", "N": 10, "v": 1.0},
+        {"m": "b", "N": 10, "v": 2.0},
+        {"m": "a", "N": 2, "v": 4.0},
+    ]
+    lines = mean_table(recs, ("m", "N"), ("v",)).splitlines()
+    assert [line.split() for line in lines] == [
+        ["m", "N", "v"],
+        ["a", "2", "4"],
+        ["b", "10", "1.5"],
+    ]
+    with pytest.raises(TypeError, match="by"):
+        mean_table(recs, "m", ("v",))
+    with pytest.raises(TypeError, match="values"):
+        mean_table(recs, ("m",), [])

@@ -22,6 +22,10 @@ def mean_table(records: Iterable[dict], by: Sequence[str], values: Sequence[str]
     Returns:
       one header line and one line per group.
 
+    Raises:
+      TypeError: ``by`` or ``values`` is not a non-empty sequence of strings.
+      KeyError: a record that has every column of ``values`` lacks a column of ``by``.
+
     Example:
       >>> recs = [{"N": 16, "v": 1.0}, {"N": 16, "v": 3.0}, {"N": 2, "v": 5.0}, {"N": 2}]
       >>> print(mean_table(recs, ["N"], ["v"]))
@@ -29,7 +33,7 @@ def mean_table(records: Iterable[dict], by: Sequence[str], values: Sequence[str]
                    2               5
                   16               2
     """
-    by, values = tuple(by), tuple(values)
+    by, values = _names(by, "by"), _names(values, "values")
     groups: dict[tuple, list] = defaultdict(list)
     for record in records:
         if all(v in record for v in values):
@@ -41,6 +45,12 @@ def mean_table(records: Iterable[dict], by: Sequence[str], values: Sequence[str]
             "  ".join(f"{str(k):>14s}" for k in key) + "  " + "  ".join(f"{m:14.4g}" for m in means)
         )
     return "\n".join(lines)
+
+
+def _names(names, what: str) -> tuple[str, ...]:
+    if isinstance(names, str) or not all(isinstance(n, str) for n in names) or not names:
+        raise TypeError(f"{what} must be a non-empty sequence of column names; got {names!r}")
+    return tuple(names)
 
 
 def _order(value) -> tuple:
