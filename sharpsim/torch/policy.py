@@ -109,6 +109,19 @@ def _float_logits(logits):
     return logits.float() if logits.dtype in (torch.float16, torch.bfloat16) else logits
 
 
+def _inverse_cdf(log_probs, gen: np.random.Generator):
+    """One token per row of ``log_probs [b, V]`` from one uniform ``u ∈ (0, 1]`` each: ``#{cdf < u}``.
+
+    The NumPy policies' rule (``sample_tokens``): the same generator state gives
+    the same tokens on both backends (up to a uniform landing within rounding
+    of a CDF step). The CDF is normalised so its last entry is exactly 1.
+    """
+    cdf = torch.cumsum(log_probs.exp(), dim=-1)
+    cdf = cdf / cdf[:, -1:]
+    u = torch.as_tensor(1.0 - gen.random(log_probs.shape[0]), device=cdf.device, dtype=cdf.dtype)
+    return (cdf < u[:, None]).sum(-1)
+
+
 def _eos_ids(model, tokenizer) -> list[int]:
     ids = []
     for source in (
@@ -379,8 +392,11 @@ class CausalLMPolicy:
           n: responses per prompt (``>= 1``).
           max_new_tokens: cap on the response length (``>= 1``).
           temperature: token-level temperature ``> 0`` of the sampler.
-          rng: ``None``, an int seed or a ``numpy.random.Generator``; it seeds a
-            ``torch.Generator``, so the same ``rng`` gives the same samples.
+          rng: ``None``, an int seed or a ``numpy.random.Generator``. Every token is
+            drawn by inverse CDF from one uniform of this generator (one per row
+            and step, rows in prompt-major order), exactly as the NumPy
+            policies draw (``sharpsim.policies.autoregressive.sample_tokens``),
+            so the same ``rng`` gives the same samples on any device.
 
         Returns:
           :class:`SampledResponses` with ``texts``/``token_ids`` ``[k][n]`` and ``log_probs [k, n]``.
@@ -389,7 +405,7 @@ class CausalLMPolicy:
         n = check_int(n, "n", minimum=1)
         max_new_tokens = check_int(max_new_tokens, "max_new_tokens", minimum=1)
         temperature = check_real(temperature, "temperature", low=0.0, low_open=True)
-        gen = self.torch_generator(rng)
+        gen = check_rng(rng)
         rows = np.repeat(np.arange(len(P)), n)
         ids, lps, done = [], [], []
         for s in range(0, len(rows), self.batch_size):
@@ -411,11 +427,6 @@ class CausalLMPolicy:
             np.concatenate(done).reshape(k, n),
         )
 
-    def torch_generator(self, rng) -> torch.Generator:
-        """A ``torch.Generator`` on the model's device seeded from the numpy ``rng``."""
-        seed = int(check_rng(rng).integers(2**63 - 1))
-        return torch.Generator(device=self.device).manual_seed(seed)
-
     @torch.inference_mode()
     def _generate(
         self, prompt_ids, max_new_tokens, temperature, gen, greedy=False, caps=None, expand=None
@@ -425,7 +436,10 @@ class CausalLMPolicy:
         ``expand [b]`` (optional) maps each generated row to its prompt in
         ``prompt_ids``: prompts are encoded once and their cache is repeated.
         ``caps [b]`` optionally stops row ``i`` after ``caps[i] <= max_new_tokens``
-        tokens. Returns per-token temperature-1 and tempered log-probs.
+        tokens. ``gen`` is a ``numpy.random.Generator``: each step draws one
+        uniform per row (finished rows included) and picks the token by
+        inverse CDF of the tempered law. Returns per-token temperature-1 and
+        tempered log-probs.
         """
         b = len(prompt_ids)
         ids, mask = self._left_pad(prompt_ids)
@@ -462,10 +476,7 @@ class CausalLMPolicy:
             scaled = torch.log_softmax(
                 (logp - logp.max(-1, keepdim=True).values) / temperature, dim=-1
             )
-            if greedy:
-                tok = logp.argmax(-1)
-            else:
-                tok = torch.multinomial(scaled.exp(), 1, generator=gen)[:, 0]
+            tok = logp.argmax(-1) if greedy else _inverse_cdf(scaled, gen)
             tok = torch.where(done, torch.full_like(tok, self.pad_token_id), tok)
             steps.append(torch.where(done, -1, tok))
             terms.append(logp.gather(-1, tok[:, None])[:, 0].double())
