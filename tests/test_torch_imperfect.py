@@ -27,7 +27,9 @@ def test_pool_curve_shapes_queries_and_limits(curve):
     np.testing.assert_allclose(
         curve.value_true[:, -1], lp.max(axis=1), rtol=1e-9
     )  # N → ∞: the pool's best
-    assert curve.regret[0] == 0.0 and np.all(curve.regret >= -1e-12)  # the r*-ranking maximises r*
+    assert abs(curve.regret[0]) <= 1e-12 and np.all(
+        curve.regret >= -1e-12
+    )  # N = 1: both the mean; r* ranking is best
 
 
 def test_pool_curve_matches_resampled_best_of_n(curve):
@@ -68,7 +70,7 @@ def test_smollm2_length_normalised_proxy_curve():
     out = lm_bon_regret_curve(
         lm, ["What is 7 + 5?", "Name a colour."], 16, [1, 4, 16, 64], max_new_tokens=16, rng=0
     )
-    assert out.regret[0] == 0.0 and np.all(out.regret >= -1e-9)
+    assert abs(out.regret[0]) <= 1e-9 and np.all(out.regret >= -1e-9)
     assert np.all(np.diff(out.value_true, axis=1) >= -1e-9)  # ranking by r* itself never hurts r*
     assert np.isfinite(out.value_proxy).all() and out.queries == 32
     ss.pool_bon_true_values(out.value_proxy, out.value_true, [1])  # finite tables
