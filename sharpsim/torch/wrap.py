@@ -7,12 +7,10 @@ Token layout of the wrapped model (vocabulary ``V + X + 1``):
 * ``V + X`` end of sequence, emitted with probability 1 after ``H`` response
   tokens, so ``log π_torch(y + [EOS] | x) = log π_numpy(y | x)`` exactly.
 
-The next-token laws are stored as trainable logits (one row per reachable
-prefix state: per (prompt, position, previous token) for a
-:class:`~sharpsim.MarkovPolicy`, per (prompt, prefix) otherwise), initialised
-at the NumPy policy's log-probabilities, so training through the torch
-backend fits the same model class as the core (``MarkovClass`` /
-``PrefixTreeClass``).
+The next-token laws are stored as trainable logits, one row per (prompt,
+prefix), initialised at the NumPy policy's log-probabilities, so training
+through the torch backend fits the same model class as the core's
+``PrefixTreeClass`` (every law over ``V^H``).
 """
 
 from __future__ import annotations
@@ -20,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..policies.autoregressive import AutoregressivePolicy, MarkovPolicy
+from ..policies.autoregressive import AutoregressivePolicy
 from ..policies.base import all_sequences
 from .policy import CausalLMPolicy
 
@@ -72,19 +70,12 @@ class ARPolicyModule(torch.nn.Module):
                 f"policy must be a sharpsim AutoregressivePolicy (e.g. MarkovPolicy); got {type(policy).__name__}"
             )
         self.V, self.X, self.H = policy.vocab_size, policy.n_contexts, policy.horizon
-        self.markov = isinstance(policy, MarkovPolicy)
-        tables = []
-        for h in range(self.H):
-            if isinstance(policy, MarkovPolicy):  # state: previous token (or none at h = 0)
-                t = policy.initial[:, None, :] if h == 0 else policy.transition[:, h - 1]
-                with np.errstate(divide="ignore"):
-                    t = np.log(t)
-            else:  # state: the whole prefix, mixed-radix encoded
-                x = np.arange(self.X)[:, None]
-                t = policy._next_log_probs(x, all_sequences(self.V, h)[None])
-            tables.append(
-                torch.nn.Parameter(torch.tensor(np.maximum(t, LOG_ZERO), dtype=torch.float64))
-            )
+        x = np.arange(self.X)[:, None]
+        tables = [policy._next_log_probs(x, all_sequences(self.V, h)[None]) for h in range(self.H)]
+        tables = [
+            torch.nn.Parameter(torch.tensor(np.maximum(t, LOG_ZERO), dtype=torch.float64))
+            for t in tables
+        ]
         self.logits = torch.nn.ParameterList(tables)
 
     def next_token_log_probs(self) -> list[np.ndarray]:
@@ -108,9 +99,7 @@ class ARPolicyModule(torch.nn.Module):
             h = n_real[:, j] - 1  # response tokens seen at position j
             if j > 0:
                 is_resp = (mask[:, j] == 1) & (h >= 1)
-                code = torch.where(
-                    is_resp, (code * self.V + tok[:, j]) if not self.markov else tok[:, j], code
-                )
+                code = torch.where(is_resp, code * self.V + tok[:, j], code)
             for hh in range(self.H):
                 rows = (h == hh) & (mask[:, j] == 1)
                 if not bool(rows.any()):
@@ -149,25 +138,18 @@ class WrappedPolicy(CausalLMPolicy):
         return np.array(flat, dtype=np.int64).reshape(shape + (self.model.H,))
 
     def to_numpy(self):
-        """The current (possibly trained) model as a NumPy policy (``MarkovPolicy`` or ``JointAutoregressivePolicy``)."""
+        """The current (possibly trained) model as a NumPy :class:`~sharpsim.JointAutoregressivePolicy`."""
         from ..policies.autoregressive import JointAutoregressivePolicy
 
         laws = [np.exp(t) for t in self.model.next_token_log_probs()]
+        # exact zeros only (rows were normalised in log space)
         laws = [np.where(t < np.exp(LOG_ZERO / 2), 0.0, t) for t in laws]
-        laws = [
-            t / t.sum(-1, keepdims=True) for t in laws
-        ]  # exact zeros only; rows were normalised in log space
-        if self.model.markov:
-            transition = (
-                np.stack(laws[1:], axis=1)
-                if self.model.H > 1
-                else np.zeros((self.model.X, 0, self.model.V, self.model.V))
-            )
-            return MarkovPolicy(laws[0][:, 0, :], transition)
-        joint = np.zeros((self.model.X, 1))
-        for h in range(self.model.H):
-            joint = (joint[:, :, None] * laws[h] if h else laws[0]).reshape(self.model.X, -1)
-        return JointAutoregressivePolicy(joint, self.model.V, self.model.H)
+        joint = laws[0][:, 0, :]
+        for h in range(1, self.model.H):
+            joint = (joint[:, :, None] * laws[h]).reshape(self.model.X, -1)
+        return JointAutoregressivePolicy(
+            joint / joint.sum(-1, keepdims=True), self.model.V, self.model.H
+        )
 
 
 def _leaves(nested):
@@ -196,8 +178,8 @@ def as_causal_lm(ar_policy, *, device="cpu") -> WrappedPolicy:
     """Wrap a NumPy :class:`~sharpsim.MarkovPolicy` / :class:`~sharpsim.JointAutoregressivePolicy` as a torch causal LM.
 
     Args:
-      ar_policy: any :class:`~sharpsim.AutoregressivePolicy` (non-Markov ones are
-        tabulated per prefix: ``X · V**H`` entries).
+      ar_policy: any :class:`~sharpsim.AutoregressivePolicy`, tabulated per
+        prefix (``X · V**H`` entries: small worlds only).
       device: torch device.
 
     Returns:
