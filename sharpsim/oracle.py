@@ -59,7 +59,10 @@ class SampleEvaluateOracle:
     Args:
       base: the base policy ``π_base`` (any :class:`~sharpsim.policies.base.Policy`).
         :meth:`evaluate` needs it to declare ``response_ndim``: 0 for integer
-        responses (tabular policies), 1 for token sequences ``[..., H]``.
+        responses (tabular policies), 1 for token sequences ``[..., H]``. A
+        base with ``sample_with_log_prob`` (a real LM) is asked for draws and
+        likelihoods in that one call by :meth:`sample` and :meth:`stream`; an
+        opaque base (``enumerable = False``) needs nothing else.
       mu: prompt distribution ``[n_contexts]``; ``None`` is uniform.
       budget: optional cap on the total number of queries.
       rng: ``None``, an int seed or a ``numpy.random.Generator``.
@@ -101,6 +104,7 @@ class SampleEvaluateOracle:
         self.evaluated = 0
         self.prompts_drawn = 0
         self._response_ndim = _declared_response_ndim(base)
+        self._joint_sampler = _joint_sampler(base)
         self._prompt_tables = _AliasTables(self.mu[None, :])
 
     @property
@@ -206,8 +210,7 @@ class SampleEvaluateOracle:
         if isinstance(self.base, TabularPolicy):
             y, log_prob = self.base._sample_repeated_with_log_prob(x, N, self.rng)
         else:
-            y = self.base.sample(x, N, rng=self.rng)
-            log_prob = self.base.log_prob(np.broadcast_to(x[:, None], (x.shape[0], N)), y)
+            y, log_prob = self._draw(x, N)
         self._record(x.shape[0] * N, "sampled")
         return y, log_prob
 
@@ -268,12 +271,35 @@ class SampleEvaluateOracle:
                     x[first : last + 1], per_prompt, self.rng
                 )
                 y, log_prob = y.reshape(-1), log_prob.reshape(-1)
+            elif self._joint_sampler is not None:
+                y, log_prob = self._draw(x[first : last + 1], per_prompt)
+                y, log_prob = y.reshape((stop - start,) + y.shape[2:]), log_prob.reshape(-1)
             else:
                 y = self.base.sample(x[first : last + 1], per_prompt, rng=self.rng)
                 y = y.reshape((stop - start,) + y.shape[2:])
                 log_prob = self.base.log_prob(x[positions], y)
             self._record(stop - start, "sampled")
             yield OracleChunk(positions, y, log_prob)
+
+    def _draw(self, x: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """``n`` responses per prompt of ``x`` and their ``log π_base`` ``[k, n]``, uncounted.
+
+        One ``base.sample_with_log_prob`` call when the base has it (one pass of
+        a real LM), else ``base.sample`` then ``base.log_prob``; both consume
+        the generator alike. Callers charge the draws they use (adaptive
+        best-of-N discards a block's draws past a prompt's stopping time).
+        """
+        if self._joint_sampler is None:
+            y = self.base.sample(x, n, rng=self.rng)
+            return y, self.base.log_prob(np.broadcast_to(x[:, None], (x.shape[0], n)), y)
+        y, log_prob = self._joint_sampler(x, n, rng=self.rng)
+        y, log_prob = np.asarray(y), np.asarray(log_prob, dtype=float)
+        if y.shape[:2] != (x.shape[0], n) or log_prob.shape != (x.shape[0], n):
+            raise ValueError(
+                f"base.sample_with_log_prob must return responses [k={x.shape[0]}, n={n}, ...] and "
+                f"log-likelihoods [k, n]; got shapes {y.shape} and {log_prob.shape}"
+            )
+        return y, log_prob
 
     def evaluate(self, x, y) -> np.ndarray:
         """``log π_base(y|x)`` for caller-supplied responses (XPO); counts one query per pair.
@@ -345,6 +371,19 @@ def _declared_response_ndim(base) -> int | None:
     if value > 1:
         raise ValueError(f"base.response_ndim must be 0 (integers) or 1 (sequences); got {value}")
     return value
+
+
+def _joint_sampler(base):
+    """``base.sample_with_log_prob`` (one pass for draws and likelihoods), or ``None`` when absent."""
+    method = getattr(base, "sample_with_log_prob", None)
+    if method is None:
+        return None
+    if not callable(method):
+        raise TypeError(
+            f"base.sample_with_log_prob must be a method (x, n, rng) -> (y, log_prob); got "
+            f"{type(method).__name__}"
+        )
+    return method
 
 
 def _chunk_bounds(k: int, N: int, chunk_size: int) -> Iterator[tuple[int, int]]:

@@ -28,7 +28,14 @@ from scipy.special import expit
 from .._validation import check_int, check_real
 from ..measures import tilted
 from ..oracle import SampleEvaluateOracle
-from .result import SharpeningResult, check_model_class, resolve_seed, solver_options, solver_rng
+from .result import (
+    SharpeningResult,
+    check_model_class,
+    realizability_check_wanted,
+    resolve_seed,
+    solver_options,
+    solver_rng,
+)
 from .result import check_realizable as _assert_realizable
 
 _SOLVERS = {"regression": "fit_regression", "logistic": "fit_logistic_dpo"}
@@ -47,12 +54,15 @@ def dpo_sharpening(
     loss: str = "regression",
     reward=None,
     keep_data: bool = False,
-    check_realizable: bool = True,
+    check_realizable: bool | None = None,
 ) -> SharpeningResult:
     """RLHF-Sharpening via DPO on ``n`` pairs from the base model (Eq. (8), Theorem 4.2).
 
     Args:
-      base: the base policy ``π_base`` (reached only through the oracle).
+      base: the base policy ``π_base`` (reached only through the oracle); an
+        opaque one (``enumerable = False``, a real LM: see
+        :class:`~sharpsim.policies.base.Policy`) works as is, and ``π*_β`` is
+        never computed from it.
       n: number of prompts, each with two responses (``>= 1``; ``m = 2n``).
       beta: KL regularisation ``β > 0`` (Eq. (3)).
       model_class: a class with ``fit_regression(x, y, y_ref, target, beta, base)``
@@ -67,7 +77,10 @@ def dpo_sharpening(
         ``score(x, y, log_prob)`` is computed from the observed likelihoods.
       keep_data: keep the pairs, their log-likelihoods and the targets in ``.data``.
       check_realizable: raise ``ValueError`` when ``model_class.contains``
-        rejects ``π*_β`` (Assumption 4.3, needed by Theorem 4.2).
+        rejects ``π*_β`` (Assumption 4.3, needed by Theorem 4.2). ``None``
+        (default) checks when it can: an enumerable base and a class with
+        ``contains``; ``True`` demands the check (``ValueError`` for an opaque
+        base); ``False`` skips it.
 
     Returns:
       :class:`SharpeningResult` with ``queries == 2n``; ``diagnostics`` holds
@@ -75,7 +88,7 @@ def dpo_sharpening(
 
     Raises:
       ValueError: ``n > MAX_PAIRS`` (``10**7``; the pairs are held in memory),
-        before anything is drawn.
+        before anything is drawn; ``check_realizable=True`` with an opaque base.
 
     The class's random restarts (if it has any) come from a child stream of the
     run's seed, so the same seed gives the same fit byte for byte.
@@ -92,7 +105,7 @@ def dpo_sharpening(
     if loss not in _SOLVERS:
         raise ValueError(f"loss must be one of {tuple(_SOLVERS)}; got {loss!r}")
     check_model_class(model_class, base, _SOLVERS[loss])
-    if check_realizable:
+    if realizability_check_wanted(check_realizable, model_class, base):
         _assert_realizable(model_class, tilted(base, beta, reward), "π*_β (Assumption 4.3)")
     gen, seed = resolve_seed(rng)
     oracle = SampleEvaluateOracle(base, mu, rng=gen)

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from .._validation import check_int, check_rng
+from ..policies.base import is_enumerable
 
 
 @dataclass
@@ -163,6 +164,39 @@ def check_realizable(model_class, target, what: str) -> None:
             f"model_class {type(model_class).__name__} cannot represent {what}, which the theorem "
             "needs (realizability); pass check_realizable=False to run misspecified on purpose"
         )
+
+
+def realizability_check_wanted(check_realizable, model_class, base) -> bool:
+    """Whether a run checks realizability: ``check_realizable`` read against the base and the class.
+
+    ``None`` checks when it can: an enumerable base (the target law is
+    computed exactly from it) and a class with ``contains``. ``True`` demands
+    the check, so an opaque base (``enumerable = False``) is a ``ValueError``;
+    ``False`` skips it.
+
+    Example:
+      >>> import sharpsim as ss
+      >>> class Opaque:
+      ...     enumerable = False
+      >>> realizability_check_wanted(None, ss.TabularClass(1, 2), Opaque())
+      False
+      >>> realizability_check_wanted(True, ss.TabularClass(1, 2), Opaque())
+      Traceback (most recent call last):
+      ValueError: check_realizable=True computes the target law exactly from base, which needs an enumerable base; Opaque is opaque (enumerable=False): pass check_realizable=None or False
+    """
+    if check_realizable is None:
+        return is_enumerable(base) and callable(getattr(model_class, "contains", None))
+    if not isinstance(check_realizable, (bool, np.bool_)):
+        raise TypeError(
+            f"check_realizable must be None, True or False; got {type(check_realizable).__name__}"
+        )
+    if check_realizable and not is_enumerable(base):
+        raise ValueError(
+            "check_realizable=True computes the target law exactly from base, which needs an "
+            f"enumerable base; {type(base).__name__} is opaque (enumerable=False): pass "
+            "check_realizable=None or False"
+        )
+    return bool(check_realizable)
 
 
 class Progress:

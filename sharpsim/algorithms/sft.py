@@ -24,8 +24,16 @@ from ..inference.bon_law import best_of_n_law
 from ..inference.bon_sampling import best_of_n
 from ..oracle import SampleEvaluateOracle
 from ..policies import as_tabular
+from ..policies.base import is_enumerable
 from .parameters import adaptive_mu_stop
-from .result import SharpeningResult, check_model_class, resolve_seed, solver_options, solver_rng
+from .result import (
+    SharpeningResult,
+    check_model_class,
+    realizability_check_wanted,
+    resolve_seed,
+    solver_options,
+    solver_rng,
+)
 from .result import check_realizable as _assert_realizable
 from .sft_error import (  # noqa: F401  (the exact errors, importable from here as before)
     MAX_VISIT_CELLS,
@@ -61,10 +69,10 @@ def sft_sharpening(
     rng=None,
     *,
     reward=None,
-    bon_method: str = "law",
+    bon_method: str | None = None,
     tie_break: str = "first",
     keep_data: bool = False,
-    check_realizable: bool = False,
+    check_realizable: bool | None = False,
 ) -> SharpeningResult:
     """SFT-Sharpening: maximum likelihood on best-of-N picks (Section 2.1, Theorem 4.1).
 
@@ -72,7 +80,10 @@ def sft_sharpening(
     self-reward maximiser among ``N`` responses ``y ~ π_base(·|x_i)``.
 
     Args:
-      base: the base policy ``π_base`` (reached only through the oracle).
+      base: the base policy ``π_base`` (reached only through the oracle); an
+        opaque one (``enumerable = False``, a real LM: see
+        :class:`~sharpsim.policies.base.Policy`) needs ``bon_method="faithful"``
+        (its default), ``tie_break="first"`` and no realizability check.
       n: number of prompts ``x_i ~ μ`` (``>= 1``).
       N: responses per prompt (``>= 1``).
       model_class: a class with ``fit_mle(x, y, weights=None) -> policy``.
@@ -80,13 +91,16 @@ def sft_sharpening(
       rng: ``None``, an int seed or a ``numpy.random.Generator``.
       reward: self-reward object (``None``: log-likelihood, Eq. (2)).
       bon_method: ``"law"`` draws each pick from the exact BoN law (simulation
-        shortcut, charged ``N`` queries per prompt); ``"faithful"`` draws the
-        ``N`` responses. Both count ``m = n·N``.
+        shortcut, charged ``N`` queries per prompt; needs an enumerable base);
+        ``"faithful"`` draws the ``N`` responses. Both count ``m = n·N``.
+        ``None`` (default) is ``"law"`` for an enumerable base and
+        ``"faithful"`` for an opaque one.
       tie_break: tie rule of the BoN pick (see ``best_of_n``).
       keep_data: keep ``x``, the picks and their base log-likelihoods in ``.data``.
       check_realizable: raise ``ValueError`` unless ``model_class.contains``
         accepts the BoN law (Assumption 4.1). Off by default because SFT is
-        routinely run misspecified (e.g. a linear class on Example J.1).
+        routinely run misspecified (e.g. a linear class on Example J.1);
+        ``True`` needs an enumerable base, ``None`` checks when it can.
 
     Returns:
       :class:`SharpeningResult` with ``queries == n·N`` and
@@ -94,7 +108,9 @@ def sft_sharpening(
       ``bon_log_prob_mean`` (average ``log π_base`` of the picks, Fig. 4).
 
     Raises:
-      ValueError: ``n > MAX_PROMPTS`` (``2**26``; checked before anything is drawn).
+      ValueError: ``n > MAX_PROMPTS`` (``2**26``; checked before anything is
+        drawn); ``bon_method="law"``, ``tie_break="index"`` or
+        ``check_realizable=True`` with an opaque base.
 
     Example:
       >>> import sharpsim as ss
@@ -105,9 +121,9 @@ def sft_sharpening(
     """
     n = _check_n_prompts(n)
     N = check_int(N, "N", minimum=1)
-    _check_choice(bon_method, "bon_method", ("law", "faithful"))
+    bon_method = _resolve_bon_method(bon_method, base)
     check_model_class(model_class, base, "fit_mle")
-    if check_realizable:
+    if realizability_check_wanted(check_realizable, model_class, base):
         _check_bon_realizable(model_class, base, N, reward, tie_break)
     gen, seed = resolve_seed(rng)
     oracle = SampleEvaluateOracle(base, mu, rng=gen)
@@ -136,7 +152,7 @@ def adaptive_sft_sharpening(
     max_samples: int | None = None,
     on_cap: str = "raise",
     keep_data: bool = False,
-    check_realizable: bool = False,
+    check_realizable: bool | None = False,
 ) -> SharpeningResult:
     """Adaptive SFT-Sharpening (Appendix D, Theorem D.1).
 
@@ -147,7 +163,8 @@ def adaptive_sft_sharpening(
     (Lemma I.1) and each pick misses ``y*(x)`` with probability ``≤ δ/2``.
 
     Args:
-      base: the base policy ``π_base``.
+      base: the base policy ``π_base``; an opaque one (``enumerable = False``)
+        is reached only through the oracle, as always.
       n: number of prompts (``>= 1``).
       delta: the sharpening level ``δ ∈ (0, 1)`` that fixes ``μ_stop``.
       model_class: a class with ``fit_mle(x, y, weights=None)``.
@@ -160,7 +177,8 @@ def adaptive_sft_sharpening(
       on_cap: ``"raise"`` or ``"flag"``, as in ``adaptive_best_of_n``.
       keep_data: keep the picks in ``.data``.
       check_realizable: raise ``ValueError`` unless ``model_class.contains``
-        accepts the exact adaptive BoN law (Assumption D.1).
+        accepts the exact adaptive BoN law (Assumption D.1); ``True`` needs an
+        enumerable base, ``None`` checks when it can.
 
     Returns:
       :class:`SharpeningResult`; ``queries`` is the realised total ``m`` and
@@ -168,7 +186,8 @@ def adaptive_sft_sharpening(
       ``diagnostics`` holds ``mu_stop`` and ``mean_samples_per_prompt``.
 
     Raises:
-      ValueError: ``n > MAX_PROMPTS`` (``2**26``; checked before anything is drawn).
+      ValueError: ``n > MAX_PROMPTS`` (``2**26``; checked before anything is
+        drawn); ``check_realizable=True`` with an opaque base.
 
     Example:
       >>> import sharpsim as ss
@@ -185,7 +204,7 @@ def adaptive_sft_sharpening(
         else check_real(mu_stop, "mu_stop", low=0.0, low_open=True)
     )
     check_model_class(model_class, base, "fit_mle")
-    if check_realizable:
+    if realizability_check_wanted(check_realizable, model_class, base):
         law = adaptive_best_of_n_law(as_tabular(base, "base"), mu_stop)
         _assert_realizable(model_class, law, "the adaptive best-of-N law (Assumption D.1)")
     gen, seed = resolve_seed(rng)
@@ -212,6 +231,20 @@ def _fit_mle(model_class, x, y, seed: int):
     """``model_class.fit_mle(x, y)``; a class whose fit is random (a gradient learner) gets ``rng=`` from
     a child stream of the run's seed, so the same seed gives the same fit."""
     return model_class.fit_mle(x, y, **solver_options(model_class.fit_mle, rng=solver_rng(seed)))
+
+
+def _resolve_bon_method(bon_method, base) -> str:
+    """``bon_method`` checked; ``None`` is ``"law"`` for an enumerable base, ``"faithful"`` otherwise."""
+    if bon_method is None:
+        return "law" if is_enumerable(base) else "faithful"
+    _check_choice(bon_method, "bon_method", ("law", "faithful"))
+    if bon_method == "law" and not is_enumerable(base):
+        raise ValueError(
+            "bon_method='law' draws each pick from the exact best-of-N law, which needs an enumerable "
+            f"base; {type(base).__name__} is opaque (enumerable=False): use bon_method='faithful' "
+            "(or None)"
+        )
+    return bon_method
 
 
 def _check_bon_realizable(model_class, base, N, reward, tie_break) -> None:

@@ -17,7 +17,7 @@ import numpy as np
 
 from .._validation import check_index_array, check_int
 from ..oracle import SampleEvaluateOracle
-from ..policies.base import Policy, encode_sequences, tie_threshold
+from ..policies.base import Policy, encode_sequences, is_enumerable, tie_threshold
 
 TIE_BREAKS = ("first", "index")
 #: Default bound on the (prompt, response) pairs a sampler holds in memory at once.
@@ -39,6 +39,24 @@ def _check_choice(value, name: str, choices) -> str:
     if value not in choices:
         raise ValueError(f"{name} must be one of {choices}; got {value!r}")
     return value
+
+
+def _check_tie_break(tie_break, base) -> str:
+    """``tie_break`` checked against :data:`TIE_BREAKS`; ``"index"`` needs an enumerable base."""
+    tie_break = _check_choice(tie_break, "tie_break", TIE_BREAKS)
+    if tie_break == "index" and not is_enumerable(base):
+        raise ValueError(
+            "tie_break='index' orders tied draws by their index among all responses, which needs an "
+            f"enumerable base; {type(base).__name__} is opaque (enumerable=False): use tie_break='first'"
+        )
+    return tie_break
+
+
+def _empty_responses(base) -> np.ndarray:
+    """No responses: int64 ``[0]``, or ``[0, H]`` for sequences (``[0, 0]`` when ``H`` is not declared)."""
+    if _is_sequence(base):
+        return np.zeros((0, base.horizon), np.int64)
+    return np.zeros((0, 0) if getattr(base, "response_ndim", 0) == 1 else (0,), np.int64)
 
 
 def _as_oracle(source, rng) -> SampleEvaluateOracle:

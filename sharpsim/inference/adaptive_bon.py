@@ -25,15 +25,15 @@ from ..rewards import resolve_reward
 from ._bon_common import (
     DEFAULT_CHUNK_SIZE,
     DEFAULT_MAX_DRAWS,
-    TIE_BREAKS,
     _as_oracle,
     _Best,
     _best_position,
     _check_choice,
     _check_max_draws,
     _check_prompts,
+    _check_tie_break,
     _checked_score,
-    _is_sequence,
+    _empty_responses,
     _response_index,
 )
 from .bon_law import (
@@ -133,7 +133,9 @@ def adaptive_best_of_n(
     response at a time.
 
     Args:
-      source: a :class:`~sharpsim.SampleEvaluateOracle` or a policy.
+      source: a :class:`~sharpsim.SampleEvaluateOracle` or a policy; an opaque
+        base (``enumerable = False``) draws through ``sample_with_log_prob``
+        when it has it and takes ``tie_break="first"``.
       x: int array ``[k]`` of prompts.
       mu_stop: stopping parameter ``μ_stop > 0`` (Theorem D.1 uses ``ln(2/δ)``).
       reward: ``None`` (log-likelihood) or a reward that is a fixed function of
@@ -142,7 +144,7 @@ def adaptive_best_of_n(
         before the rule fires raises ``RuntimeError`` (``on_cap="raise"``) or
         is flagged in ``result.stopped`` (``on_cap="flag"``); never silent.
       rng: seed or generator when ``source`` is a policy; ``None`` for an oracle.
-      tie_break: ``"first"`` or ``"index"``.
+      tie_break: ``"first"`` or ``"index"`` (needs an enumerable base).
       on_cap: ``"raise"`` or ``"flag"``.
       chunk_size: bound on the pairs drawn per round.
       max_draws: most responses drawn in this call (default ``10**10``, about
@@ -169,7 +171,7 @@ def adaptive_best_of_n(
     if reward.depends_on_group:
         raise ValueError("adaptive_best_of_n needs a reward that is a fixed function of (x, y)")
     max_samples = None if max_samples is None else check_int(max_samples, "max_samples", minimum=1)
-    tie_break = _check_choice(tie_break, "tie_break", TIE_BREAKS)
+    tie_break = _check_tie_break(tie_break, oracle.base)
     on_cap = _check_choice(on_cap, "on_cap", ("raise", "flag"))
     chunk_size = check_int(chunk_size, "chunk_size", minimum=1)
     max_draws = _check_max_draws(max_draws)
@@ -215,8 +217,7 @@ class _AdaptiveState:
     def advance(self, oracle, x, active, drawn, size, mu, reward, tie_break) -> np.ndarray:
         """Draw a block for the active prompts; returns which of them stopped."""
         xa = x[active]
-        y = oracle.base.sample(xa, size, rng=oracle.rng)
-        lp = oracle.base.log_prob(np.broadcast_to(xa[:, None], (xa.shape[0], size)), y)
+        y, lp = oracle._draw(xa, size)  # charged below: only the draws up to each stop
         run_max = np.maximum(self.log_max[active][:, None], np.maximum.accumulate(lp, axis=1))
         fire = (drawn + np.arange(1, size + 1)) >= _stop_threshold(run_max, mu)
         fired = fire.any(axis=1)
@@ -256,8 +257,7 @@ class _AdaptiveState:
                 f"max_draws={self.budget_hit} left no draw for the {self.stopped.size} prompts"
             )
         if self.best is None:  # no prompts
-            shape = (0, oracle.base.horizon) if _is_sequence(oracle.base) else (0,)
-            empty = np.zeros(shape, np.int64)
+            empty = _empty_responses(oracle.base)
             return AdaptiveBestOfNResult(empty, np.zeros(0), self.n_drawn, 0, self.stopped)
         return AdaptiveBestOfNResult(
             self.best.response,

@@ -18,20 +18,20 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._validation import check_int
-from ..policies.base import decode_responses
+from ..policies.base import decode_responses, is_enumerable
 from ..policies.tabular import as_tabular
 from ..rewards import resolve_reward
 from ._bon_common import (
     _NO_INDEX,
     DEFAULT_CHUNK_SIZE,
     DEFAULT_MAX_DRAWS,
-    TIE_BREAKS,
     _as_oracle,
     _Best,
     _best_position,
     _check_choice,
     _check_max_draws,
     _check_prompts,
+    _check_tie_break,
     _checked_score,
     _is_sequence,
     _response_index,
@@ -260,13 +260,16 @@ def best_of_n(
 
     Args:
       source: a :class:`~sharpsim.SampleEvaluateOracle` (queries are counted
-        on it) or a policy (wrapped in a fresh oracle seeded by ``rng``).
+        on it) or a policy (wrapped in a fresh oracle seeded by ``rng``). An
+        opaque base (``enumerable = False``, a real LM; see
+        :class:`~sharpsim.policies.base.Policy`) takes ``method="faithful"``
+        and ``tie_break="first"``; its responses are ``[k, N, H]`` arrays.
       x: int array ``[k]`` of prompts.
       N: responses per prompt (``>= 1``).
       reward: ``None`` (log-likelihood), a reward object, or an array ``[X, Y]``.
-      method: ``"faithful"`` or ``"law"``.
+      method: ``"faithful"`` or ``"law"`` (needs an enumerable base).
       tie_break: ``"first"`` (earliest draw among the maximal ones) or
-        ``"index"`` (smallest response index among them). A draw is maximal
+        ``"index"`` (smallest response index among them; needs an enumerable base). A draw is maximal
         when its reward is tied with the best draw's by the package's rule
         (:data:`~sharpsim.policies.base.TIE_RTOL`; CONTRIBUTING.md, "Ties").
       rng: seed or generator when ``source`` is a policy; must be ``None`` for an oracle.
@@ -290,7 +293,12 @@ def best_of_n(
     x = _check_prompts(x, oracle)
     N = check_int(N, "N", minimum=1)
     method = _check_choice(method, "method", METHODS)
-    tie_break = _check_choice(tie_break, "tie_break", TIE_BREAKS)
+    tie_break = _check_tie_break(tie_break, oracle.base)
+    if method == "law" and not is_enumerable(oracle.base):
+        raise ValueError(
+            "method='law' draws each pick from the exact best-of-N law, which needs an enumerable base; "
+            f"{type(oracle.base).__name__} is opaque (enumerable=False): use method='faithful'"
+        )
     chunk_size = check_int(chunk_size, "chunk_size", minimum=1)
     max_draws = _check_max_draws(max_draws)
     reward = resolve_reward(reward)

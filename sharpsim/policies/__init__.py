@@ -6,12 +6,13 @@ from .autoregressive import (
     MarkovPolicy,
     MultiLayerLinearSoftmaxPolicy,
 )
-from .base import Policy, all_sequences, decode_responses, encode_sequences
+from .base import Policy, all_sequences, decode_responses, encode_sequences, is_enumerable
 from .linear import LinearSoftmaxPolicy
 from .tabular import TabularPolicy, as_tabular
 
 __all__ = [
     "Policy",
+    "is_enumerable",
     "TabularPolicy",
     "as_tabular",
     "all_sequences",

@@ -161,7 +161,30 @@ def canonical_ties(values) -> np.ndarray:
 
 @runtime_checkable
 class Policy(Protocol):
-    """What the oracle and the algorithms need from a policy ``π : X → Δ(Y)``."""
+    """What the oracle and the algorithms need from a policy ``π : X → Δ(Y)`` (Definition 3.2).
+
+    Required: ``n_contexts`` (prompts are ``0..n_contexts-1``), ``log_prob``
+    and ``sample``. Optional members, read with ``getattr``:
+
+    * ``response_ndim``: ``0`` for integer responses ``[...]``, ``1`` for token
+      sequences ``[..., H]`` (needed by :meth:`SampleEvaluateOracle.evaluate`).
+    * ``sample_with_log_prob(x, n, rng) -> (y, log_prob)``: the ``n`` draws of
+      ``sample(x, n, rng)`` and their ``log π(y|x)`` ``[k, n]`` in one pass. It
+      must consume ``rng`` exactly as ``sample`` does, so a run is the same
+      whichever of the two the caller uses; the oracle uses it when present.
+    * ``enumerable``: ``False`` for an *opaque* policy (:func:`is_enumerable`).
+
+    **Opaque policies.** A policy with ``enumerable = False`` (a real causal
+    LM behind ``sharpsim.torch``) can only sample and score: it has no
+    ``to_tabular``, ``probs`` or ``mode``, and nothing exact (``tilted``,
+    ``mode_mask``, ``best_of_n_law``) is ever computed from it. Its responses
+    are int64 arrays ``[..., H]`` (``response_ndim = 1``) of one width ``H``
+    on every call; a response shorter than ``H`` is padded with ``-1`` after
+    its end. The core treats them as opaque arrays: it copies, indexes and
+    compares them, never decodes them. Faithful and adaptive best-of-N, SFT-
+    and adaptive SFT-sharpening, DPO- and XPO-sharpening run on such a policy
+    through the oracle (CONTRIBUTING.md, "Opaque policies").
+    """
 
     n_contexts: int
 
@@ -169,7 +192,25 @@ class Policy(Protocol):
         """``log π(y|x)`` for broadcasting arrays of prompts and responses."""
 
     def sample(self, x, n: int, rng=None) -> np.ndarray:  # pragma: no cover - protocol
-        """``n`` i.i.d. responses per prompt in ``x``."""
+        """``n`` i.i.d. responses per prompt in ``x``: ``[k, n]`` or ``[k, n, H]``."""
+
+
+def is_enumerable(policy) -> bool:
+    """Whether ``policy`` can be tabulated (its ``enumerable`` attribute; ``True`` when it has none).
+
+    Exact computations (``to_tabular``, ``tilted``, ``best_of_n_law``,
+    realizability checks, XPO's exact diagnostics) need an enumerable policy;
+    an opaque one (``enumerable = False``, see :class:`Policy`) is reached only
+    by sampling and scoring.
+
+    Example:
+      >>> import sharpsim as ss
+      >>> class Opaque:
+      ...     enumerable = False
+      >>> is_enumerable(ss.TabularPolicy([[1.0]])), is_enumerable(Opaque())
+      (True, False)
+    """
+    return bool(getattr(policy, "enumerable", True))
 
 
 def encode_sequences(seqs, vocab_size: int) -> np.ndarray:
