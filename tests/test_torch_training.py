@@ -78,7 +78,7 @@ def _run(method, base, rng, lora=None):
     if method == "dpo":
         return dpo_sharpening(base, ["a", "b", "c"], 0.5, epochs=2, batch_size=2, **common)
     return xpo_sharpening(
-        base, ["a", "b"], 2, 0.5, 0.1, prompts_per_round=2, inner_steps=2, n_validation=3, **common
+        base, ["a", "b"], 2, 0.5, 0.1, prompts_per_round=2, inner_steps=2, **common
     )
 
 
