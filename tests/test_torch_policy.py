@@ -222,3 +222,37 @@ def test_from_pretrained_round_trip(tmp_path):
     np.testing.assert_allclose(
         loaded.log_prob(["ab"], ["cd"]), lm.log_prob(["ab"], ["cd"]), atol=ATOL
     )
+
+
+def test_device_and_dtype_are_checked_before_loading(monkeypatch):
+    import importlib
+
+    from sharpsim.torch.policy import check_device, check_dtype
+
+    smollm2_module = importlib.import_module("sharpsim.torch.smollm2")
+
+    def never(*args, **kwargs):
+        raise AssertionError("the model was loaded before the arguments were checked")
+
+    monkeypatch.setattr(smollm2_module, "smollm2_path", never)
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="not available: this machine has no CUDA GPU"):
+            smollm2_module.smollm2(device="cuda")
+    with pytest.raises(ValueError, match="dtype must be one of"):
+        smollm2_module.smollm2(dtype="int8")
+    with pytest.raises(ValueError, match="device must be a torch device"):
+        check_device("gpu please")
+    assert check_dtype(None) == torch.float32 and check_dtype("bfloat16") == torch.bfloat16
+
+
+def test_bfloat16_weights_sample_score_and_train():
+    """bfloat16 end to end on the CPU: logits are scored in float32, training steps stay finite."""
+    from sharpsim.torch import CausalLMPolicy, sft_sharpening
+
+    lm = tiny_causal_lm("llama", seed=0)
+    half = CausalLMPolicy(lm.model.to(torch.bfloat16), lm.tokenizer, device="cpu")
+    s = half.sample(["ab"], 3, max_new_tokens=4, rng=0)
+    np.testing.assert_allclose(half.log_prob(["ab"] * 3, s.token_ids[0]), s.log_probs[0], rtol=1e-6)
+    res = sft_sharpening(half, ["a", "b"], 2, max_new_tokens=3, epochs=2, lr=1e-2, rng=0)
+    assert np.isfinite(res.diagnostics["losses"]).all()
+    assert next(res.policy.model.parameters()).dtype == torch.bfloat16

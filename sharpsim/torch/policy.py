@@ -26,7 +26,7 @@ import torch
 
 from .._validation import check_int, check_real, check_rng
 
-__all__ = ["CausalLMPolicy", "SampledResponses", "DecodedResponses"]
+__all__ = ["CausalLMPolicy", "SampledResponses", "DecodedResponses", "check_device", "check_dtype"]
 
 #: Default number of sequences per forward pass.
 DEFAULT_BATCH_SIZE = 16
@@ -109,6 +109,61 @@ def _float_logits(logits):
     return logits.float() if logits.dtype in (torch.float16, torch.bfloat16) else logits
 
 
+def check_device(device) -> torch.device:
+    """``device`` as a ``torch.device`` that exists on this machine; ``ValueError`` naming it otherwise.
+
+    Called before any model is loaded, so ``--device cuda`` on a machine
+    without a GPU fails at once with one clear line.
+
+    Example:
+      >>> check_device("cpu")
+      device(type='cpu')
+    """
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(
+            f"device must be a torch device such as 'cpu' or 'cuda:0'; got {device!r}"
+        ) from None
+    if dev.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise ValueError(
+                f"device {str(device)!r} is not available: this machine has no CUDA GPU"
+            )
+        if dev.index is not None and dev.index >= count:
+            raise ValueError(
+                f"device {str(device)!r} is not available: this machine has {count} CUDA GPU(s)"
+            )
+    elif dev.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"device {str(device)!r} is not available on this machine")
+    return dev
+
+
+_DTYPES = {
+    "float32": torch.float32,
+    "bfloat16": torch.bfloat16,
+    "float16": torch.float16,
+    "float64": torch.float64,
+}
+
+
+def check_dtype(dtype) -> torch.dtype:
+    """``None`` (float32), a ``torch.dtype`` or one of ``"float32"``, ``"bfloat16"``, ``"float16"``, ``"float64"``.
+
+    Example:
+      >>> check_dtype("bfloat16")
+      torch.bfloat16
+    """
+    if dtype is None:
+        return torch.float32
+    if isinstance(dtype, torch.dtype) and dtype in _DTYPES.values():
+        return dtype
+    if isinstance(dtype, str) and dtype in _DTYPES:
+        return _DTYPES[dtype]
+    raise ValueError(f"dtype must be one of {sorted(_DTYPES)}; got {dtype!r}")
+
+
 def _inverse_cdf(log_probs, gen: np.random.Generator):
     """One token per row of ``log_probs [b, V]`` from one uniform ``u ∈ (0, 1]`` each: ``#{cdf < u}``.
 
@@ -171,7 +226,7 @@ class CausalLMPolicy:
         if device is None:
             param = next(iter(model.parameters()), None)
             device = param.device if param is not None else torch.device("cpu")
-        self.device = torch.device(device)
+        self.device = check_device(device)
         self.model = model.to(self.device).eval()
         self.tokenizer = tokenizer
         self.chat_template = bool(chat_template)
@@ -214,6 +269,7 @@ class CausalLMPolicy:
         """
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
+        device, dtype = None if device is None else check_device(device), check_dtype(dtype)
         folder = Path(path)
         if not folder.is_dir():
             raise ValueError(
@@ -221,7 +277,7 @@ class CausalLMPolicy:
             )
         tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True, **kwargs)
         model = AutoModelForCausalLM.from_pretrained(
-            folder, local_files_only=True, dtype=dtype or torch.float32, **kwargs
+            folder, local_files_only=True, dtype=dtype, **kwargs
         )
         return cls(model, tokenizer, device=device, chat_template=chat_template)
 

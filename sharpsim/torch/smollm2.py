@@ -57,7 +57,11 @@ def smollm2(device=None, *, dtype=None):
 
     Args:
       device: ``None`` (CPU), a string or a ``torch.device``.
-      dtype: weight dtype (default float32; e.g. ``torch.bfloat16`` on a GPU).
+      dtype: weight dtype: ``None`` (float32), a ``torch.dtype`` or ``"bfloat16"`` /
+        ``"float16"`` / ``"float32"`` (e.g. bfloat16 on a GPU).
+
+    Raises:
+      ValueError: a device that is not on this machine or an unknown dtype, before loading.
 
     Returns:
       :class:`~sharpsim.torch.CausalLMPolicy`.
@@ -65,11 +69,11 @@ def smollm2(device=None, *, dtype=None):
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from .policy import CausalLMPolicy
+    from .policy import CausalLMPolicy, check_device, check_dtype
 
+    device, dtype = check_device(device or "cpu"), check_dtype(dtype)  # before the slow load
     gguf = smollm2_path()
     folder = _cached_folder(gguf)
-    dtype = dtype or torch.float32
     if (folder / "model.safetensors").is_file():
         tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
         model = AutoModelForCausalLM.from_pretrained(folder, local_files_only=True, dtype=dtype)
@@ -82,7 +86,7 @@ def smollm2(device=None, *, dtype=None):
         )
         _save_cache(model, tokenizer, folder)
         model = model.to(dtype)
-    return CausalLMPolicy(model, tokenizer, device=device or "cpu")
+    return CausalLMPolicy(model, tokenizer, device=device)
 
 
 def _save_cache(model, tokenizer, folder: Path) -> None:
