@@ -241,7 +241,7 @@ def _refuse_exact_options(base, enumerable: bool, select: str, delta) -> None:
         )
     if delta is not None:
         raise ValueError(
-            f"delta records the exact sharpening error of every iterate, which needs an enumerable "
+            f"delta={delta!r} records the exact sharpening error of every iterate, which needs an enumerable "
             f"base; {what} is opaque (enumerable=False): leave delta=None"
         )
 
@@ -275,7 +275,6 @@ class _Run:
                 np.empty((self.x.shape[0], 2)),
             )
         ys, log_probs = self.buffers
-        _check_width(y, ys.shape[2:], f"iteration {t + 1}")
         rows = slice(t * b, (t + 1) * b)
         self.x[rows], ys[rows], log_probs[rows] = x, y, log_prob
         r = self_reward(self.reward, x, y, log_prob)
@@ -306,9 +305,10 @@ class _Run:
         if current is self.base:  # π^(1) = π_base: both responses come from the oracle
             return self.oracle.sample(x, 2)
         own = current.sample(x, 1, rng=self.gen)  # the learner's own model: no query
+        _check_width(own, self.buffers[0].shape[2:], "the current iterate's sample")
         own_log_prob = self.oracle.evaluate(x, own)  # ... but evaluating π_base(y|x) is one
         ref, ref_log_prob = self.oracle.sample(x, 1)
-        _check_width(own, ref.shape[2:], "the current iterate's sample")
+        _check_width(ref, self.buffers[0].shape[2:], "the base's sample")
         return np.concatenate([own, ref], axis=1), np.concatenate(
             [own_log_prob, ref_log_prob], axis=1
         )
@@ -330,7 +330,7 @@ def _check_width(y: np.ndarray, width: tuple, what: str) -> None:
     """Responses ``[b, n, ...]`` must share the trailing shape (one ``H``, padded with ``-1``)."""
     if y.shape[2:] != tuple(width):
         raise ValueError(
-            f"{what} gave responses of shape {y.shape[2:]} per response; the base's are {tuple(width)}: "
+            f"{what} gave responses of shape {y.shape[2:]}; the run's are {tuple(width)}: "
             "every response of a run must have one width H (shorter ones padded with -1)"
         )
 
