@@ -251,6 +251,31 @@ def test_xpo_sharpening_is_the_same_on_an_opaque_base(name, select, monkeypatch)
         assert opaque.diagnostics["selected"] == 5 and opaque.policy is opaque.data["iterates"][-1]
 
 
+class _OpaqueIterates(ss.MarkovClass):
+    """A learner whose iterates are opaque too, as the torch learner's are."""
+
+    def fit_xpo(self, *args, init=None, **kwargs):
+        init = init.inner if isinstance(init, OpaquePolicy) else init
+        return OpaquePolicy(super().fit_xpo(*args, init=init, **kwargs))
+
+
+def test_xpo_with_opaque_iterates_uses_only_the_protocol(monkeypatch):
+    """Base and iterates opaque: the loop needs only sampling and scoring, one pass per own draw."""
+    kw = dict(rng=7, select="validation", n_validation=12, keep_data=True)
+    plain = ss.xpo_sharpening(
+        MK, 4, 0.5, 0.05, ss.MarkovClass(2, 2, 3), check_realizable=False, **kw
+    )
+    _forbid_exact_xpo(monkeypatch)
+    opaque = ss.xpo_sharpening(OpaquePolicy(MK), 4, 0.5, 0.05, _OpaqueIterates(2, 2, 3), **kw)
+    _assert_same_run(opaque, plain)
+    assert np.array_equal(
+        opaque.diagnostics["validation_objective"], plain.diagnostics["validation_objective"]
+    )
+    for iterate in opaque.data["iterates"][1:]:
+        assert iterate.calls["log_prob"] == 0  # validation scores it by sample_with_log_prob
+        assert iterate.calls["sample_with_log_prob"] == 1
+
+
 # --------------------------------------------------------------------------- refusals
 
 

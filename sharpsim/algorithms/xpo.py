@@ -387,9 +387,22 @@ def _validation_objectives(run: _Run, n_validation: int) -> np.ndarray:
             y, log_base = run.oracle.sample(x, 1)
             log_own = log_base
         else:
-            y = policy.sample(x, 1, rng=run.gen)
+            y, log_own = _own_sample(policy, x, run.gen)
             log_base = run.oracle.evaluate(x, y)
-            log_own = policy.log_prob(x[:, None], y)
         r = self_reward(run.reward, x, y, log_base)
         scores[t] = float(np.mean(r - run.beta * (log_own - log_base)))
     return scores
+
+
+def _own_sample(policy, x: np.ndarray, gen: np.random.Generator):
+    """One response per prompt from an iterate and its own ``log π^(t)`` ``[k, 1]`` (no query).
+
+    One ``sample_with_log_prob`` pass when the iterate has it (a real LM), else
+    ``sample`` then ``log_prob``; both consume ``gen`` alike.
+    """
+    joint = getattr(policy, "sample_with_log_prob", None)
+    if joint is not None:
+        y, log_own = joint(x, 1, rng=gen)
+        return y, np.asarray(log_own, dtype=float)
+    y = policy.sample(x, 1, rng=gen)
+    return y, policy.log_prob(x[:, None], y)

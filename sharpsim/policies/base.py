@@ -168,10 +168,12 @@ class Policy(Protocol):
 
     * ``response_ndim``: ``0`` for integer responses ``[...]``, ``1`` for token
       sequences ``[..., H]`` (needed by :meth:`SampleEvaluateOracle.evaluate`).
-    * ``sample_with_log_prob(x, n, rng) -> (y, log_prob)``: the ``n`` draws of
-      ``sample(x, n, rng)`` and their ``log π(y|x)`` ``[k, n]`` in one pass. It
-      must consume ``rng`` exactly as ``sample`` does, so a run is the same
-      whichever of the two the caller uses; the oracle uses it when present.
+    * ``sample_with_log_prob(x, n, rng=None) -> (y, log_prob)``: the ``n``
+      draws of ``sample(x, n, rng=rng)`` and their ``log π(y|x)`` ``[k, n]``
+      in one pass (``rng`` is passed by keyword, as to ``sample``). It must
+      consume ``rng`` exactly as ``sample`` does, so a run is the same
+      whichever of the two the caller uses; the oracle uses it when present,
+      and so does XPO's validation for its iterates.
     * ``enumerable``: ``False`` for an *opaque* policy (:func:`is_enumerable`).
 
     **Opaque policies.** A policy with ``enumerable = False`` (a real causal
