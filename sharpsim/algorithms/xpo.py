@@ -19,7 +19,7 @@ whose queries are counted) — or the last iterate (``select="last"``).
 ``prompts_per_iteration = b`` draws ``b`` prompts (``2b`` queries) per
 iteration before its one fit. On an opaque base (a real LM, ``enumerable =
 False``) the loop needs only the oracle and the iterates' own ``sample`` and
-``log_prob``; nothing exact is computed.
+``log_prob`` (or ``sample_with_log_prob``); nothing exact is computed.
 """
 
 from __future__ import annotations
@@ -93,7 +93,8 @@ def xpo_sharpening(
         ``base`` is handed over as the observed log-likelihood arrays and the
         previous iterate as ``init`` (warm start; none at ``t = 1``, where it
         is ``π_base`` itself). The iterates it returns are the learner's own
-        policies (sampled with ``sample``, scored with ``log_prob``). Its
+        policies (sampled with ``sample``, scored with ``log_prob`` or
+        ``sample_with_log_prob`` when they have it). Its
         random restarts are drawn from a child stream of the run's seed
         (passed as ``rng=`` when the method takes it), so the same seed gives
         the same run byte for byte.

@@ -186,6 +186,24 @@ class Policy(Protocol):
     compares them, never decodes them. Faithful and adaptive best-of-N, SFT-
     and adaptive SFT-sharpening, DPO- and XPO-sharpening run on such a policy
     through the oracle (CONTRIBUTING.md, "Opaque policies").
+
+    Example:
+      An opaque view of a Markov policy: SFT-sharpening then draws its
+      best-of-N picks faithfully (``bon_method=None`` resolves to ``"faithful"``).
+
+      >>> import numpy as np, sharpsim as ss
+      >>> class Opaque:
+      ...     enumerable, response_ndim = False, 1
+      ...     def __init__(self, inner):
+      ...         self.inner, self.n_contexts = inner, inner.n_contexts
+      ...     def log_prob(self, x, y):
+      ...         return self.inner.log_prob(x, y)
+      ...     def sample(self, x, n, rng=None):
+      ...         return self.inner.sample(x, n, rng=rng)
+      >>> ar = ss.MarkovPolicy([[0.7, 0.3]], [[[[0.9, 0.1], [0.5, 0.5]]]])
+      >>> res = ss.sft_sharpening(Opaque(ar), 30, 4, ss.MarkovClass(1, 2, 2), rng=0)
+      >>> res.queries, res.policy.mode([0]).tolist()
+      (120, [[0, 0]])
     """
 
     n_contexts: int
