@@ -167,7 +167,7 @@ class Policy(Protocol):
     and ``sample``. Optional members, read with ``getattr``:
 
     * ``response_ndim``: ``0`` for integer responses ``[...]``, ``1`` for token
-      sequences ``[..., H]`` (needed by :meth:`SampleEvaluateOracle.evaluate`).
+      sequences ``[..., H]`` (needed by :meth:`~sharpsim.SampleEvaluateOracle.evaluate`).
     * ``sample_with_log_prob(x, n, rng=None) -> (y, log_prob)``: the ``n``
       draws of ``sample(x, n, rng=rng)`` and their ``log π(y|x)`` ``[k, n]``
       in one pass (``rng`` is passed by keyword, as to ``sample``). It must
