@@ -146,6 +146,17 @@ def test_faithful_best_of_n_is_the_same_on_an_opaque_base(base, seed, N, chunk_s
     assert a.queries == b.queries == mine.queries == x.size * N
 
 
+@pytest.mark.parametrize("chunk_size", [1, 7, 1000])
+def test_majority_vote_best_of_n_is_the_same_on_an_opaque_base(chunk_size):
+    """The empirical majority vote reads answers off the responses: an answer map, no decoding."""
+    vote = ss.MajorityVoteReward(lambda y: np.asarray(y)[..., -1])  # the answer is the last token
+    x = np.array([0, 1, 1, 0, 1, 0])
+    a = ss.best_of_n(OpaquePolicy(MK), x, 9, reward=vote, rng=4, chunk_size=chunk_size)
+    b = ss.best_of_n(MK, x, 9, reward=vote, rng=4, chunk_size=chunk_size)
+    assert np.array_equal(a.responses, b.responses) and np.array_equal(a.log_probs, b.log_probs)
+    assert a.queries == b.queries == 54
+
+
 @pytest.mark.parametrize("seed", range(5))
 def test_faithful_best_of_n_on_an_opaque_base_keeps_the_first_tied_draw(seed):
     """The pick is the earliest draw tied with the best one, read off the very same draws."""
