@@ -123,6 +123,12 @@ def test_oracle_refuses_a_sample_with_log_prob_of_the_wrong_shape():
     with pytest.raises(ValueError, match="sample_with_log_prob"):
         ss.SampleEvaluateOracle(Flat(MK), rng=0).sample([0, 1], 3)
 
+    class NotAMethod(OpaquePolicy):
+        sample_with_log_prob = 3
+
+    with pytest.raises(TypeError, match="sample_with_log_prob"):
+        ss.SampleEvaluateOracle(NotAMethod(MK))
+
 
 # --------------------------------------------------------------------------- best-of-N
 
