@@ -188,7 +188,7 @@ def test_bad_inputs_raise_naming_the_argument():
     with pytest.raises(ValueError, match="alpha"):
         ss.xpo_sharpening(base, 3, 0.5, -0.1, cls)
     with pytest.raises(ValueError, match="select"):
-        ss.xpo_sharpening(base, 3, 0.5, 0.1, cls, select="last")
+        ss.xpo_sharpening(base, 3, 0.5, 0.1, cls, select="best")
     with pytest.raises(ValueError, match="n_validation"):
         ss.xpo_sharpening(base, 3, 0.5, 0.1, cls, select="validation", n_validation=0)
     with pytest.raises(ValueError, match="delta"):

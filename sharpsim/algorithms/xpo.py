@@ -19,7 +19,7 @@ whose queries are counted) — or the last iterate (``select="last"``).
 ``prompts_per_iteration = b`` draws ``b`` prompts (``2b`` queries) per
 iteration before its one fit. On an opaque base (a real LM, ``enumerable =
 False``) the loop needs only the oracle and the iterates' own ``sample`` and
-``log_prob``; nothing exact is computed.
+``log_prob`` (or ``sample_with_log_prob``); nothing exact is computed.
 """
 
 from __future__ import annotations
@@ -93,7 +93,8 @@ def xpo_sharpening(
         ``base`` is handed over as the observed log-likelihood arrays and the
         previous iterate as ``init`` (warm start; none at ``t = 1``, where it
         is ``π_base`` itself). The iterates it returns are the learner's own
-        policies (sampled with ``sample``, scored with ``log_prob``). Its
+        policies (sampled with ``sample``, scored with ``log_prob`` or
+        ``sample_with_log_prob`` when they have it). Its
         random restarts are drawn from a child stream of the run's seed
         (passed as ``rng=`` when the method takes it), so the same seed gives
         the same run byte for byte.
@@ -241,7 +242,7 @@ def _refuse_exact_options(base, enumerable: bool, select: str, delta) -> None:
         )
     if delta is not None:
         raise ValueError(
-            f"delta records the exact sharpening error of every iterate, which needs an enumerable "
+            f"delta={delta!r} records the exact sharpening error of every iterate, which needs an enumerable "
             f"base; {what} is opaque (enumerable=False): leave delta=None"
         )
 
@@ -275,7 +276,6 @@ class _Run:
                 np.empty((self.x.shape[0], 2)),
             )
         ys, log_probs = self.buffers
-        _check_width(y, ys.shape[2:], f"iteration {t + 1}")
         rows = slice(t * b, (t + 1) * b)
         self.x[rows], ys[rows], log_probs[rows] = x, y, log_prob
         r = self_reward(self.reward, x, y, log_prob)
@@ -306,9 +306,10 @@ class _Run:
         if current is self.base:  # π^(1) = π_base: both responses come from the oracle
             return self.oracle.sample(x, 2)
         own = current.sample(x, 1, rng=self.gen)  # the learner's own model: no query
+        _check_width(own, self.buffers[0].shape[2:], "the current iterate's sample")
         own_log_prob = self.oracle.evaluate(x, own)  # ... but evaluating π_base(y|x) is one
         ref, ref_log_prob = self.oracle.sample(x, 1)
-        _check_width(own, ref.shape[2:], "the current iterate's sample")
+        _check_width(ref, self.buffers[0].shape[2:], "the base's sample")
         return np.concatenate([own, ref], axis=1), np.concatenate(
             [own_log_prob, ref_log_prob], axis=1
         )
@@ -330,7 +331,7 @@ def _check_width(y: np.ndarray, width: tuple, what: str) -> None:
     """Responses ``[b, n, ...]`` must share the trailing shape (one ``H``, padded with ``-1``)."""
     if y.shape[2:] != tuple(width):
         raise ValueError(
-            f"{what} gave responses of shape {y.shape[2:]} per response; the base's are {tuple(width)}: "
+            f"{what} gave responses of shape {y.shape[2:]}; the run's are {tuple(width)}: "
             "every response of a run must have one width H (shorter ones padded with -1)"
         )
 
@@ -387,9 +388,22 @@ def _validation_objectives(run: _Run, n_validation: int) -> np.ndarray:
             y, log_base = run.oracle.sample(x, 1)
             log_own = log_base
         else:
-            y = policy.sample(x, 1, rng=run.gen)
+            y, log_own = _own_sample(policy, x, run.gen)
             log_base = run.oracle.evaluate(x, y)
-            log_own = policy.log_prob(x[:, None], y)
         r = self_reward(run.reward, x, y, log_base)
         scores[t] = float(np.mean(r - run.beta * (log_own - log_base)))
     return scores
+
+
+def _own_sample(policy, x: np.ndarray, gen: np.random.Generator):
+    """One response per prompt from an iterate and its own ``log π^(t)`` ``[k, 1]`` (no query).
+
+    One ``sample_with_log_prob`` pass when the iterate has it (a real LM), else
+    ``sample`` then ``log_prob``; both consume ``gen`` alike.
+    """
+    joint = getattr(policy, "sample_with_log_prob", None)
+    if joint is not None:
+        y, log_own = joint(x, 1, rng=gen)
+        return y, np.asarray(log_own, dtype=float)
+    y = policy.sample(x, 1, rng=gen)
+    return y, policy.log_prob(x[:, None], y)

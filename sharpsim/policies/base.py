@@ -167,11 +167,13 @@ class Policy(Protocol):
     and ``sample``. Optional members, read with ``getattr``:
 
     * ``response_ndim``: ``0`` for integer responses ``[...]``, ``1`` for token
-      sequences ``[..., H]`` (needed by :meth:`SampleEvaluateOracle.evaluate`).
-    * ``sample_with_log_prob(x, n, rng) -> (y, log_prob)``: the ``n`` draws of
-      ``sample(x, n, rng)`` and their ``log π(y|x)`` ``[k, n]`` in one pass. It
-      must consume ``rng`` exactly as ``sample`` does, so a run is the same
-      whichever of the two the caller uses; the oracle uses it when present.
+      sequences ``[..., H]`` (needed by :meth:`~sharpsim.SampleEvaluateOracle.evaluate`).
+    * ``sample_with_log_prob(x, n, rng=None) -> (y, log_prob)``: the ``n``
+      draws of ``sample(x, n, rng=rng)`` and their ``log π(y|x)`` ``[k, n]``
+      in one pass (``rng`` is passed by keyword, as to ``sample``). It must
+      consume ``rng`` exactly as ``sample`` does, so a run is the same
+      whichever of the two the caller uses; the oracle uses it when present,
+      and so does XPO's validation for its iterates.
     * ``enumerable``: ``False`` for an *opaque* policy (:func:`is_enumerable`).
 
     **Opaque policies.** A policy with ``enumerable = False`` (a real causal
@@ -184,6 +186,24 @@ class Policy(Protocol):
     compares them, never decodes them. Faithful and adaptive best-of-N, SFT-
     and adaptive SFT-sharpening, DPO- and XPO-sharpening run on such a policy
     through the oracle (CONTRIBUTING.md, "Opaque policies").
+
+    Example:
+      An opaque view of a Markov policy: SFT-sharpening then draws its
+      best-of-N picks faithfully (``bon_method=None`` resolves to ``"faithful"``).
+
+      >>> import numpy as np, sharpsim as ss
+      >>> class Opaque:
+      ...     enumerable, response_ndim = False, 1
+      ...     def __init__(self, inner):
+      ...         self.inner, self.n_contexts = inner, inner.n_contexts
+      ...     def log_prob(self, x, y):
+      ...         return self.inner.log_prob(x, y)
+      ...     def sample(self, x, n, rng=None):
+      ...         return self.inner.sample(x, n, rng=rng)
+      >>> ar = ss.MarkovPolicy([[0.7, 0.3]], [[[[0.9, 0.1], [0.5, 0.5]]]])
+      >>> res = ss.sft_sharpening(Opaque(ar), 30, 4, ss.MarkovClass(1, 2, 2), rng=0)
+      >>> res.queries, res.policy.mode([0]).tolist()
+      (120, [[0, 0]])
     """
 
     n_contexts: int
