@@ -137,14 +137,15 @@ def score_samples(reward, candidates) -> np.ndarray:
     """Scores ``[k, N]`` of drawn :class:`~sharpsim.torch.SampledResponses` under a reward (``None``: log-likelihood)."""
     lp = np.asarray(candidates.log_probs, dtype=float)
     longest = max((len(r) for group in candidates.token_ids for r in group), default=0)
-    y = np.full(lp.shape + (max(longest, 1),), PAD, dtype=np.int64)
+    k, n = lp.shape
+    y = np.full((k, n, max(longest, 1)), PAD, dtype=np.int64)
     for i, group in enumerate(candidates.token_ids):
         for j, ids in enumerate(group):
             y[i, j, : len(ids)] = ids
     texts = np.array(candidates.texts, dtype=object).reshape(lp.shape)
     decode = {row.tobytes(): t for row, t in zip(y.reshape(-1, y.shape[-1]), texts.ravel())}
     scorer = resolve_reward(reward, lambda rows: _lookup(decode, rows))
-    scores = np.asarray(scorer.score(np.arange(lp.shape[0]), y, lp), dtype=float)
+    scores = np.asarray(scorer.score(np.arange(k), y, lp), dtype=float)
     if scores.shape != lp.shape:
         raise ValueError(f"reward.score must return shape {lp.shape}; got {scores.shape}")
     if np.isnan(scores).any():
