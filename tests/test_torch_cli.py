@@ -47,10 +47,13 @@ def test_bon(model_dir, prompts_file, capsys):
     )
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["prompt"] for r in lines] == ["1+1=", "ab"]
-    assert all(
-        r["log_prob"] == max(r["candidate_log_probs"]) and len(r["candidate_log_probs"]) == 3
-        for r in lines
+    from sharpsim.torch import CausalLMPolicy, best_of_n
+
+    same = best_of_n(
+        CausalLMPolicy.from_pretrained(model_dir), ["1+1=", "ab"], 3, max_new_tokens=3, rng=0
     )
+    assert [r["response"] for r in lines] == same.texts
+    assert [r["log_prob"] for r in lines] == same.log_probs.tolist()
 
 
 def test_sft_and_power(model_dir, prompts_file, tmp_path, capsys):

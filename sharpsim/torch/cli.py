@@ -186,15 +186,8 @@ def _bon(policy, prompts, args) -> int:
         rng=args.seed,
         max_new_tokens=args.max_new_tokens,
     )
-    for p, t, lp, cands in zip(prompts, res.texts, res.log_probs, res.candidate_log_probs):
-        _emit(
-            {
-                "prompt": p,
-                "response": t,
-                "log_prob": float(lp),
-                "candidate_log_probs": [float(c) for c in cands],
-            }
-        )
+    for p, t, lp in zip(prompts, res.texts, res.log_probs):
+        _emit({"prompt": p, "response": t, "log_prob": float(lp)})
     print(f"queries: {res.queries}", file=sys.stderr)
     return 0
 
@@ -212,6 +205,7 @@ def _sft(policy, prompts, args) -> int:
         epochs=args.epochs,
         rng=args.seed,
     )
+    losses = res.diagnostics["losses"]
     out = res.policy.decode_greedy(prompts, max_new_tokens=args.max_new_tokens)
     ref = policy.log_prob(prompts, out.token_ids)
     for p, t, lp in zip(prompts, out.texts, ref):
@@ -220,7 +214,7 @@ def _sft(policy, prompts, args) -> int:
         res.policy.model.save_pretrained(args.out)
         policy.tokenizer.save_pretrained(args.out)
     print(
-        f"queries: {res.queries}; train loss {res.losses[0]:.3f} -> {res.losses[-1]:.3f}",
+        f"queries: {res.queries}; train loss {losses[0]:.3f} -> {losses[-1]:.3f}",
         file=sys.stderr,
     )
     return 0

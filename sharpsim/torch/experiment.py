@@ -166,8 +166,8 @@ def run_experiment(policy, *, quick=True, log=print, progress=None, **overrides)
                 "queries": res.queries,
                 "accuracy": m.accuracy,
                 "log_likelihood": m.log_likelihood,
-                "train_loss_first": float(res.losses[0]),
-                "train_loss_last": float(res.losses[-1]),
+                "train_loss_first": float(res.diagnostics["losses"][0]),
+                "train_loss_last": float(res.diagnostics["losses"][-1]),
                 **lift(m, greedy),
             }
         )
