@@ -83,6 +83,12 @@ def scalar(value, what: str):
             raise ValueError(
                 f"{what} must be a non-empty one-line string to be stored in results.csv; got {value!r}"
             )
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError(
+                f"{what} must be a string UTF-8 can encode (results.csv is UTF-8); got {value!r}"
+            ) from None
         return value
     raise TypeError(
         f"{what} must be an int, float, bool or str; got {type(value).__name__} {value!r}"
