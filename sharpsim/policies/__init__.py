@@ -6,12 +6,13 @@ from .autoregressive import (
     MarkovPolicy,
     MultiLayerLinearSoftmaxPolicy,
 )
-from .base import Policy, all_sequences, decode_responses, encode_sequences
+from .base import Policy, SuffixPolicy, all_sequences, decode_responses, encode_sequences
 from .linear import LinearSoftmaxPolicy
 from .tabular import TabularPolicy, as_tabular
 
 __all__ = [
     "Policy",
+    "SuffixPolicy",
     "TabularPolicy",
     "as_tabular",
     "all_sequences",
