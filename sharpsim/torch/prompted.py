@@ -126,7 +126,7 @@ class PromptedLM:
         seqs = seqs.astype(np.int64)
         rows = seqs.reshape(-1, self.horizon)
         is_eos = np.isin(rows, self.lm.eos_token_ids)
-        after_end = np.cumsum(is_eos, axis=1) - is_eos
+        after_end: np.ndarray = np.cumsum(is_eos, axis=1) - is_eos
         if np.any((rows == PAD) != (after_end > 0)):
             raise ValueError(
                 f"{name} rows must be token ids, with {PAD} (PAD) exactly at the positions after "
