@@ -92,6 +92,7 @@ from .policies import (
     MarkovPolicy,
     MultiLayerLinearSoftmaxPolicy,
     Policy,
+    SuffixPolicy,
     TabularPolicy,
     all_sequences,
     as_tabular,

@@ -22,10 +22,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import logsumexp
 
-from .._validation import check_int, check_real, check_rng
-from ..policies.autoregressive import sample_tokens, temper
+from .._validation import check_index_array, check_int, check_real, check_rng
+from ..policies.base import SuffixPolicy
 from ..policies.tabular import TabularPolicy, as_tabular
-from .decoding import _check_autoregressive
 
 
 def power_law(policy, alpha: float) -> TabularPolicy:
@@ -119,8 +118,21 @@ def power_sample_mcmc(
     Its exact output law is :func:`~sharpsim.power_chain_law` with the same
     ``growth_block``.
 
+    The chain is written once against the small
+    :class:`~sharpsim.policies.base.SuffixPolicy` protocol: ``horizon``,
+    ``check_sequences``, ``redraw(x, seqs, start, stop, rng, temperature)``
+    (regenerate ``seqs[i, start[i]:stop]`` given the prefix) and
+    ``prefix_log_probs(x, seqs, stop, temperature)`` (``log π`` and ``log q``
+    of ``y_{<stop}``). Every :class:`~sharpsim.AutoregressivePolicy` follows it,
+    and so does ``sharpsim.torch.PromptedLM``, a causal LM over a list of prompts:
+    its rows are padded with ``-1`` after the end-of-sequence token, and a cut
+    after the end proposes the same row (accepted), so ``T`` stays
+    state-independent and the same chain is exact for variable-length responses.
+
     Args:
-      policy: an :class:`~sharpsim.AutoregressivePolicy` (the base model).
+      policy: a :class:`~sharpsim.policies.base.SuffixPolicy`: an
+        :class:`~sharpsim.AutoregressivePolicy` (the base model) or
+        ``sharpsim.torch.PromptedLM``.
       x: int array ``[k]`` of prompts.
       alpha: ``α >= 1`` (``α = 1`` with ``τ = 1`` accepts every move: plain resampling).
       n_steps: MH steps per chain (``>= 1``).
@@ -150,8 +162,8 @@ def power_sample_mcmc(
       >>> paper.samples.shape, paper.proposal_temperature
       ((1, 3, 2), 0.25)
     """
-    policy = _check_autoregressive(policy)
-    x = policy._check_prompts(x)
+    policy = _check_suffix_policy(policy)
+    x = _check_prompts(policy, x)
     alpha = check_real(alpha, "alpha", low=1.0)
     n_steps = check_int(n_steps, "n_steps", minimum=1)
     n_chains = check_int(n_chains, "n_chains", minimum=1)
@@ -173,7 +185,7 @@ def power_sample_mcmc(
     for length in stages:
         if growth_block is not None:  # the next chunk, from the start rule given the prefix
             starts = np.full(len(prompts), done)
-            state = _redraw(policy, prompts, state, starts, length, rng, chunk_tau)
+            state = policy.redraw(prompts, state, starts, length, rng, chunk_tau)
         chain = (policy, prompts, length, alpha, tau)
         accepted += _mh_steps(chain, state, cuts[cuts < length], n_steps, rng)
         done = length
@@ -186,14 +198,12 @@ def power_sample_mcmc(
 def _mh_steps(chain, state, cut_set, n_steps: int, rng) -> np.ndarray:
     """``n_steps`` MH moves on the prefixes ``state[:, :length]`` (in place); accepted counts ``[n]``."""
     policy, prompts, length, alpha, tau = chain
-    log_p = _prefix_log_probs(policy, prompts, state, length, None)
-    log_q = log_p if tau is None else _prefix_log_probs(policy, prompts, state, length, tau)
+    log_p, log_q = policy.prefix_log_probs(prompts, state, length, tau)
     accepted = np.zeros(prompts.shape[0], dtype=np.int64)
     for _ in range(n_steps):
         start = cut_set[rng.integers(0, cut_set.shape[0], size=prompts.shape[0])]
-        proposal = _redraw(policy, prompts, state.copy(), start, length, rng, tau)
-        new_p = _prefix_log_probs(policy, prompts, proposal, length, None)
-        new_q = new_p if tau is None else _prefix_log_probs(policy, prompts, proposal, length, tau)
+        proposal = policy.redraw(prompts, state.copy(), start, length, rng, tau)
+        new_p, new_q = policy.prefix_log_probs(prompts, proposal, length, tau)
         log_ratio = mh_log_ratio(alpha, log_p, new_p, log_q, new_q, tau is None)
         accept = np.log1p(-rng.random(prompts.shape[0])) <= log_ratio  # log U, U ~ Unif(0, 1]
         state[accept], log_p[accept], log_q[accept] = proposal[accept], new_p[accept], new_q[accept]
@@ -209,27 +219,21 @@ def growth_stages(horizon: int, growth_block) -> list[int]:
     return [min(end, horizon) for end in range(growth_block, horizon + growth_block, growth_block)]
 
 
-def _redraw(policy, x, seqs, start, stop: int, rng, tau) -> np.ndarray:
-    """Redraw ``seqs[i, start[i]:stop]`` (in place) from ``π`` at temperature ``tau`` given the prefix."""
-    if stop == policy.horizon:
-        return policy._resample_suffix(x, seqs, start, rng, tau)
-    for h in range(stop):
-        rows = np.flatnonzero(start <= h)
-        if rows.size:
-            step = temper(policy._next_log_probs(x[rows], seqs[rows, :h]), tau)
-            seqs[rows, h] = sample_tokens(step, rng)
-    return seqs
+def _check_suffix_policy(policy):
+    if not isinstance(policy, SuffixPolicy):
+        raise TypeError(
+            "policy must be an AutoregressivePolicy or follow the SuffixPolicy protocol (horizon, "
+            f"check_sequences, redraw, prefix_log_probs; e.g. sharpsim.torch.PromptedLM); got "
+            f"{type(policy).__name__}"
+        )
+    return policy
 
 
-def _prefix_log_probs(policy, x, seqs, stop: int, tau) -> np.ndarray:
-    """``log q(y_{<stop})`` (``q = π`` at temperature ``tau``) of each row of ``seqs [n, H]``."""
-    if stop == policy.horizon:
-        return policy._sequence_log_probs(x, seqs, tau)
-    total = np.zeros(seqs.shape[0])
-    for h in range(stop):
-        step = temper(policy._next_log_probs(x, seqs[:, :h]), tau)
-        total = total + np.take_along_axis(step, seqs[:, h : h + 1], axis=-1)[:, 0]
-    return total
+def _check_prompts(policy, x) -> np.ndarray:
+    x = check_index_array(x, "x", policy.n_contexts)
+    if x.ndim != 1:
+        raise ValueError(f"x must be a 1-d array of prompts; got shape {x.shape}")
+    return x
 
 
 def _check_init_rule(init) -> str | None:
@@ -268,12 +272,11 @@ def cut_points(horizon: int, block_size) -> np.ndarray:
 
 
 def _initial_states(policy, prompts, init, k: int, n_chains: int, rng, tau=None) -> np.ndarray:
-    if init is None:
-        return policy._fresh_rollouts(prompts, rng)
-    if isinstance(init, str):
-        _check_init_rule(init)
-        return policy._fresh_rollouts(prompts, rng, tau)
-    init = policy._check_sequences(init, "init")
+    if init is None or isinstance(init, str):
+        tau = tau if _check_init_rule(init) == "proposal" else None
+        blank = np.zeros((prompts.shape[0], policy.horizon), dtype=np.int64)
+        return policy.redraw(prompts, blank, np.zeros_like(blank[:, 0]), policy.horizon, rng, tau)
+    init = policy.check_sequences(init, "init")
     target = (k, n_chains, policy.horizon)
     try:
         state = np.broadcast_to(init, target).reshape(-1, policy.horizon).copy()
@@ -281,7 +284,7 @@ def _initial_states(policy, prompts, init, k: int, n_chains: int, rng, tau=None)
         raise ValueError(
             f"init must broadcast to [k, n_chains, H] = {list(target)}; got shape {init.shape}"
         ) from None
-    dead = ~np.isfinite(policy._sequence_log_probs(prompts, state))
+    dead = ~np.isfinite(policy.prefix_log_probs(prompts, state, policy.horizon)[0])
     if np.any(dead):
         raise ValueError(
             f"init sequences must have positive probability; {int(dead.sum())} have probability 0"

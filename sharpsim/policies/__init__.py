@@ -6,13 +6,21 @@ from .autoregressive import (
     MarkovPolicy,
     MultiLayerLinearSoftmaxPolicy,
 )
-from .base import Policy, all_sequences, decode_responses, encode_sequences, is_enumerable
+from .base import (
+    Policy,
+    SuffixPolicy,
+    all_sequences,
+    decode_responses,
+    encode_sequences,
+    is_enumerable,
+)
 from .linear import LinearSoftmaxPolicy
 from .tabular import TabularPolicy, as_tabular
 
 __all__ = [
     "Policy",
     "is_enumerable",
+    "SuffixPolicy",
     "TabularPolicy",
     "as_tabular",
     "all_sequences",

@@ -233,16 +233,67 @@ class AutoregressivePolicy:
         )
 
     def _resample_suffix(self, x, seqs, start, rng, temperature: float | None = None) -> np.ndarray:
-        """Redraw ``seqs[i, start[i]:]`` from the (tempered) model given ``seqs[i, :start[i]]``.
+        """:meth:`redraw` up to the end: ``seqs[i, start[i]:]`` from the (tempered) model."""
+        return self.redraw(x, seqs, start, self.horizon, rng, temperature)
 
-        ``x [n]``, ``seqs [n, H]`` (modified in place and returned), ``start [n]``.
+    # ------------------------------------- suffix protocol (power sampling's Metropolis–Hastings chain)
+    def check_sequences(self, seqs, name: str = "seqs") -> np.ndarray:
+        """Validated int64 token rows ``[..., H]`` (tokens in ``[0, V)``); ``ValueError`` naming ``name``."""
+        return self._check_sequences(seqs, name)
+
+    def redraw(
+        self, x, seqs, start, stop: int, rng, temperature: float | None = None
+    ) -> np.ndarray:
+        """Redraw ``seqs[i, start[i]:stop]`` (in place) from ``π`` at token temperature ``temperature`` given ``seqs[i, :start[i]]``.
+
+        Low level (the :class:`~sharpsim.policies.base.SuffixPolicy` protocol of
+        :func:`~sharpsim.power_sample_mcmc`): validated prompts ``x [n]``, int64
+        ``seqs [n, H]``, ``start [n]``, ``stop <= H``, a ``numpy.random.Generator``
+        ``rng``. Position by position, one
+        uniform of ``rng`` per row with ``start[i] <= h`` (rows in order) draws
+        token ``h`` by inverse CDF; ``temperature=None`` is the model itself.
+
+        Returns:
+          ``seqs``.
+
+        Example:
+          >>> import sharpsim as ss
+          >>> ar = ss.JointAutoregressivePolicy([[0.0, 0.0, 0.0, 1.0]], 2, 2)
+          >>> rng = np.random.default_rng(0)
+          >>> ar.redraw(np.array([0]), np.zeros((1, 2), np.int64), np.array([0]), 1, rng).tolist()
+          [[1, 0]]
         """
-        for h in range(self.horizon):
+        for h in range(stop):
             rows = np.flatnonzero(start <= h)
             if rows.size:
                 step = temper(self._next_log_probs(x[rows], seqs[rows, :h]), temperature)
                 seqs[rows, h] = sample_tokens(step, rng)
         return seqs
+
+    def prefix_log_probs(
+        self, x, seqs, stop: int, temperature: float | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``(log π(y_{<stop}|x), log q(y_{<stop}|x))`` of each row of ``seqs [n, H]``, float ``[n]`` each.
+
+        ``q`` is ``π`` at token temperature ``temperature`` (``None``: ``q = π``,
+        and the same array is returned twice). Low level, as :meth:`redraw`.
+
+        Example:
+          >>> import sharpsim as ss
+          >>> ar = ss.JointAutoregressivePolicy([[0.1, 0.2, 0.3, 0.4]], 2, 2)
+          >>> p, q = ar.prefix_log_probs(np.array([0]), np.array([[1, 1]]), 1)
+          >>> float(np.exp(p[0]).round(3)), q is p
+          (0.7, True)
+        """
+        log_p = np.zeros(seqs.shape[0])
+        log_q = log_p if temperature is None else np.zeros(seqs.shape[0])
+        for h in range(stop):
+            step = self._next_log_probs(x, seqs[:, :h])
+            log_p = log_p + np.take_along_axis(step, seqs[:, h : h + 1], axis=-1)[:, 0]
+            if temperature is not None:
+                tempered = temper(step, temperature)
+                log_q = log_q + np.take_along_axis(tempered, seqs[:, h : h + 1], axis=-1)[:, 0]
+        return log_p, (log_p if temperature is None else log_q)
 
     # ----------------------------------------------------------- enumerate
     def to_tabular(self, max_responses: int = MAX_ENUMERATION) -> TabularPolicy:

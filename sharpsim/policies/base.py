@@ -233,6 +233,44 @@ def is_enumerable(policy) -> bool:
     return bool(getattr(policy, "enumerable", True))
 
 
+@runtime_checkable
+class SuffixPolicy(Policy, Protocol):
+    """What power sampling's Metropolis–Hastings chain (:func:`~sharpsim.power_sample_mcmc`) needs.
+
+    A :class:`Policy` whose responses are integer token rows ``[..., horizon]``
+    that can redraw a suffix given a prefix and score prefixes. Followed by
+    every :class:`~sharpsim.AutoregressivePolicy` and by
+    ``sharpsim.torch.PromptedLM`` (a causal LM: rows padded with ``-1`` after
+    the end-of-sequence token; a redraw whose prefix has ended leaves the row
+    as it is, so the chain's cut set stays state-independent). The chain is
+    written once against these four members; they get validated inputs:
+    prompts ``x [n]``, int64 rows ``seqs [n, H]``, cuts ``start [n]`` and
+    ``stop <= horizon``, ``start < stop``.
+
+    Attributes:
+      horizon: the row length ``H``.
+    """
+
+    horizon: int
+
+    def check_sequences(self, seqs, name: str = "seqs") -> np.ndarray:  # pragma: no cover
+        """Validated int64 rows ``[..., H]`` (``ValueError`` naming ``name``)."""
+
+    def redraw(
+        self, x, seqs, start, stop: int, rng, temperature=None
+    ) -> np.ndarray:  # pragma: no cover - protocol
+        """Redraw ``seqs[i, start[i]:stop]`` in place from the model at token temperature
+        ``temperature`` (``None``: 1) given the prompt and ``seqs[i, :start[i]]``; returns ``seqs``.
+
+        Draws only from ``rng``, and the same number of uniforms whatever the state.
+        """
+
+    def prefix_log_probs(
+        self, x, seqs, stop: int, temperature=None
+    ) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - protocol
+        """``(log π(y_{<stop}|x), log q(y_{<stop}|x))`` ``[n]`` each, ``q`` = the model at ``temperature``."""
+
+
 def encode_sequences(seqs, vocab_size: int) -> np.ndarray:
     """Mixed-radix index of token sequences, first token most significant.
 

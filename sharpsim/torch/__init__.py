@@ -13,6 +13,9 @@ the core's training algorithms fit (AdamW on all weights or LoRA adapters).
 :func:`best_of_n`, :func:`adaptive_best_of_n`, :func:`sft_sharpening`,
 :func:`dpo_sharpening` and :func:`xpo_sharpening` are thin wrappers that take
 prompt strings and return texts and a sharpened :class:`CausalLMPolicy`;
+:func:`power_sample` runs the core's Metropolis–Hastings chain
+(``sharpsim.power_sample_mcmc``; :class:`PromptedLM` follows its
+``SuffixPolicy`` protocol: batched suffix redraws and prefix scores);
 :func:`as_causal_lm` wraps a NumPy autoregressive policy as a torch module, so
 the cross-backend tests run one algorithm on both.
 """

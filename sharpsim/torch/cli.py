@@ -235,7 +235,7 @@ def _power(policy, prompts, args) -> int:
     for p, t, lp in zip(prompts, res.texts, res.log_probs):
         _emit({"prompt": p, "response": t[0], "log_prob": float(lp[0])})
     print(
-        f"acceptance rate {res.acceptance_rate:.3f}; generated tokens {res.queries}",
+        f"acceptance rate {res.acceptance_rate:.3f}; suffix draws (queries) {res.queries}",
         file=sys.stderr,
     )
     return 0

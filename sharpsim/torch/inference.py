@@ -7,8 +7,9 @@
   only convert prompts in and texts out.
 * :func:`select_best` applies the same pick to candidates already drawn.
 * :func:`greedy` and :func:`beam_search` use the model's own ``generate``.
-* :func:`power_sample` targets ``π^α`` at the *sequence* level by
-  Metropolis-Hastings over suffixes (Karan & Du 2025).
+* :func:`power_sample` targets ``π^α`` at the *sequence* level by the
+  core's Metropolis-Hastings chain :func:`sharpsim.power_sample_mcmc` over
+  suffixes (Karan & Du 2025), run on the same ``PromptedLM``.
 
 References:
   Huang et al., "Self-Improvement in Language Models: The Sharpening
@@ -216,7 +217,9 @@ class PowerSampleResult:
       texts, token_ids: ``[k][n_chains]``.
       log_probs: ``log π(y|x)`` of the final states, float ``[k, n_chains]``.
       acceptance_rate: fraction of accepted Metropolis-Hastings moves, float.
-      queries: generated tokens (proposal draws), a proxy of the compute spent.
+      queries: suffix draws (sample-and-evaluate calls of the model on a prefix):
+        ``k · n_chains · n_blocks · (1 + n_mcmc)``, one per block's first draw and
+        one per proposed move, ``n_blocks = ⌈max_new_tokens / block_size⌉``.
     """
 
     texts: list
@@ -229,31 +232,29 @@ class PowerSampleResult:
 def power_sample(
     policy, prompts, alpha, *, max_new_tokens=64, block_size=16, n_mcmc=4, n_chains=1, rng=None
 ) -> PowerSampleResult:
-    """Sample from ``π^α(y|x) / Z`` over responses by block-wise Metropolis-Hastings (Karan & Du 2025).
+    """Sample from ``π^α(y|x) / Z`` by block-wise Metropolis-Hastings (Karan & Du 2025): the core's chain.
 
-    The response grows in blocks of ``block_size`` tokens. Each block is first
-    drawn from the proposal ``q`` = the model at token temperature ``1/α``;
-    then ``n_mcmc`` moves each pick a position ``t`` uniformly in the current
-    response, regenerate the suffix from ``t`` with ``q`` (up to the block's
-    length, stopping at end-of-sequence) and accept with probability
-
-    ``min(1, [π(y')^α q(y_{t:}|y_{<t}) / |y'|] / [π(y)^α q(y'_{t:}|y_{<t}) / |y|])``,
-
-    the correct Metropolis-Hastings ratio for this proposal (the ``1/|y|``
-    terms are the probabilities of choosing ``t``). The stationary law at each
-    block is ``π^α`` over responses of at most that many tokens, so the final
-    states approach ``π^α`` as ``n_mcmc`` grows. Token-level temperature ``1/α``
-    alone is a different distribution (SPEC §6).
+    The core's :func:`sharpsim.power_sample_mcmc` run on
+    :class:`~sharpsim.torch.prompted.PromptedLM` with Karan & Du's Algorithm 1
+    settings: the response grows ``block_size`` tokens at a time, each block
+    drawn from the proposal ``q`` (the model at token temperature ``1/α``),
+    and after each block ``n_mcmc`` moves cut at a position ``t`` uniform over
+    the block-grown prefix, regenerate its suffix with ``q`` and accept with
+    probability ``min(1, π^α(y')q(y_{t:}|y_{<t}) / (π^α(y)q(y'_{t:}|y_{<t})))``.
+    A cut after the end-of-sequence token proposes the same response. The
+    stationary law at each block is ``π^α`` over the first tokens, so the
+    final states approach ``π^α`` as ``n_mcmc`` grows; token-level temperature
+    ``1/α`` alone is a different law (SPEC §6).
 
     Args:
       policy: a :class:`~sharpsim.torch.CausalLMPolicy`.
       prompts: ``k`` prompts.
       alpha: the power ``α >= 1``.
       max_new_tokens: final response length cap.
-      block_size: tokens added per block.
-      n_mcmc: Metropolis-Hastings moves after each block.
+      block_size: tokens added per block (``>= 1``).
+      n_mcmc: Metropolis-Hastings moves after each block (``>= 1``).
       n_chains: independent chains (final draws) per prompt.
-      rng: seed or generator.
+      rng: seed or generator (same ``rng`` ⇒ same draws).
 
     Returns:
       :class:`PowerSampleResult`.
@@ -261,101 +262,31 @@ def power_sample(
     Example:
       >>> from sharpsim.torch import tiny_causal_lm
       >>> r = power_sample(tiny_causal_lm(seed=0), ["a"], 4.0, max_new_tokens=4, block_size=2, n_mcmc=2, rng=0)
-      >>> len(r.token_ids[0]), 0.0 <= r.acceptance_rate <= 1.0
-      (1, True)
+      >>> len(r.token_ids[0]), 0.0 <= r.acceptance_rate <= 1.0, r.queries
+      (1, True, 6)
     """
     alpha = check_real(alpha, "alpha", low=1.0)
-    max_new_tokens = check_int(max_new_tokens, "max_new_tokens", minimum=1)
     block_size = check_int(block_size, "block_size", minimum=1)
-    n_mcmc = check_int(n_mcmc, "n_mcmc", minimum=0)
+    n_mcmc = check_int(n_mcmc, "n_mcmc", minimum=1)
     n_chains = check_int(n_chains, "n_chains", minimum=1)
-    rng_np = check_rng(rng)
-    gen = rng_np  # tokens are drawn by inverse CDF from this generator
-    P = policy.encode_prompts(prompts)
-    chains = [_Chain(p) for p in P for _ in range(n_chains)]
-    temperature = 1.0 / alpha
-    accepted = moves = generated = 0
-    limit = 0
-    while limit < max_new_tokens:
-        limit = min(limit + block_size, max_new_tokens)
-        growing = [c for c in chains if not c.ended and len(c.tokens) < limit]
-        generated += _extend(policy, growing, limit, temperature, gen)
-        for _ in range(n_mcmc):
-            a, g = _mh_step(policy, chains, limit, alpha, temperature, gen, rng_np)
-            accepted, moves, generated = accepted + a, moves + len(chains), generated + g
-    k = len(P)
-    token_ids = [[chains[i * n_chains + j].tokens for j in range(n_chains)] for i in range(k)]
+    base = PromptedLM(policy, prompts, max_new_tokens=max_new_tokens)
+    x = np.arange(base.n_contexts)
+    res = core.power_sample_mcmc(
+        base,
+        x,
+        alpha,
+        n_mcmc,
+        n_chains,
+        check_rng(rng),
+        init="proposal",
+        proposal_temperature=1.0 / alpha,
+        growth_block=block_size,
+    )
+    n_blocks = -(-base.max_new_tokens // block_size)
     return PowerSampleResult(
-        texts=[[policy.decode(t) for t in row] for row in token_ids],
-        token_ids=token_ids,
-        log_probs=np.array([c.lp.sum() for c in chains]).reshape(k, n_chains),
-        acceptance_rate=accepted / moves if moves else 1.0,
-        queries=generated,
+        texts=base.texts(res.samples).tolist(),
+        token_ids=[base.unpad(group) for group in res.samples],
+        log_probs=base.log_prob(x[:, None], res.samples),
+        acceptance_rate=res.acceptance_rate,
+        queries=base.n_contexts * n_chains * n_blocks * (1 + n_mcmc),
     )
-
-
-class _Chain:
-    """One Markov chain state: prompt ids, response tokens and their per-token log-probs."""
-
-    def __init__(self, prompt):
-        self.prompt = prompt
-        self.tokens: list[int] = []
-        self.lp = np.zeros(0)  # temperature-1 terms
-        self.lpt = np.zeros(0)  # proposal (tempered) terms
-        self.ended = False
-
-
-def _generate_batched(policy, prefixes, caps, temperature, gen):
-    out = []
-    for s in range(0, len(prefixes), policy.batch_size):
-        chunk_caps = caps[s : s + policy.batch_size]
-        g = policy._generate(
-            prefixes[s : s + policy.batch_size],
-            int(max(chunk_caps)),
-            temperature,
-            gen,
-            caps=chunk_caps,
-        )
-        out += list(zip(g.token_ids, g.log_probs, g.tempered_log_probs, g.ended))
-    return out
-
-
-def _extend(policy, chains, limit, temperature, gen) -> int:
-    if not chains:
-        return 0
-    caps = [limit - len(c.tokens) for c in chains]
-    outs = _generate_batched(policy, [c.prompt + c.tokens for c in chains], caps, temperature, gen)
-    for c, (tok, lp, lpt, ended) in zip(chains, outs):
-        c.tokens = c.tokens + tok
-        c.lp, c.lpt = np.concatenate([c.lp, lp]), np.concatenate([c.lpt, lpt])
-        c.ended = bool(ended)
-    return sum(len(o[0]) for o in outs)
-
-
-def _mh_step(policy, chains, limit, alpha, temperature, gen, rng_np):
-    """One Metropolis-Hastings move on every chain (batched proposals)."""
-    lengths = np.array([len(c.tokens) for c in chains])
-    starts = np.floor(rng_np.random(len(chains)) * lengths).astype(int)
-    outs = _generate_batched(
-        policy,
-        [c.prompt + c.tokens[:t] for c, t in zip(chains, starts)],
-        [limit - t for t in starts],
-        temperature,
-        gen,
-    )
-    log_u = np.log(1.0 - rng_np.random(len(chains)))
-    accepted = 0
-    for c, t, u, (tok, lp, lpt, ended) in zip(chains, starts, log_u, outs):
-        new_len = t + len(tok)
-        log_ratio = (
-            alpha * (lp.sum() - c.lp[t:].sum())  # π(y')^α / π(y)^α (the shared prefix cancels)
-            + (c.lpt[t:].sum() - lpt.sum())  # q(y_{t:}|y_{<t}) / q(y'_{t:}|y_{<t})
-            + np.log(len(c.tokens))
-            - np.log(new_len)  # choosing t: 1/|y'| over 1/|y|
-        )
-        if u < log_ratio:
-            c.tokens = c.tokens[:t] + tok
-            c.lp, c.lpt = np.concatenate([c.lp[:t], lp]), np.concatenate([c.lpt[:t], lpt])
-            c.ended = bool(ended)
-            accepted += 1
-    return accepted, sum(len(o[0]) for o in outs)

@@ -383,6 +383,14 @@ class CausalLMPolicy:
         Right padding: every real token keeps the positions it has unpadded, and
         the causal mask keeps padding from influencing it.
         """
+        logp, tokens, rows = self._response_log_softmax(prompt_ids, response_ids)
+        terms = logp.gather(-1, tokens[:, None])[:, 0].double()
+        return torch.zeros(len(prompt_ids), dtype=torch.float64, device=self.device).index_add(
+            0, rows, terms
+        )
+
+    def _response_log_softmax(self, prompt_ids, response_ids):
+        """Next-token log-softmax at each response position ``[n_targets, V]``, the tokens and their rows."""
         b = len(prompt_ids)
         lengths = [len(p) + len(r) for p, r in zip(prompt_ids, response_ids)]
         L = max(lengths)
@@ -397,13 +405,34 @@ class CausalLMPolicy:
         logits, _ = self._forward(ids, mask)
         picked = logits[:, :-1][target[:, :-1]]  # [n_targets, V]: only response positions
         tokens = ids[:, 1:][target[:, :-1]]
-        terms = (
-            torch.log_softmax(_float_logits(picked), dim=-1)
-            .gather(-1, tokens[:, None])[:, 0]
-            .double()
-        )
         rows = torch.arange(b, device=self.device)[:, None].expand(b, L - 1)[target[:, :-1]]
-        return torch.zeros(b, dtype=torch.float64, device=self.device).index_add(0, rows, terms)
+        return torch.log_softmax(_float_logits(picked), dim=-1), tokens, rows
+
+    def _score_at(self, P, R, temperature) -> tuple[np.ndarray, np.ndarray]:
+        """``(log π(y|x), log π_T(y|x))``, float64 ``[k]`` each, one forward pass per batch.
+
+        ``π_T`` is the model at token temperature ``T`` as :meth:`_generate` draws
+        from it; ``temperature=None`` means 1 and returns the same array twice.
+        """
+        out = np.zeros((2, len(P)))
+        order = np.argsort(
+            [len(p) + len(r) for p, r in zip(P, R)], kind="stable"
+        )  # batch by length
+        with torch.inference_mode():
+            for s in range(0, len(P), self.batch_size):
+                rows = order[s : s + self.batch_size]
+                logp, tokens, at = self._response_log_softmax(
+                    [P[i] for i in rows], [R[i] for i in rows]
+                )
+                sums = torch.zeros((2, len(rows)), dtype=torch.float64, device=self.device)
+                sums[0].index_add_(0, at, logp.gather(-1, tokens[:, None])[:, 0].double())
+                if temperature is not None:
+                    scaled = torch.log_softmax(
+                        (logp - logp.max(-1, keepdim=True).values) / temperature, dim=-1
+                    )
+                    sums[1].index_add_(0, at, scaled.gather(-1, tokens[:, None])[:, 0].double())
+                out[:, rows] = sums.cpu().numpy()
+        return out[0], (out[0] if temperature is None else out[1])
 
     # ------------------------------------------------------------ public API
     def log_prob(self, prompts, responses) -> np.ndarray:
@@ -421,19 +450,8 @@ class CausalLMPolicy:
         return self._score(P, R)
 
     def _score(self, P, R) -> np.ndarray:
-        out = np.zeros(len(P))
-        order = np.argsort(
-            [len(p) + len(r) for p, r in zip(P, R)], kind="stable"
-        )  # similar lengths batch together
-        with torch.inference_mode():
-            for s in range(0, len(P), self.batch_size):
-                rows = order[s : s + self.batch_size]
-                out[rows] = (
-                    self.sequence_log_probs([P[i] for i in rows], [R[i] for i in rows])
-                    .cpu()
-                    .numpy()
-                )
-        return out
+        """``log π(y|x)`` float64 ``[k]`` of encoded pairs (similar lengths batched together)."""
+        return self._score_at(P, R, None)[0]
 
     def sample(self, prompts, n, *, max_new_tokens, temperature=1.0, rng=None) -> SampledResponses:
         """Draw ``n`` responses per prompt at a token-level temperature, with their log-likelihoods.

@@ -105,6 +105,84 @@ class PromptedLM:
         scores = self.lm._score([self.prompt_ids[i] for i in x], self.unpad(rows))
         return scores.reshape(y.shape[:-1])
 
+    # ------------------------------------------------------------ suffix protocol (power sampling)
+    @property
+    def horizon(self) -> int:
+        """The row length ``H = max_new_tokens`` (the core's suffix protocol)."""
+        return self.max_new_tokens
+
+    def check_sequences(self, seqs, name: str = "seqs") -> np.ndarray:
+        """Validated int64 responses ``[..., H]``: token ids in ``[0, V)``, then :data:`PAD` only
+        right after an end-of-sequence token (which ends the row) or nowhere."""
+        seqs = np.asarray(seqs)
+        if not np.issubdtype(seqs.dtype, np.integer) or seqs.ndim < 1:
+            raise ValueError(
+                f"{name} must be an integer array [..., H]; got {seqs.dtype} {seqs.shape}"
+            )
+        if seqs.shape[-1] != self.horizon:
+            raise ValueError(
+                f"{name} must have shape [..., horizon={self.horizon}]; got {seqs.shape}"
+            )
+        seqs = seqs.astype(np.int64)
+        rows = seqs.reshape(-1, self.horizon)
+        is_eos = np.isin(rows, self.lm.eos_token_ids)
+        after_end: np.ndarray = np.cumsum(is_eos, axis=1) - is_eos
+        if np.any((rows == PAD) != (after_end > 0)):
+            raise ValueError(
+                f"{name} rows must be token ids, with {PAD} (PAD) exactly at the positions after "
+                "an end-of-sequence token"
+            )
+        if np.any(rows[rows != PAD] < 0) or np.any(rows >= self.lm.vocab_size):
+            raise ValueError(f"{name} token ids must be in [0, {self.lm.vocab_size}) or {PAD}")
+        return seqs
+
+    def redraw(self, x, seqs, start, stop: int, rng, temperature=None) -> np.ndarray:
+        """Regenerate ``seqs[i, start[i]:stop]`` (in place) given ``prompts[x[i]] + seqs[i, :start[i]]``.
+
+        Batched through :meth:`CausalLMPolicy._generate <sharpsim.torch.CausalLMPolicy>`
+        (KV cache) with ``caps = stop - start``; a new part that ends early is
+        padded with :data:`PAD` up to ``stop``. A row whose prefix already holds an
+        end-of-sequence token is left ended (``PAD`` up to ``stop``). The
+        uniforms come from ``rng`` as the NumPy policies draw them: position by
+        position, one per row with ``start[i] <= h < stop``, whether or not the
+        row has ended, so a wrapped NumPy policy draws the same tokens.
+        """
+        start = np.asarray(start)
+        uniforms = _position_major_uniforms(start, stop, rng)
+        prefix_len = int(start.max(initial=0))
+        eos = np.isin(seqs[:, :prefix_len], self.lm.eos_token_ids)
+        ended = (eos & (np.arange(prefix_len) < start[:, None])).any(axis=1)
+        todo = np.flatnonzero(~ended & (start < stop))
+        for rows in np.array_split(todo, -(-todo.size // self.lm.batch_size) or 1):
+            if rows.size:
+                self._redraw_rows(x, seqs, start, stop, rows, uniforms, temperature)
+        for i in np.flatnonzero(ended):
+            seqs[i, start[i] : stop] = PAD
+        return seqs
+
+    def _redraw_rows(self, x, seqs, start, stop, rows, uniforms, temperature) -> None:
+        caps = stop - start[rows]
+        steps = start[rows, None] + np.arange(caps.max())
+        u = np.take_along_axis(uniforms[rows], np.minimum(steps, stop - 1), axis=1)
+        g = self.lm._generate(
+            [self.prompt_ids[x[i]] + seqs[i, : start[i]].tolist() for i in rows],
+            int(caps.max()),
+            1.0 if temperature is None else temperature,
+            _Replay(u),
+            caps=caps.tolist(),
+        )
+        for i, tokens in zip(rows, g.token_ids):
+            seqs[i, start[i] : stop] = PAD
+            seqs[i, start[i] : start[i] + len(tokens)] = tokens
+
+    def prefix_log_probs(self, x, seqs, stop: int, temperature=None):
+        """``(log π, log π_T)`` of the first ``stop`` tokens of each row (up to :data:`PAD`), float ``[n]`` each.
+
+        One forward pass per batch scores both (:meth:`CausalLMPolicy._score_at`).
+        """
+        prompts = [self.prompt_ids[i] for i in np.asarray(x)]
+        return self.lm._score_at(prompts, self.unpad(seqs[:, :stop]), temperature)
+
     # ------------------------------------------------------------ conversions
     def pad(self, token_ids) -> np.ndarray:
         """Nested lists ``[k][n]`` of token-id lists → int64 ``[k, n, max_new_tokens]`` padded with :data:`PAD`."""
@@ -157,3 +235,29 @@ class PromptedLM:
             f"PromptedLM({self.lm!r}, n_contexts={self.n_contexts}, "
             f"max_new_tokens={self.max_new_tokens})"
         )
+
+
+def _position_major_uniforms(start, stop: int, rng) -> np.ndarray:
+    """``[n, stop]`` uniforms of ``rng`` for the cells ``start[i] <= h < stop``, drawn position by position.
+
+    The order of :meth:`sharpsim.AutoregressivePolicy.redraw` (``h`` outer, rows
+    inner); other cells hold 1.
+    """
+    cells = np.arange(stop) >= start[:, None]
+    out = np.ones((start.shape[0], stop))
+    out.T[cells.T] = rng.random(int(cells.sum()))
+    return out
+
+
+class _Replay:
+    """A stand-in generator for ``CausalLMPolicy._generate``: its ``s``-th ``random(b)`` is column ``s`` of ``u [b, steps]``."""
+
+    def __init__(self, u: np.ndarray):
+        self.u, self.step = u, 0
+
+    def random(self, size) -> np.ndarray:
+        out = self.u[:, self.step]
+        if out.shape != (size,):
+            raise RuntimeError(f"replayed {out.shape[0]} uniforms where {size} were asked for")
+        self.step += 1
+        return out
