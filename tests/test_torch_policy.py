@@ -256,3 +256,15 @@ def test_bfloat16_weights_sample_score_and_train():
     res = sft_sharpening(half, ["a", "b"], 2, max_new_tokens=3, epochs=2, lr=1e-2, rng=0)
     assert np.isfinite(res.diagnostics["losses"]).all()
     assert next(res.policy.model.parameters()).dtype == torch.bfloat16
+
+
+def test_samples_do_not_depend_on_the_batch_size():
+    """The uniforms are drawn up front, position-major: chunking the rows changes nothing."""
+    lm = tiny_causal_lm("llama", seed=4)
+    draws = []
+    for batch_size in (1, 3, 64):
+        lm.batch_size = batch_size
+        draws.append(lm.sample(["ab", "c", "de"], 4, max_new_tokens=5, rng=11))
+    for other in draws[1:]:
+        assert other.token_ids == draws[0].token_ids
+        np.testing.assert_allclose(other.log_probs, draws[0].log_probs, rtol=0, atol=1e-5)

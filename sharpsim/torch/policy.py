@@ -177,6 +177,20 @@ def _inverse_cdf(log_probs, gen: np.random.Generator):
     return (cdf < u[:, None]).sum(-1)
 
 
+class Replay:
+    """A stand-in generator for :meth:`CausalLMPolicy._generate`: its ``s``-th ``random(b)`` is column ``s`` of ``u [b, steps]``."""
+
+    def __init__(self, u: np.ndarray):
+        self.u, self.step = u, 0
+
+    def random(self, size) -> np.ndarray:
+        out = self.u[:, self.step]
+        if out.shape != (size,):
+            raise RuntimeError(f"replayed {out.shape[0]} uniforms where {size} were asked for")
+        self.step += 1
+        return out
+
+
 def _eos_ids(model, tokenizer) -> list[int]:
     ids = []
     for source in (
@@ -467,10 +481,12 @@ class CausalLMPolicy:
           max_new_tokens: cap on the response length (``>= 1``).
           temperature: token-level temperature ``> 0`` of the sampler.
           rng: ``None``, an int seed or a ``numpy.random.Generator``. Every token is
-            drawn by inverse CDF from one uniform of this generator (one per row
-            and step, rows in prompt-major order), exactly as the NumPy
-            policies draw (``sharpsim.policies.autoregressive.sample_tokens``),
-            so the same ``rng`` gives the same samples on any device.
+            drawn by inverse CDF from one uniform of this generator: a
+            ``[max_new_tokens, k·n]`` block drawn up front, position-major, rows
+            in prompt-major order, exactly as the NumPy policies draw
+            (``sharpsim.policies.autoregressive.sample_tokens``). So the same
+            ``rng`` gives the same samples whatever the batch size or device
+            (up to a uniform landing within rounding of a CDF step).
 
         Returns:
           :class:`SampledResponses` with ``texts``/``token_ids`` ``[k][n]`` and ``log_probs [k, n]``.
@@ -479,14 +495,17 @@ class CausalLMPolicy:
         n = check_int(n, "n", minimum=1)
         max_new_tokens = check_int(max_new_tokens, "max_new_tokens", minimum=1)
         temperature = check_real(temperature, "temperature", low=0.0, low_open=True)
-        gen = check_rng(rng)
         rows = np.repeat(np.arange(len(P)), n)
+        # One uniform per (step, row), drawn position-major up front: the draws do not depend on
+        # the batch size, and they are those of the NumPy policies' ancestral sampler.
+        uniforms = check_rng(rng).random((max_new_tokens, len(rows)))
         ids, lps, done = [], [], []
         for s in range(0, len(rows), self.batch_size):
             # Each distinct prompt of the chunk is encoded once; its KV cache is then shared by its n rows.
             distinct, expand = np.unique(rows[s : s + self.batch_size], return_inverse=True)
+            replay = Replay(uniforms[:, s : s + self.batch_size].T)
             g = self._generate(
-                [P[i] for i in distinct], max_new_tokens, temperature, gen, expand=expand
+                [P[i] for i in distinct], max_new_tokens, temperature, replay, expand=expand
             )
             ids += g.token_ids
             lps += [t.sum() for t in g.log_probs]

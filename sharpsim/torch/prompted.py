@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import check_index_array, check_int, check_real, check_rng
-from .policy import CausalLMPolicy
+from .policy import CausalLMPolicy, Replay
 
 __all__ = ["PAD", "PromptedLM"]
 
@@ -168,7 +168,7 @@ class PromptedLM:
             [self.prompt_ids[x[i]] + seqs[i, : start[i]].tolist() for i in rows],
             int(caps.max()),
             1.0 if temperature is None else temperature,
-            _Replay(u),
+            Replay(u),
             caps=caps.tolist(),
         )
         for i, tokens in zip(rows, g.token_ids):
@@ -247,17 +247,3 @@ def _position_major_uniforms(start, stop: int, rng) -> np.ndarray:
     out = np.ones((start.shape[0], stop))
     out.T[cells.T] = rng.random(int(cells.sum()))
     return out
-
-
-class _Replay:
-    """A stand-in generator for ``CausalLMPolicy._generate``: its ``s``-th ``random(b)`` is column ``s`` of ``u [b, steps]``."""
-
-    def __init__(self, u: np.ndarray):
-        self.u, self.step = u, 0
-
-    def random(self, size) -> np.ndarray:
-        out = self.u[:, self.step]
-        if out.shape != (size,):
-            raise RuntimeError(f"replayed {out.shape[0]} uniforms where {size} were asked for")
-        self.step += 1
-        return out
