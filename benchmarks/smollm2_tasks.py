@@ -15,9 +15,25 @@ from __future__ import annotations
 
 import argparse
 import json
+import pickle
 import time
+from pathlib import Path
 
 import numpy as np
+
+
+def cached(args, what, compute):
+    """``compute()``, pickled under ``--cache`` (keyed by the run's sizes) so reruns skip the model."""
+    if not args.cache:
+        return compute()
+    key = f"{what}-{args.kinds or 'all'}-{args.per_kind}-{args.max_new_tokens}-{args.seed}.pkl"
+    path = Path(args.cache) / key
+    if path.exists():
+        return pickle.loads(path.read_bytes())
+    out = compute()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(pickle.dumps(out))
+    return out
 
 
 def accuracy(args, policy):
@@ -28,10 +44,16 @@ def accuracy(args, policy):
     tasks = make_tasks(args.per_kind * len(kinds), seed=args.seed, kinds=kinds, split="test")
     prompts = [t.prompt for t in tasks]
     t0 = time.perf_counter()
-    greedy = policy.decode_greedy(prompts, max_new_tokens=args.max_new_tokens)
+    greedy = cached(
+        args, "greedy", lambda: policy.decode_greedy(prompts, max_new_tokens=args.max_new_tokens)
+    )
     t_greedy = time.perf_counter() - t0
     t0 = time.perf_counter()
-    s = policy.sample(prompts, args.N, max_new_tokens=args.max_new_tokens, rng=args.seed)
+    s = cached(
+        args,
+        f"sample{args.N}",
+        lambda: policy.sample(prompts, args.N, max_new_tokens=args.max_new_tokens, rng=args.seed),
+    )
     t_sample = time.perf_counter() - t0
     best = select_best(s)
     rows, dump = {}, []
@@ -39,7 +61,7 @@ def accuracy(args, policy):
         ok = [extract_answer(x, t.kind) == t.answer for x in s.texts[i]]
         r = rows.setdefault(t.kind, {"greedy": [], "bon": [], "pass": [], "mean": []})
         r["greedy"].append(extract_answer(greedy.texts[i], t.kind) == t.answer)
-        r["bon"].append(ok[best.indices[i]])
+        r["bon"].append(ok[best.picks[i]])
         r["pass"].append(any(ok))
         r["mean"].append(np.mean(ok))
         dump.append(
@@ -101,6 +123,7 @@ def main():
     ap.add_argument("--batch-sizes", type=int, nargs="+", default=[16, 32, 64])
     ap.add_argument("--prompts", type=int, default=8)
     ap.add_argument("--dump", default="")
+    ap.add_argument("--cache", default="", help="folder for pickled greedy decodes and samples")
     args = ap.parse_args()
     from sharpsim.torch import smollm2
 

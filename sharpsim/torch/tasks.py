@@ -187,22 +187,23 @@ _STATED_INT = re.compile(
     r"(?:=|:|\b(?:is|are|be|equals|was)\b)\s*(?:the\s+)?(?:number\s+)?\**(\d+)\b(?!\s*,\s*\d)"
 )
 _LARGER = re.compile(r"(\d+)\s+is\s+(?:the\s+)?(?:larger|bigger|greater)\b")
+_NEXT = re.compile(r"(\d+)\s+(?:is|comes)\s+(?:the\s+)?next\b")
+_LEADING_INT = re.compile(r"^\W*(\d+)\b(?!\s*,\s*\d)")
 _SMALLER_THAN = re.compile(r"\d+\s+is\s+(?:smaller|less)\s+than\s+(\d+)")
 _INT = re.compile(r"\d+")
 
 
 def _extract_int(text: str, kind: str):
-    if kind == "comparison":
-        m = _LARGER.search(text) or _SMALLER_THAN.search(text)
+    special = {"comparison": (_LARGER, _SMALLER_THAN), "sequence": (_NEXT,)}.get(kind, ())
+    for pattern in (*special, _STATED_INT):
+        m = pattern.search(text)
         if m:
             return m.group(1)
-    m = _STATED_INT.search(text)
-    if m:
-        return m.group(1)
-    found = _INT.findall(text)
-    if not found:
-        return None
-    return found[-1] if kind == "sequence" else found[0]  # a sequence is often restated first
+    if kind == "sequence":  # "17, 22, 27": the last term written
+        found = _INT.findall(text)
+        return found[-1] if found else None
+    m = _LEADING_INT.search(text)  # "25." or "16 is the answer", not "To find 9 times 7, ..."
+    return m.group(1) if m else None
 
 
 @cache
@@ -236,8 +237,10 @@ def extract_answer(text: str, kind: str):
     """The answer a response states, in the form of :attr:`Task.answer`, or ``None``.
 
     Numbers: the first one stated after ``=``/``is``/``:`` (not the head of a
-    restated list), else the first integer (the last for ``sequence``, whose
-    terms a response often repeats; ``comparison`` also reads "82 is larger").
+    restated list), else a number opening the response ("25.", "16 is the
+    answer"; an operand inside "To find 9 times 7, ..." is no answer).
+    ``comparison`` also reads "82 is larger"; ``sequence`` reads "14 is the
+    next number" and otherwise the last integer (responses repeat the terms).
     Words: the first candidate answer of the kind stated after ``is``/``:``,
     else the first candidate mentioned anywhere (case-insensitive, whole words,
     known aliases such as "Kiev" or "rupees" mapped to the canonical answer).
