@@ -101,6 +101,8 @@ def test_answers_are_correct():
         ("Thursday", "calendar", "Thursday"),
         ("The day after Wednesday is Thursday.", "calendar", "Thursday"),
         ("You may want to check: June", "calendar", "June"),
+        ("The next day is sunday.", "calendar", "Sunday"),
+        ("Soldiers march in May.", "calendar", "May"),
         ("Monday, Tuesday, Wednesday.", "calendar", "Monday"),
         ("The capital of Kenya is Nairobi.", "capital", "Nairobi"),
         ("buenos aires!", "capital", "Buenos Aires"),

@@ -191,6 +191,8 @@ _NEXT = re.compile(r"(\d+)\s+(?:is|comes)\s+(?:the\s+)?next\b")
 _LEADING_INT = re.compile(r"^\W*(\d+)\b(?!\s*,\s*\d)")
 _SMALLER_THAN = re.compile(r"\d+\s+is\s+(?:smaller|less)\s+than\s+(\d+)")
 _INT = re.compile(r"\d+")
+#: Months that are also English verbs: matched only when capitalised.
+_VERBS = {"may", "march"}
 
 
 def _extract_int(text: str, kind: str):
@@ -210,18 +212,20 @@ def _extract_int(text: str, kind: str):
 def _word_matchers(kind: str):
     """Canonical lookup and the (stated, anywhere) patterns of ``kind``'s candidate answers."""
     if kind == "calendar":
-        canon = {w: w for w in WEEKDAYS + MONTHS}
+        canon = {w.lower(): w for w in WEEKDAYS + MONTHS}
     else:
         canon = {a.lower(): a for _, a in FACTS[kind]}
         canon.update({k.lower(): v for k, v in ALIASES.get(kind, {}).items()})
-    forms = "|".join(re.escape(f) for f in sorted(canon, key=len, reverse=True))
+    forms = "|".join(
+        f"(?-i:{f.capitalize()})" if f in _VERBS else re.escape(f)
+        for f in sorted(canon, key=len, reverse=True)
+    )
     plural = "(?:s|es)?" if kind == "currency" else ""
     word = rf"(?<![\w-])({forms}){plural}(?![\w-])"
-    flags = 0 if kind == "calendar" else re.IGNORECASE  # "May" the month, not "may"
     stated = re.compile(
-        rf"(?:\b(?:is|are|was|be|comes?)\b|[:=])\s*(?:the\s+|an?\s+)?[\"'“‘*]*{word}", flags
+        rf"(?:\b(?:is|are|was|be|comes?)\b|[:=])\s*(?:the\s+|an?\s+)?[\"'“‘*]*{word}", re.I
     )
-    return canon, stated, re.compile(word, flags)
+    return canon, stated, re.compile(word, re.I)
 
 
 def _extract_word(text: str, kind: str):
@@ -229,8 +233,7 @@ def _extract_word(text: str, kind: str):
     m = stated.search(text) or anywhere.search(text)
     if not m:
         return None
-    found = m.group(1)
-    return canon[found if kind == "calendar" else found.lower()]
+    return canon[m.group(1).lower()]
 
 
 def extract_answer(text: str, kind: str):
