@@ -125,6 +125,7 @@ def main():
     ap.add_argument("--N-max", type=int, default=16)
     ap.add_argument("--max-new-tokens", type=int, default=12)
     ap.add_argument("--kinds", default="")
+    ap.add_argument("--seed", type=int, default=0, help="draws the tasks and the base samples")
     ap.add_argument("--cache", default="")
     ap.add_argument("--out", default="/tmp/sharpen_results.jsonl")
     args = ap.parse_args()
@@ -135,10 +136,10 @@ def main():
     base = smollm2()
     base.batch_size = 64
     mnt = args.max_new_tokens
-    test = make_tasks(args.per_kind * len(kinds), seed=0, kinds=kinds, split="test")
-    trn = make_tasks(args.train, seed=0, kinds=kinds, split="train")
+    test = make_tasks(args.per_kind * len(kinds), seed=args.seed, kinds=kinds, split="test")
+    trn = make_tasks(args.train, seed=args.seed, kinds=kinds, split="train")
     tp, trp = [t.prompt for t in test], [t.prompt for t in trn]
-    tag = f"{args.kinds or 'all'}-{mnt}"
+    tag = f"{args.kinds or 'all'}-{mnt}" + (f"-s{args.seed}" if args.seed else "")
     g0 = cached(
         args.cache,
         f"test-greedy-{tag}-{args.per_kind}",
