@@ -148,7 +148,7 @@ def main():
     samples = cached(
         args.cache,
         f"train-samples-{tag}-{args.train}-{args.N_max}",
-        lambda: base.sample(trp, args.N_max, max_new_tokens=mnt, rng=0),
+        lambda: base.sample(trp, args.N_max, max_new_tokens=mnt, rng=args.seed),
     )
     ok0 = np.array([extract_answer(x, t.kind) == t.answer for x, t in zip(g0.texts, test)])
     len0 = np.mean([len(t) for t in g0.token_ids])
