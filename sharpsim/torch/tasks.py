@@ -176,7 +176,7 @@ def make_tasks(n, seed=0, kinds=None, *, split=None, max_operand=20) -> list[Tas
                 f"holds {len(pool)}; lower n or drop that kind"
             )
         order = np.random.default_rng([seed, zlib.crc32(kind.encode())]).permutation(len(pool))
-        picked[kind] = [Task(*pool[j], kind) for j in order[:count]]
+        picked[kind] = [Task(pool[j][0], pool[j][1], kind) for j in order[:count]]
     return [picked[kinds[j % len(kinds)]][j // len(kinds)] for j in range(n)]
 
 
