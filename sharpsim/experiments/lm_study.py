@@ -151,7 +151,7 @@ def load_policy(model: str, device: str = "cpu", dtype: str = "float32"):
     if model == "smollm2":
         return smollm2(device=device, dtype=torch_dtype)
     if model == "tiny":
-        lm = tiny_causal_lm(seed=0, dtype=torch_dtype)
+        lm = tiny_causal_lm("llama", seed=0, dtype=torch_dtype)
         return lm if device == "cpu" else CausalLMPolicy(lm.model, lm.tokenizer, device=device)
     return CausalLMPolicy.from_pretrained(model, device=device, dtype=torch_dtype)
 

@@ -127,8 +127,9 @@ def lm_table(records, out_dir):
     acc.set_title("accuracy per task kind")
     ll.set_ylabel("Δ log π_base(greedy) vs base greedy (nats)")
     ll.set_title("paired log-likelihood gain under the base")
-    style.legend_outside(ll, fontsize=7)
-    fig.tight_layout()
+    handles, names = acc.get_legend_handles_labels()
+    fig.legend(handles, names, loc="upper center", ncol=len(names), fontsize=7.5)
+    fig.tight_layout(rect=(0, 0, 1, 0.92))
     style.note(fig, "Methods: " + "; ".join(methods) + ". " + _setting(records))
     return fig
 
@@ -149,6 +150,8 @@ def lm_ablation(records, out_dir):
         ax.axvline(0, color="0.3", lw=0.8)
         ax.set_yticks(y, methods if ax is acc else ["" for _ in methods])
         ax.set_xlabel(xlabel)
+    acc.invert_yaxis()  # the first setting on top, as in the report's table
+    ll.invert_yaxis()
     acc.set_title("accuracy (paired)")
     ll.set_title("base log-likelihood (paired)")
     fig.suptitle("SFT-sharpening ablation (lora_r=0: full fine-tuning)")
