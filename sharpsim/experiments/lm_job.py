@@ -104,9 +104,12 @@ def run_study(
     log = log or (lambda line: None)
     out = Path(out)
     data = out / "data" / ("smoke" if size == "smoke" else "")
-    data.mkdir(parents=True, exist_ok=True)
     timings = data / "timings.jsonl"
     exps = study(size, model, device, dtype, seeds, timings, log)
+    for exp in exps:
+        for cell in exp.cells(quick=size != "full"):
+            lm_study.check_sizes(cell["n_test"], cell.get("n_train", 0))
+    data.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     lm_study.load_policy(model, device, dtype)
     load = time.perf_counter() - start

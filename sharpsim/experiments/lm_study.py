@@ -47,9 +47,10 @@ FALLBACK_KINDS = ("arithmetic", "capital", "color")
 
 # PLACEHOLDER sizes and hyper-parameters, until the lmtasks findings recommend others.
 #: The quick study (one seed): test prompts per kind, train prompts per kind, N_max, tokens.
-QUICK = {"n_test": 8, "n_train": 16, "N_max": 32, "max_new_tokens": 12}
+# Per kind: the ten kinds' smallest pools hold 19 test and 19 train questions (lmtasks notes).
+QUICK = {"n_test": 8, "n_train": 8, "N_max": 32, "max_new_tokens": 12}
 #: The full study (3 seeds, Table 1 sizes).
-FULL = {"n_test": 32, "n_train": 64, "N_max": 32, "max_new_tokens": 16}
+FULL = {"n_test": 16, "n_train": 16, "N_max": 32, "max_new_tokens": 16}
 #: Best-of-N's N in Table 1 and in the heatmap.
 TABLE_N = 16
 #: Table 1's training-time methods (quick, full): ``"<algorithm> key=value ..."``.
@@ -172,6 +173,22 @@ def _make(n: int, seed: int, kind: str, split: str) -> list:
     if "split" in inspect.signature(make_tasks).parameters:
         return make_tasks(n, seed=seed, kinds=[kind], split=split)
     return make_tasks(n, seed=seed + (0 if split == "test" else 1), kinds=(kind,))  # old API
+
+
+def check_sizes(n_test: int, n_train: int) -> None:
+    """``ValueError`` when a kind's test or train pool holds fewer than ``n_test``/``n_train`` questions."""
+    from ..torch import tasks
+
+    pool_size = getattr(tasks, "pool_size", None)
+    if pool_size is None:  # the old tasks module: no pools
+        return
+    for kind in task_kinds():
+        for split, n in (("test", n_test), ("train", n_train)):
+            if n > pool_size(kind, split):
+                raise ValueError(
+                    f"{n} {split} prompts per kind asked, but kind {kind!r} has only "
+                    f"{pool_size(kind, split)} {split} questions"
+                )
 
 
 def eval_tasks(kind: str, n: int) -> list:
