@@ -13,6 +13,8 @@ from .lm_stats import by_seed, interval, kinds_of
 
 #: Columns of the heatmaps (N values shown), when the records reach them.
 HEAT_N = (1, 2, 4, 8, 16, 32)
+#: The heatmaps' outlined column (Table 1's best-of-N).
+HIGHLIGHT_N = 16
 
 
 def _setting(records) -> str:
@@ -26,13 +28,19 @@ def _setting(records) -> str:
 
 
 def _heat(ax, fig, values, kinds, ns, title, fmt, label):
+    from matplotlib.patches import Rectangle
+
     bound = float(np.nanmax(np.abs(values))) or 1.0
     im = ax.imshow(values, cmap="RdBu", vmin=-bound, vmax=bound, aspect="auto")
     ax.set_xticks(range(len(ns)), [str(n) for n in ns])
     ax.set_yticks(range(len(kinds)), kinds)
     ax.grid(False)
     for (i, j), v in np.ndenumerate(values):
-        ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=7)
+        ink = "white" if abs(v) > 0.6 * bound else "black"
+        ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=7, color=ink)
+    if HIGHLIGHT_N in ns:  # the N of Table 1 and of the paper's Figure 1 heatmap
+        j = list(ns).index(HIGHLIGHT_N)
+        ax.add_patch(Rectangle((j - 0.5, -0.5), 1, len(kinds), fill=False, lw=1.6, ec="k"))
     ax.set_xlabel("N (best-of-N candidates)")
     ax.set_title(title)
     fig.colorbar(im, ax=ax, label=label, shrink=0.85)
@@ -40,21 +48,23 @@ def _heat(ax, fig, values, kinds, ns, title, fmt, label):
 
 def lm_bon_heatmap(records, out_dir):
     """Best-of-N lift over the base's greedy per task kind (rows) and N (columns): accuracy, log-lik."""
-    kinds = kinds_of(records)
+    kinds = [*kinds_of(records), "all kinds"]
     top = max(r["N"] for r in records)
     ns = [n for n in HEAT_N if n <= top]
     fig, (left, right) = style.new_figure(ncols=2, width=4.6, height=0.45 * len(kinds) + 1.8)
+
+    def where(kind, n):
+        return {"N": n} if kind == "all kinds" else {"kind": kind, "N": n}
+
     for ax, col, title, fmt, label in (
         (left, "accuracy_lift", "accuracy lift of best-of-N", "{:+.2f}", "accuracy lift"),
         (right, "log_likelihood_lift", "log-likelihood lift", "{:+.1f}", "nats"),
     ):
         values = np.array(
-            [[interval(by_seed(records, col, {"kind": k, "N": n})).mean for n in ns] for k in kinds]
+            [[interval(by_seed(records, col, where(k, n))).mean for n in ns] for k in kinds]
         )
         _heat(ax, fig, values, kinds, ns, title, fmt, label)
-    greedy = {
-        k: interval(by_seed(records, "greedy_correct", {"kind": k, "N": 1})).mean for k in kinds
-    }
+    greedy = {k: interval(by_seed(records, "greedy_correct", where(k, 1))).mean for k in kinds}
     left.set_yticks(range(len(kinds)), [f"{k} (greedy {greedy[k]:.2f})" for k in kinds])
     right.set_yticks(range(len(kinds)), ["" for _ in kinds])
     fig.suptitle("Best-of-N (log-likelihood self-reward) over greedy decoding, per task kind")
@@ -62,39 +72,55 @@ def lm_bon_heatmap(records, out_dir):
     style.note(
         fig,
         "Cells: mean over test prompts and seeds of (best-of-N pick − the base's greedy response); "
-        "log-likelihood under the base model; N nested prefixes of one set of draws. "
-        + _setting(records),
+        "log-likelihood under the base model; N nested prefixes of one set of draws; outlined: "
+        f"N = {HIGHLIGHT_N}, Table 1's best-of-N. " + _setting(records),
     )
     return fig
 
 
 def lm_bon_curves(records, out_dir):
-    """Accuracy lift and log-likelihood lift vs N per task kind, with 95% intervals."""
-    fig, (acc, ll) = style.new_figure(ncols=2, width=4.4, height=3.4)
+    """Accuracy lift (left axis) and log-likelihood lift (right axis) vs N, one panel per task kind."""
     kinds = kinds_of(records)
+    panels = [None, *kinds]
+    ncols = min(4, len(panels))
+    nrows = -(-len(panels) // ncols)
+    fig, axes = style.new_figure(ncols=ncols, nrows=nrows, width=2.9, height=2.3)
     ns = sorted({r["N"] for r in records})
-    for ax, col in ((acc, "accuracy_lift"), (ll, "log_likelihood_lift")):
-        for i, kind in enumerate([*kinds, None]):
-            where = {} if kind is None else {"kind": kind}
+    twins = []
+    for k, (ax, kind) in enumerate(zip(axes, panels)):
+        where = {} if kind is None else {"kind": kind}
+        right = ax.twinx()
+        twins.append(right)
+        for axis, col, color, dash, label in (
+            (ax, "accuracy_lift", style.color(0), "-", "accuracy lift"),
+            (right, "log_likelihood_lift", style.color(1), "--", "log-likelihood lift (nats)"),
+        ):
             cis = [interval(by_seed(records, col, {**where, "N": n})) for n in ns]
-            color = "k" if kind is None else style.color(i)
-            ax.fill_between(ns, [c.lo for c in cis], [c.hi for c in cis], color=color, alpha=0.12)
-            ax.plot(
-                ns,
-                [c.mean for c in cis],
-                color=color,
-                lw=2.2 if kind is None else 1.3,
-                label="all kinds" if kind is None else kind,
-            )
+            axis.fill_between(ns, [c.lo for c in cis], [c.hi for c in cis], color=color, alpha=0.15)
+            axis.plot(ns, [c.mean for c in cis], dash, color=color, label=label)
+            axis.tick_params(axis="y", colors=color, labelsize=7)
         ax.axhline(0, color="0.4", lw=0.8, ls=":")
+        right.grid(False)
+        right.spines["right"].set_visible(True)
         style.log2_ticks(ax, [n for n in HEAT_N if n <= ns[-1]])
-        ax.set_xlabel("N (best-of-N candidates)")
-    acc.set_ylabel("accuracy lift over greedy")
-    ll.set_ylabel("log-likelihood lift over greedy (nats)")
-    acc.set_title("accuracy: best-of-N − greedy")
-    ll.set_title("log π_base: best-of-N − greedy")
-    style.legend_outside(ll, fontsize=7)
-    fig.tight_layout()
+        ax.set_title("all kinds pooled" if kind is None else kind, fontsize=9)
+        if k % ncols == 0:
+            ax.set_ylabel("accuracy lift", color=style.color(0))
+        if k % ncols == ncols - 1 or k == len(panels) - 1:
+            right.set_ylabel("log-lik. lift (nats)", color=style.color(1))
+        if k >= len(panels) - ncols:
+            ax.set_xlabel("N (candidates)")
+    for ax in axes[len(panels) :]:
+        ax.remove()
+    fig.tight_layout(rect=(0, 0, 1, 0.9))
+    fig.suptitle("Best-of-N − greedy vs N, per task kind", y=0.995)
+    fig.legend(
+        [axes[0].get_lines()[0], twins[0].get_lines()[0]],
+        ["accuracy lift over greedy (left axis)", "log-likelihood lift over greedy (right axis)"],
+        loc="upper center",
+        bbox_to_anchor=(0.5, 0.96),
+        ncol=2,
+    )
     style.note(fig, "Shaded: 95% intervals. " + _setting(records))
     return fig
 

@@ -152,15 +152,15 @@ def markdown_overall(rows: list[Row]) -> str:
 
 
 def markdown_by_kind(rows: list[Row], field: str = "accuracy") -> str:
-    """One Markdown table: methods as rows, task kinds as columns, ``field``'s mean [interval]."""
+    """One Markdown table: task kinds as rows, methods as columns, ``field``'s mean [interval]."""
     kinds = list(dict.fromkeys(r.kind for r in rows))
     methods = list(dict.fromkeys(r.method for r in rows))
     cell = {(r.method, r.kind): getattr(r, field) for r in rows}
     digits = 3 if field == "accuracy" else 2
-    lines = ["| method | " + " | ".join(kinds) + " |", "|---" * (len(kinds) + 1) + "|"]
-    for m in methods:
-        texts = [cell[(m, k)].text(digits) if cell.get((m, k)) else "—" for k in kinds]
-        lines.append(f"| {m} | " + " | ".join(texts) + " |")
+    lines = ["| task kind | " + " | ".join(methods) + " |", "|---" * (len(methods) + 1) + "|"]
+    for k in kinds:
+        texts = [cell[(m, k)].text(digits) if cell.get((m, k)) else "—" for m in methods]
+        lines.append(f"| {k} | " + " | ".join(texts) + " |")
     return "\n".join(lines)
 
 
