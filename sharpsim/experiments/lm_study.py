@@ -299,6 +299,19 @@ def parse_method(spec: str) -> tuple[str, dict]:
 
 
 def _train(base, algorithm: str, params: dict, prompts, rng, max_new_tokens):
+    """Train ``algorithm`` with torch's global generator seeded from ``rng`` (and restored after).
+
+    The LoRA adapters are initialised from torch's global generator; seeding it here makes
+    the run depend on ``rng`` alone, not on what ran before in the process.
+    """
+    import torch
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(rng.integers(2**63 - 1)))
+        return _train_seeded(base, algorithm, params, prompts, rng, max_new_tokens)
+
+
+def _train_seeded(base, algorithm: str, params: dict, prompts, rng, max_new_tokens):
     from ..torch import dpo_sharpening, sft_sharpening, xpo_sharpening
 
     params = dict(params)
