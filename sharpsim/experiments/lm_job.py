@@ -74,10 +74,11 @@ def study(size: str, model: str, device: str, dtype: str, seeds: int | None, tim
                 grid["method"] = SMOKE_METHODS[name]
         count = seeds or (exp.seeds if size == "full" else exp.quick_seeds)
         func = _Timed(exp.func, name, timings, log)
-        key = "grid" if size == "full" else "quick_grid"
-        exps.append(
-            dataclasses.replace(exp, func=func, seeds=count, quick_seeds=count, **{key: grid})
-        )
+        exp = dataclasses.replace(exp, func=func, seeds=count, quick_seeds=count)
+        if size == "full":
+            exps.append(dataclasses.replace(exp, grid=grid))
+        else:
+            exps.append(dataclasses.replace(exp, quick_grid=grid))
     return exps
 
 
