@@ -133,6 +133,28 @@ def test_a_rerun_skips_done_tasks_and_runs_only_missing_ones(smoke, tmp_path, mo
     assert csv(out, "lm_ablation").read_bytes() == csv(smoke, "lm_ablation").read_bytes()
 
 
+def test_ctrl_c_keeps_what_finished_exit_130_one_line(tmp_path, monkeypatch, capsys):
+    from sharpsim.cli import main as sharpsim_main
+
+    real, calls = lm_job._Timed.__call__, []
+
+    def interrupt_second(self, rng, **cell):
+        calls.append(self.name)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(self, rng, **cell)
+
+    monkeypatch.setattr(lm_job._Timed, "__call__", interrupt_second)
+    out = tmp_path / "out"
+    argv = ["lm", "reproduce", "--model", "tiny", "--smoke", "--out", str(out), "--quiet"]
+    assert sharpsim_main(argv) == 130
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("sharpsim: interrupted; 1 of 5 tasks are saved")
+    assert "rerun the same command" in err[0]
+    monkeypatch.setattr(lm_job._Timed, "__call__", real)
+    assert sharpsim_main(argv) == 0  # the rerun resumes and finishes
+
+
 @pytest.fixture()
 def no_load(monkeypatch):
     def refuse(*args, **kwargs):
