@@ -33,7 +33,7 @@ PER_PROMPT = {
     "log_likelihood_lift",
 }
 COLUMNS = {
-    "lm_bon": COMMON | PER_PROMPT | {"N_max", "N", "pass_at_n", "queries"},
+    "lm_bon": COMMON | PER_PROMPT | {"task_kind", "N_max", "N", "pass_at_n", "queries"},
     "lm_table": COMMON
     | PER_PROMPT
     | {"method", "n_train", "algorithm", "queries_train", "queries_inference", "n_train_used"},
@@ -149,7 +149,9 @@ def test_ctrl_c_keeps_what_finished_exit_130_one_line(tmp_path, monkeypatch, cap
     argv = ["lm", "reproduce", "--model", "tiny", "--smoke", "--out", str(out), "--quiet"]
     assert sharpsim_main(argv) == 130
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("sharpsim: interrupted; 1 of 5 tasks are saved")
+    tasks = len(lm_study.task_kinds()) + sum(map(len, lm_job.SMOKE_METHODS.values()))
+    assert len(err) == 1, err
+    assert err[0].startswith(f"sharpsim: interrupted; 1 of {tasks} tasks are saved")
     assert "rerun the same command" in err[0]
     monkeypatch.setattr(lm_job._Timed, "__call__", real)
     assert sharpsim_main(argv) == 0  # the rerun resumes and finishes

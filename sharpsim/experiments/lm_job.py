@@ -54,7 +54,7 @@ class _Timed:
         seconds = time.perf_counter() - start
         with open(self.path, "a", encoding="utf-8") as f:
             f.write(json.dumps({"experiment": self.name, "seconds": round(seconds, 3)}) + "\n")
-        what = cell.get("method", f"N_max={cell.get('N_max')}")
+        what = cell.get("method") or cell.get("task_kind")
         self.log(f"{self.name}: {what} done in {seconds:.1f} s")
         return out
 
@@ -68,6 +68,8 @@ def study(size: str, model: str, device: str, dtype: str, seeds: int | None, tim
         exp: Experiment = get(name)
         grid = dict(exp.grid if size == "full" else exp.quick_grid)
         grid.update(model=[model], device=[device], dtype=[dtype])
+        if "task_kind" in grid:  # one task per kind: finer progress and resumption
+            grid["task_kind"] = list(lm_study.task_kinds())
         if size == "smoke":
             grid.update({k: [v] for k, v in SMOKE.items() if k in grid})
             if "method" in grid:

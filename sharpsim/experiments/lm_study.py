@@ -228,26 +228,32 @@ def _prefix(samples, N: int):
 # --------------------------------------------------------------------------- lm_bon
 
 
+_BON_SIZES = ("n_test", "N_max", "max_new_tokens")
+
+
 @register(
     "lm_bon",
     description="Real LM, Figure 1 analogue: best-of-N (log-likelihood self-reward) vs greedy, "
     "accuracy and log-likelihood lift for N = 1..N_max on nested draws, per task kind",
-    grid={**MODEL, "n_test": [FULL["n_test"]], "N_max": [FULL["N_max"]], "max_new_tokens": [16]},
-    quick_grid={**MODEL, **{k: [QUICK[k]] for k in ("n_test", "N_max", "max_new_tokens")}},
+    grid={"task_kind": ["all"], **MODEL, **{k: [FULL[k]] for k in _BON_SIZES}},
+    quick_grid={"task_kind": ["all"], **MODEL, **{k: [QUICK[k]] for k in _BON_SIZES}},
     figures=("lm_bon_heatmap", "lm_bon_curves"),
     seeds=3,
     quick_seeds=1,
     backend="torch",
 )
-def lm_bon(rng, model, device, dtype, n_test, N_max, max_new_tokens):
-    """One seed: records ``kind, prompt, N, correct, log_likelihood, pass_at_n, greedy_correct,
+def lm_bon(rng, task_kind, model, device, dtype, n_test, N_max, max_new_tokens):
+    """One task kind (``task_kind="all"``: every kind, one after the other) and seed: records ``kind, prompt, N, correct, log_likelihood, pass_at_n, greedy_correct,
     greedy_log_likelihood, accuracy_lift, log_likelihood_lift, queries`` (``queries = N``: the
     sample-and-evaluate queries of that prompt at inference)."""
     from ..torch import select_best
 
     base = load_policy(model, device, dtype)
     rows = []
-    for kind in task_kinds():
+    kinds = task_kinds()
+    if task_kind != "all" and task_kind not in kinds:
+        raise ValueError(f"task_kind must be 'all' or one of {', '.join(kinds)}; got {task_kind!r}")
+    for kind in kinds if task_kind == "all" else [task_kind]:
         tasks = eval_tasks(kind, n_test)
         g_ok, g_ll = _greedy(base, base, tasks, max_new_tokens)
         draws = base.sample(
