@@ -71,6 +71,8 @@ def test_the_command_writes_data_figures_and_report(smoke):
     report = (smoke / "report.md").read_text()
     for text in (
         "sharpsim lm reproduce --model tiny --smoke",
+        "## Settings",
+        "- `lm_table` (1 seed(s)): method: `sft N=2",
         "| model load |",
         "| lm_table |",
         "## Table 1 analogue",

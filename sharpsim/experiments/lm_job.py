@@ -162,6 +162,7 @@ def write_report(out: Path, job: JobResult, *, size, seed, load_seconds, timings
         + f", {size} sizes, seed {seed}, model `{first.get('model')}` ({first.get('dtype')}, "
         f"{first.get('device')}), finished {time.strftime('%Y-%m-%d %H:%M:%S %Z')}.",
         "",
+        *_settings(job),
         "## Timings",
         "",
         "| part | seconds |",
@@ -204,6 +205,19 @@ def write_report(out: Path, job: JobResult, *, size, seed, load_seconds, timings
     path = out / "report.md"
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
+
+
+def _settings(job: JobResult) -> list[str]:
+    """One line per experiment: its seeds and grid (sizes, methods) as run."""
+    lines = ["## Settings", ""]
+    for name, sweep in job.sweeps.items():
+        shown = {k: v for k, v in sweep.grid.items() if k not in ("model", "device", "dtype")}
+        grid = "; ".join(
+            f"{k}: " + ", ".join(f"`{x}`" if isinstance(x, str) else str(x) for x in v)
+            for k, v in shown.items()
+        )
+        lines.append(f"- `{name}` ({sweep.seeds} seed(s)): {grid}")
+    return [*lines, ""]
 
 
 def _figures_section(out: Path, job: JobResult) -> list[str]:
