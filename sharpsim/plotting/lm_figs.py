@@ -99,7 +99,8 @@ def lm_bon_curves(records, out_dir):
             axis.fill_between(ns, [c.lo for c in cis], [c.hi for c in cis], color=color, alpha=0.15)
             axis.plot(ns, [c.mean for c in cis], dash, color=color, label=label)
             axis.tick_params(axis="y", colors=color, labelsize=7)
-        ax.axhline(0, color="0.4", lw=0.8, ls=":")
+        _align_zero(ax, right)
+        ax.axhline(0, color="0.4", lw=0.8, ls=":")  # zero of both axes
         right.grid(False)
         right.spines["right"].set_visible(True)
         style.log2_ticks(ax, [n for n in HEAT_N if n <= ns[-1]])
@@ -123,6 +124,21 @@ def lm_bon_curves(records, out_dir):
     )
     style.note(fig, "Shaded: 95% intervals. " + _setting(records))
     return fig
+
+
+def _align_zero(a, b) -> None:
+    """Extend the y ranges of twin axes ``a`` and ``b`` so that 0 sits at the same height on both."""
+    limits = [(min(lo, 0.0), max(hi, 0.0)) for lo, hi in (a.get_ylim(), b.get_ylim())]
+    fractions = [-lo / (hi - lo) if hi > lo else 0.5 for lo, hi in limits]
+    f = min(max(sum(fractions) / 2, 0.1), 0.9)  # the common height of 0, from the bottom
+    for axis, (lo, hi), g in zip((a, b), limits, fractions):
+        if hi == lo:
+            lo, hi = -f, 1 - f
+        elif g < f:
+            lo = -f * hi / (1 - f)
+        elif g > f:
+            hi = -lo * (1 - f) / f
+        axis.set_ylim(lo, hi)
 
 
 def _bars(ax, groups, labels, kinds, col, first_color=0):
