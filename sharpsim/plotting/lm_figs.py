@@ -162,7 +162,7 @@ def lm_table(records, out_dir):
     first = [r for r in records if r["method"] == methods[0]]
     groups = [first] + [[r for r in records if r["method"] == m] for m in methods]
     labels = ["base greedy"] + [m.split()[0].upper() + "-sharpened" for m in methods]
-    fig, (acc, ll) = style.new_figure(ncols=2, width=4.6, height=3.4)
+    fig, (acc, ll) = style.new_figure(ncols=2, width=max(4.6, 0.55 * len(kinds)), height=3.4)
     _bars(acc, groups, labels, kinds, ["greedy_correct"] + ["correct"] * len(methods))
     _bars(ll, groups[1:], labels[1:], kinds, ["log_likelihood_lift"] * len(methods), 1)
     acc.set_ylabel("accuracy of greedy decoding")
