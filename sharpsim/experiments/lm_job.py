@@ -180,7 +180,9 @@ def write_report(out: Path, job: JobResult, *, size, seed, load_seconds, timings
             "",
             lm_stats.markdown_overall(rows),
             "",
-            "Mean [95% interval]; intervals: " + rows[1].accuracy.how + " (greedy: bootstrap over "
+            "Mean [95% interval]; intervals: "
+            + next(r.accuracy.how for r in rows if r.kind == "all" and r.delta)
+            + " (greedy: bootstrap over "
             "prompts, it is deterministic). Queries: sample-and-evaluate queries (Def. 3.2).",
             "",
         ]
