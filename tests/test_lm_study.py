@@ -16,7 +16,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 pytest.importorskip("peft")
 
-from sharpsim.experiments import lm_job, lm_study, read_results  # noqa: E402
+from sharpsim.experiments import lm_job, lm_model, lm_study, read_results  # noqa: E402
 from sharpsim.torch.cli import main  # noqa: E402
 
 NAMES = ("lm_bon", "lm_table", "lm_ablation")
@@ -86,7 +86,7 @@ def test_the_command_writes_data_figures_and_report(smoke):
 
 
 def test_records_have_the_documented_columns(smoke):
-    kinds = set(lm_study.task_kinds())
+    kinds = set(lm_model.task_kinds())
     for name in NAMES:
         records = read_results(csv(smoke, name))
         assert {k for r in records for k in r} == COLUMNS[name], name
@@ -151,7 +151,7 @@ def test_ctrl_c_keeps_what_finished_exit_130_one_line(tmp_path, monkeypatch, cap
     argv = ["lm", "reproduce", "--model", "tiny", "--smoke", "--out", str(out), "--quiet"]
     assert sharpsim_main(argv) == 130
     err = capsys.readouterr().err.strip().splitlines()
-    tasks = len(lm_study.task_kinds()) + sum(map(len, lm_job.SMOKE_METHODS.values()))
+    tasks = len(lm_model.task_kinds()) + sum(map(len, lm_job.SMOKE_METHODS.values()))
     assert len(err) == 1, err
     assert err[0].startswith(f"sharpsim: interrupted; 1 of {tasks} tasks are saved")
     assert "rerun the same command" in err[0]
@@ -164,7 +164,7 @@ def no_load(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("the model was loaded")
 
-    monkeypatch.setattr(lm_study, "load_policy", refuse)
+    monkeypatch.setattr(lm_model, "load_policy", refuse)
 
 
 @pytest.mark.parametrize(

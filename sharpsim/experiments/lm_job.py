@@ -22,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import lm_study
+from . import lm_model, lm_study
 from .executors import InProcessExecutor
 from .mainjob import JobResult, run_job
 from .registry import Experiment, get
@@ -69,7 +69,7 @@ def study(size: str, model: str, device: str, dtype: str, seeds: int | None, tim
         grid = dict(exp.grid if size == "full" else exp.quick_grid)
         grid.update(model=[model], device=[device], dtype=[dtype])
         if "task_kind" in grid:  # one task per kind: finer progress and resumption
-            grid["task_kind"] = list(lm_study.task_kinds())
+            grid["task_kind"] = list(lm_model.task_kinds())
         if size == "smoke":
             grid.update({k: [v] for k, v in SMOKE.items() if k in grid})
             if "method" in grid:
@@ -103,7 +103,7 @@ def run_study(
     """
     if seeds is not None and (isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1):
         raise ValueError(f"seeds must be an int >= 1; got {seeds!r}")
-    lm_study.check_model_args(model, device, dtype)
+    lm_model.check_model_args(model, device, dtype)
     log = log or (lambda line: None)
     out = Path(out)
     data = out / "data" / ("smoke" if size == "smoke" else "")
@@ -111,10 +111,10 @@ def run_study(
     exps = study(size, model, device, dtype, seeds, timings, log)
     for exp in exps:
         for cell in exp.cells(quick=size != "full"):
-            lm_study.check_sizes(cell["n_test"], cell.get("n_train", 0))
+            lm_model.check_sizes(cell["n_test"], cell.get("n_train", 0))
     data.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    lm_study.load_policy(model, device, dtype)
+    lm_model.load_policy(model, device, dtype)
     load = time.perf_counter() - start
     log(f"model {model} loaded in {load:.1f} s")
     job = run_job(
