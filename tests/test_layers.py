@@ -2,7 +2,7 @@
 
 The order is DESIGN.md's flow of data (``policies ──► measures ──► oracle ──►
 inference / algorithms ──► experiments ──► plotting, cli``; theory beside,
-using policies + measures + algorithms; torch beside, used only by the CLI),
+using policies + measures + algorithms; torch beside, used by the experiments and the CLI),
 written down once in ``LAYERS`` below and in CONTRIBUTING.md ("Layers"). The
 test parses every module of the package (AST, nothing imported) and reads
 every ``import`` statement, at module level or inside a function: a lazy
@@ -11,8 +11,10 @@ import is still an arrow.
 A module may import its own unit (``sharpsim.theory.verify`` importing
 ``sharpsim.theory.bounds``) and any unit of a strictly lower layer; units of
 one layer are siblings and never import each other. ``sharpsim.torch`` sits
-beside the core: it may import layers up to ``algorithms``, and only the
-command line imports it (``sharpsim lm``, lazily).
+beside the core: it may import layers up to ``algorithms``; the experiments
+(the real-LM study, inside functions only: ``import sharpsim.experiments``
+never imports torch) and the command line import it. Its own command line,
+``sharpsim.torch.cli``, sits above the real-LM job it runs.
 """
 
 from __future__ import annotations
@@ -38,12 +40,16 @@ LAYERS = (
     ("experiments", "plotting"),  # siblings: records flow from one to the other as data
     # The application: the main job (runs experiments, draws their figures), the commands.
     ("experiments.mainjob",),
+    ("experiments.lm_job",),  # `sharpsim lm reproduce`: the real-LM study through the main job
+    ("torch.cli",),  # `sharpsim lm`
     ("cli",),
     ("__main__",),
 )
 #: sharpsim.torch: may import these layers' units, and is imported only by these units.
 TORCH_MAY_IMPORT_UP_TO = "algorithms"
-TORCH_IMPORTED_BY = {"cli", "torch"}
+TORCH_IMPORTED_BY = {"cli", "torch", "torch.cli", "experiments", "experiments.lm_job"}
+#: Units that may import sharpsim.torch only inside a function (never when they are imported).
+TORCH_LAZILY = {"experiments", "experiments.lm_job"}
 
 RANK = {unit: rank for rank, units in enumerate(LAYERS) for unit in units}
 
@@ -108,6 +114,23 @@ def violation(importer: str, imported: str) -> str | None:
     return f"{dst} is {where} of {src}"
 
 
+def module_level_imports(path: Path) -> list[tuple[int, str]]:
+    """``(line, name)`` of the sharpsim imports run when ``path`` is imported (outside any function)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    bodies = [
+        (fn.lineno, fn.end_lineno or fn.lineno)
+        for fn in ast.walk(tree)
+        if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef))
+    ]
+    eager = {
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Import, ast.ImportFrom))
+        and not any(lo <= node.lineno <= hi for lo, hi in bodies)
+    }
+    return [(line, name) for line, name in imported_modules(path) if line in eager]
+
+
 def all_modules() -> list[Path]:
     return sorted(PACKAGE.rglob("*.py"))
 
@@ -138,7 +161,9 @@ def test_no_import_points_up():
         ("sharpsim.inference.bon_law", "sharpsim.algorithms"),
         ("sharpsim.theory.verify", "sharpsim.experiments"),
         ("sharpsim.measures", "sharpsim.torch"),
-        ("sharpsim.experiments.runner", "sharpsim.torch.policy"),
+        ("sharpsim.plotting.lm_figs", "sharpsim.torch.policy"),
+        ("sharpsim.experiments.mainjob", "sharpsim.experiments.lm_job"),
+        ("sharpsim.torch.inference", "sharpsim.experiments.lm_study"),
         ("sharpsim.torch.policy", "sharpsim.experiments"),
         ("sharpsim.experiments.sft", "sharpsim.cli"),
     ],
@@ -155,6 +180,8 @@ def test_upward_arrows_are_caught(importer, imported):
         ("sharpsim.plotting.sft_figs", "sharpsim.theory.instances"),
         ("sharpsim.experiments.mainjob", "sharpsim.plotting"),
         ("sharpsim.cli", "sharpsim.torch.cli"),
+        ("sharpsim.torch.cli", "sharpsim.experiments.lm_job"),
+        ("sharpsim.experiments.lm_study", "sharpsim.torch.tasks"),
         ("sharpsim.torch.training", "sharpsim.algorithms"),
         ("sharpsim.experiments.runner", "sharpsim"),
     ],
@@ -169,3 +196,23 @@ def test_import_reader_resolves_relative_and_lazy_imports():
     # `from .. import plotting` inside a function: a lazy import of a submodule is read too
     names = {name for _, name in imported_modules(PACKAGE / "experiments" / "mainjob.py")}
     assert "sharpsim.plotting" in names
+
+
+def test_the_experiments_import_torch_only_inside_functions():
+    """``import sharpsim.experiments`` must not import torch: its torch imports are lazy."""
+    eager = [
+        f"{path.relative_to(PACKAGE.parent)}:{line} imports {name} when imported"
+        for path in all_modules()
+        if unit_of(module_name(path)) in TORCH_LAZILY
+        for line, name in module_level_imports(path)
+        if unit_of(name) == "torch"
+    ]
+    assert not eager, "\n".join(eager)
+
+
+def test_module_level_reader_skips_function_bodies():
+    path = PACKAGE / "experiments" / "lm_study.py"
+    eager = {name for _, name in module_level_imports(path)}
+    lazy = {name for _, name in imported_modules(path)}
+    assert "sharpsim.experiments.registry" in eager
+    assert "sharpsim.torch" in lazy and "sharpsim.torch" not in eager

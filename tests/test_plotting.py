@@ -8,6 +8,7 @@ drawn curves are read back from the matplotlib objects by their legend label.
 import math
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -40,6 +41,10 @@ def records():
         for c, (sw, k) in enumerate([("C_cov", 0), ("C_cov", 1), ("1/eps", 0), ("1/eps", 1)])
         for r in experiments.get("sample_size").func(None, sweep=sw, k=k)
     ]
+    # The real-LM study (torch): its stored run, so its figures are drawn without torch.
+    stored = Path(__file__).resolve().parents[1] / "docs" / "lectures" / "stored" / "lm_study"
+    for name in ("lm_bon", "lm_table", "lm_ablation"):
+        out[name] = experiments.read_results(stored / name / "results.csv")
     return out
 
 

@@ -74,7 +74,9 @@ def _experiments(only):
                 f"{', '.join(known) or 'none'}"
             )
         return [known[n] for n in dict.fromkeys(only)]
-    return list(known.values())
+    return [
+        e for e in known.values() if e.backend == "numpy"
+    ]  # real-LM ones: `sharpsim lm reproduce`
 
 
 def _check_names() -> list[str]:
@@ -114,6 +116,7 @@ def _list(args) -> int:
     width = max([len(e.name) for e in exps] + [10])
     for exp in exps:
         figs = f"  [figures: {', '.join(exp.figures)}]" if exp.figures else ""
+        figs += "  [torch: sharpsim lm reproduce]" if exp.backend == "torch" else ""
         print(f"{exp.name:{width}s}  {exp.description}{figs}")
     print(f"\nWorlds for 'sharpsim info': {', '.join(worlds.names())}")
     return 0

@@ -7,7 +7,16 @@ saved ``results.csv`` back with its types.
 """
 
 # --- experiment definitions (importing a module registers its experiments) ---
-from . import decoding, imperfect, inference, lower_bound, power_chain, rlhf, sft
+from . import (
+    decoding,
+    imperfect,
+    inference,
+    lm_study,  # the real-LM study (backend "torch"; torch imported only when it runs)
+    lower_bound,
+    power_chain,
+    rlhf,
+    sft,
+)
 from .drive import Interrupted, TaskError
 from .lock import FolderLockedError
 from .registry import Experiment, get, list_experiments, register

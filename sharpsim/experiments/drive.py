@@ -13,7 +13,7 @@ import concurrent.futures as cf
 import itertools
 import sys
 
-from .executors import parallelism
+from .executors import InProcessExecutor, parallelism
 
 
 class TaskError(RuntimeError):
@@ -67,7 +67,7 @@ def drive(executor, tasks, on_result, bar=None, window: int | None = None) -> No
     """Run ``tasks`` (``(key, label, fn, args)``) on ``executor``; call ``on_result(key, value)`` in order of completion.
 
     At most ``window`` tasks are in flight (default: twice the executor's
-    workers), so the first results are saved while later tasks still wait and
+    workers; one for the in-process executor, which runs a task when it is submitted), so the first results are saved while later tasks still wait and
     an in-process executor reports each one as it finishes. ``tasks`` may be a
     ``collections.deque`` that ``on_result`` adds to (at the front: next to
     run). A task that raises stops the drive: what has not started is
@@ -75,7 +75,9 @@ def drive(executor, tasks, on_result, bar=None, window: int | None = None) -> No
     original exception.
     """
     bar = bar or _NoBar()
-    window = window or 2 * parallelism(executor)
+    # In-process, submit() runs the task: one at a time, so each result is kept before the
+    # next starts (a Ctrl-C during a task never loses one that had finished).
+    window = window or (1 if isinstance(executor, InProcessExecutor) else 2 * parallelism(executor))
     queue = tasks if isinstance(tasks, collections.deque) else collections.deque(tasks)
     pending: dict[cf.Future, tuple] = {}
     submitted = itertools.count()

@@ -39,6 +39,8 @@ class Experiment:
         figures: names of the figures (``sharpsim.plotting``) this experiment feeds.
         seeds: default number of seeds for the full grid.
         quick_seeds: default number of seeds for the quick grid.
+        backend: ``"numpy"``, or ``"torch"`` for a real-LM experiment (it needs the
+            torch extra; the main job leaves it out and ``sharpsim lm reproduce`` runs it).
     """
 
     name: str
@@ -49,6 +51,7 @@ class Experiment:
     figures: tuple[str, ...] = ()
     seeds: int = 5
     quick_seeds: int = 3
+    backend: str = "numpy"
 
     def cells(self, quick: bool = True) -> list[dict]:
         """The grid's cells (parameter dicts) in a fixed order: Cartesian product in key order."""
@@ -66,6 +69,7 @@ def register(
     figures: Sequence[str] = (),
     seeds: int = 5,
     quick_seeds: int = 3,
+    backend: str = "numpy",
 ):
     """Decorator registering ``func(rng, **params) -> list[dict]`` as experiment ``name``.
 
@@ -78,6 +82,8 @@ def register(
         [{'a': 1}]
         >>> del _REGISTRY["doc-toy"]
     """
+    if backend not in ("numpy", "torch"):
+        raise ValueError(f"backend must be 'numpy' or 'torch'; got {backend!r}")
     if name in _REGISTRY:
         raise ValueError(f"experiment {name!r} is already registered")
 
@@ -91,6 +97,7 @@ def register(
             tuple(figures),
             seeds,
             quick_seeds,
+            backend,
         )
         return func
 

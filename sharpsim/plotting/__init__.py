@@ -97,6 +97,24 @@ FIGURES: dict[str, FigureSpec] = {
         "itp_heatmap",
         "Beyond the paper: exact InferenceTimePessimism regret over (beta, N), beta* = eps/sqrt(C1) marked.",
     ),
+    "lm_bon_heatmap": FigureSpec(
+        "lm_bon",
+        "Real LM: best-of-N accuracy and log-likelihood lift over greedy per task kind and N "
+        "(Fig. 1 analogue).",
+    ),
+    "lm_bon_curves": FigureSpec(
+        "lm_bon",
+        "Real LM: accuracy lift and log-likelihood lift of best-of-N over greedy vs N per task "
+        "kind, with 95% intervals (Fig. 1 analogue).",
+    ),
+    "lm_table": FigureSpec(
+        "lm_table",
+        "Real LM: greedy decoding of SFT-, DPO- and XPO-sharpened models vs the base "
+        "(Table 1 analogue).",
+    ),
+    "lm_ablation": FigureSpec(
+        "lm_ablation", "Real LM: SFT-sharpening ablation (learning rate, LoRA rank, N)."
+    ),
 }
 
 
@@ -109,6 +127,7 @@ _DRAWERS = {
         "theory_figs": ("phase_transition", "separation", "xpo_dynamics", "decoding"),
         "power_chain_figs": ("power_chain",),
         "imperfect_figs": ("imperfect_scaling", "imperfect_rates", "itp_heatmap"),
+        "lm_figs": ("lm_bon_heatmap", "lm_bon_curves", "lm_table", "lm_ablation"),
     }.items()
     for name in names
 }

