@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import inspect
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -19,8 +17,6 @@ import numpy as np
 TEST_SEED = 0
 #: Dtype names accepted by ``--dtype``.
 DTYPES = ("float32", "bfloat16")
-#: Fallback task kinds while ``sharpsim.torch.tasks`` has no ``KINDS``.
-FALLBACK_KINDS = ("arithmetic", "capital", "color")
 #: Sequences per forward pass (SmolLM2 on CPU samples ~1.6x faster at 64 than at 16: lmtasks notes).
 BATCH_SIZE = {"cpu": 64, "cuda": 256}
 
@@ -106,28 +102,23 @@ def base_greedy(model: str, device: str, dtype: str, kind: str, n_test: int, max
 
 
 def task_kinds() -> tuple[str, ...]:
-    """The bundled task kinds (``sharpsim.torch.tasks.KINDS``; the three old kinds before it exists)."""
+    """The bundled task kinds, ``sharpsim.torch.tasks.KINDS``."""
     from ..torch import tasks
 
-    return tuple(getattr(tasks, "KINDS", FALLBACK_KINDS))
+    return tuple(tasks.KINDS)
 
 
 def _make(n: int, seed: int, kind: str, split: str) -> list:
     from ..torch import tasks
 
-    make_tasks: Any = tasks.make_tasks  # the split keyword comes with the ten-kind tasks module
-    if "split" in inspect.signature(make_tasks).parameters:
-        return make_tasks(n, seed=seed, kinds=[kind], split=split)
-    return make_tasks(n, seed=seed + (0 if split == "test" else 1), kinds=(kind,))  # old API
+    return tasks.make_tasks(n, seed=seed, kinds=[kind], split=split)
 
 
 def check_sizes(n_test: int, n_train: int) -> None:
     """``ValueError`` when a kind's test or train pool holds fewer than ``n_test``/``n_train`` questions."""
     from ..torch import tasks
 
-    pool_size = getattr(tasks, "pool_size", None)
-    if pool_size is None:  # the old tasks module: no pools
-        return
+    pool_size = tasks.pool_size
     for kind in task_kinds():
         for split, n in (("test", n_test), ("train", n_train)):
             if n > pool_size(kind, split):

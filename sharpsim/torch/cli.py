@@ -123,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Best-of-N vs greedy per task kind, and greedy decoding of SFT-, DPO- and "
         "XPO-sharpened models, as resumable sweeps (OUT/data), figures (OUT/figures) and "
         "OUT/report.md. Quick: one seed, bootstrap intervals over prompts (<= 15 min on 2 CPU "
-        "cores with SmolLM2); --full: 3 seeds, the Table 1 sizes. Rerun the same command to resume.",
+        "cores with SmolLM2); --full: 3 seeds (5 for Table 1), the Table 1 sizes. Rerun the same command to resume.",
     )
     rep.add_argument(
         "--model",
@@ -132,7 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
         "plumbing, its numbers mean nothing) or a local model folder",
     )
     size = rep.add_mutually_exclusive_group()
-    size.add_argument("--full", action="store_true", help="3 seeds and the Table 1 sizes")
+    size.add_argument(
+        "--full", action="store_true", help="3 seeds (5 for Table 1) and the Table 1 sizes"
+    )
     size.add_argument(
         "--smoke", action="store_true", help="minimal sizes: checks the plumbing (CI)"
     )
