@@ -180,9 +180,7 @@ def write_report(out: Path, job: JobResult, *, size, seed, load_seconds, timings
             "",
             lm_stats.markdown_overall(rows),
             "",
-            "Mean [95% interval]; intervals: "
-            + next(r.accuracy.how for r in rows if r.kind == "all" and r.delta)
-            + " (greedy: bootstrap over "
+            "Mean [95% interval]; intervals: " + _interval_kinds(rows) + " (greedy: bootstrap over "
             "prompts, it is deterministic). Queries: sample-and-evaluate queries (Def. 3.2).",
             "",
         ]
@@ -245,3 +243,12 @@ def _figures_section(out: Path, job: JobResult) -> list[str]:
 
 def stderr_log(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
+
+
+def _interval_kinds(rows) -> str:
+    """What each pooled row's interval is taken over, e.g. ``t over 3 seeds (best-of-16); t over 5 seeds (...)``."""
+    kinds: dict[str, list[str]] = {}
+    for r in rows:
+        if r.kind == "all" and r.delta is not None:
+            kinds.setdefault(r.accuracy.how, []).append(r.method)
+    return "; ".join(f"{how} ({', '.join(methods)})" for how, methods in kinds.items())

@@ -46,10 +46,18 @@ def trainable_copy(lm, lora=None, *, seed: int = 0):
         arguments (``r >= 1``). A model that already carries adapters keeps
         training them.
       seed: seeds the adapters' random initialisation.
+
+    A float16/bfloat16 model is copied to float32: half precision rounds small
+    optimiser steps away (measured: SFT at lr 1e-5 on bfloat16 SmolLM2 moved
+    the greedy responses' base log-likelihood by 0.1 nats, against 1.2 in float32).
     """
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = copy.deepcopy(lm.model)
+        if any(p.dtype in (torch.float16, torch.bfloat16) for p in model.parameters()):
+            # Half precision cannot hold small AdamW steps (bfloat16 keeps ~3 digits: a step of
+            # 1e-5 on a weight of 1e-2 rounds away), so the trained copy is float32.
+            model = model.float()
         if lora and not hasattr(model, "peft_config"):
             model = _with_lora(model, lora)
         elif not lora:
