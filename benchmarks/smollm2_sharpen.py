@@ -26,6 +26,7 @@ import json
 import pickle
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -80,14 +81,22 @@ def train(base, cfg, train_prompts, samples, mnt):
             samples.finished[:n, :N],
         )
         picks = st.select_best(first)
-        res = st.sft_sharpening(
-            base,
-            prompts,
-            N,
-            picks=picks,
+        # SFT's learner on these picks (the core's sft_sharpening draws its own; here every
+        # setting reuses one pool of samples so that settings differ only by what they vary)
+        prompted = st.PromptedLM(base, prompts, max_new_tokens=mnt)
+        learner = st.GradientClass(
+            prompted,
+            lora=lora,
+            lr=cfg["lr"],
             epochs=int(cfg.get("epochs", 1)),
             batch_size=int(cfg.get("bs", 8)),
-            **common,
+            progress=False,
+        )
+        x = np.arange(n)
+        y = prompted.pad([[ids] for ids in picks.token_ids])[:, 0]
+        fitted = learner.fit_mle(x, y, rng=np.random.default_rng(0))
+        res = SimpleNamespace(
+            policy=fitted.lm, queries=n * N, diagnostics={"losses": fitted.training_losses}
         )
         return res, picks
     if cfg["method"] == "dpo":
@@ -182,7 +191,10 @@ def main():
             train_s=t_train,
             total_s=time.perf_counter() - t0,
             queries=res.queries,
-            loss_first_last=[float(res.losses[0]), float(res.losses[-1])],
+            loss_first_last=[
+                float(res.diagnostics["losses"][0]),
+                float(res.diagnostics["losses"][-1]),
+            ],
             per_kind={
                 k: [
                     float(ok0[[t.kind == k for t in test]].mean()),
