@@ -270,3 +270,20 @@ def test_samples_do_not_depend_on_the_batch_size():
     for other in draws[1:]:
         assert other.token_ids == draws[0].token_ids
         np.testing.assert_allclose(other.log_probs, draws[0].log_probs, rtol=0, atol=1e-5)
+
+
+def test_prompts_longer_than_the_context_are_refused():
+    from sharpsim.torch import PromptedLM
+
+    lm = tiny_causal_lm("llama", seed=0)  # context of 256 positions
+    assert lm.context_length == 256
+    with pytest.raises(
+        ValueError, match=r"prompts\[1\] has \d+ tokens; the model's context holds 256"
+    ):
+        lm.sample(["ab", "x" * 400], 1, max_new_tokens=2)
+    with pytest.raises(
+        ValueError, match="plus max_new_tokens=100 exceeds the model's context of 256"
+    ):
+        lm.sample(["x" * 200], 1, max_new_tokens=100)
+    with pytest.raises(ValueError, match="exceeds the model's context"):
+        PromptedLM(lm, ["x" * 200], max_new_tokens=100)

@@ -191,6 +191,16 @@ class Replay:
         return out
 
 
+def _context_length(model) -> int | None:
+    """The model's context window (``max_position_embeddings`` / ``n_positions``), when it declares one."""
+    config = getattr(model, "config", None)
+    for name in ("max_position_embeddings", "n_positions"):
+        value = getattr(config, name, None)
+        if isinstance(value, numbers.Integral) and int(value) > 0:
+            return int(value)
+    return None
+
+
 def _eos_ids(model, tokenizer) -> list[int]:
     ids = []
     for source in (
@@ -253,6 +263,7 @@ class CausalLMPolicy:
             pad if pad is not None else (self.eos_token_ids[0] if self.eos_token_ids else 0)
         )
         self.vocab_size = self._check_vocab(model, tokenizer)
+        self.context_length = _context_length(model)
 
     @staticmethod
     def _check_vocab(model, tokenizer) -> int:
@@ -342,7 +353,21 @@ class CausalLMPolicy:
                 raise ValueError(
                     f"prompts[{i}] encodes to no tokens; every prompt needs at least one token"
                 )
+            if self.context_length is not None and len(ids) >= self.context_length:
+                raise ValueError(
+                    f"prompts[{i}] has {len(ids)} tokens; the model's context holds "
+                    f"{self.context_length}, with room needed for the response"
+                )
         return encoded
+
+    def check_fits(self, prompt_ids, max_new_tokens: int) -> None:
+        """``ValueError`` when the longest prompt plus ``max_new_tokens`` exceeds the model's context."""
+        longest = max(len(p) for p in prompt_ids)
+        if self.context_length is not None and longest + max_new_tokens > self.context_length:
+            raise ValueError(
+                f"a prompt of {longest} tokens plus max_new_tokens={max_new_tokens} exceeds the "
+                f"model's context of {self.context_length} tokens"
+            )
 
     def encode_responses(self, responses, k: int) -> list[list[int]]:
         if isinstance(responses, str) or not isinstance(responses, (list, tuple)):
@@ -495,6 +520,7 @@ class CausalLMPolicy:
         n = check_int(n, "n", minimum=1)
         max_new_tokens = check_int(max_new_tokens, "max_new_tokens", minimum=1)
         temperature = check_real(temperature, "temperature", low=0.0, low_open=True)
+        self.check_fits(P, max_new_tokens)
         rows = np.repeat(np.arange(len(P)), n)
         # One uniform per (step, row), drawn position-major up front: the draws do not depend on
         # the batch size, and they are those of the NumPy policies' ancestral sampler.

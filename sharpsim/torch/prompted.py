@@ -64,6 +64,7 @@ class PromptedLM:
         self.prompt_ids = lm.encode_prompts(prompts)
         self.n_contexts = len(self.prompt_ids)
         self.max_new_tokens = check_int(max_new_tokens, "max_new_tokens", minimum=1)
+        lm.check_fits(self.prompt_ids, self.max_new_tokens)
         self.temperature = check_real(temperature, "temperature", low=0.0, low_open=True)
 
     def with_lm(self, lm) -> PromptedLM:
