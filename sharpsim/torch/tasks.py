@@ -237,7 +237,7 @@ def _extract_word(text: str, kind: str):
 
 
 def extract_answer(text: str, kind: str):
-    """The answer a response states, in the form of :attr:`Task.answer`, or ``None``.
+    """The answer a response states, in the form of ``Task.answer``, or ``None``.
 
     Numbers: the first one stated after ``=``/``is``/``:`` (not the head of a
     restated list), else a number opening the response ("25.", "16 is the
