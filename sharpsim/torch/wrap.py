@@ -71,12 +71,11 @@ class ARPolicyModule(torch.nn.Module):
             )
         self.V, self.X, self.H = policy.vocab_size, policy.n_contexts, policy.horizon
         x = np.arange(self.X)[:, None]
-        tables = [policy._next_log_probs(x, all_sequences(self.V, h)[None]) for h in range(self.H)]
-        tables = [
+        laws = [policy._next_log_probs(x, all_sequences(self.V, h)[None]) for h in range(self.H)]
+        self.logits = torch.nn.ParameterList(
             torch.nn.Parameter(torch.tensor(np.maximum(t, LOG_ZERO), dtype=torch.float64))
-            for t in tables
-        ]
-        self.logits = torch.nn.ParameterList(tables)
+            for t in laws
+        )
 
     def next_token_log_probs(self) -> list[np.ndarray]:
         """The current laws ``[X, states, V]`` per position (normalised), as NumPy arrays."""
