@@ -184,3 +184,16 @@ def check_mu(mu, n_contexts: int, *, name: str = "mu", atol: float = PROB_ATOL) 
     if arr.shape[0] != n_contexts:
         raise ValueError(f"{name} must have length n_contexts={n_contexts}; got {arr.shape[0]}")
     return arr
+
+
+def check_prompt_indices(x, n_contexts: int) -> np.ndarray:
+    """``x`` as a 1-d int64 array of prompt indices in ``[0, n_contexts)``; ``ValueError`` otherwise.
+
+    Example:
+        >>> check_prompt_indices([0, 2], 3).tolist()
+        [0, 2]
+    """
+    x = check_index_array(x, "x", n_contexts)
+    if x.ndim != 1:
+        raise ValueError(f"x must be a 1-d array of prompts; got shape {x.shape}")
+    return x

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import logsumexp
 
-from .._validation import check_index_array, check_int, check_real, check_rng
+from .._validation import check_int, check_prompt_indices, check_real, check_rng
 from ..policies.base import SuffixPolicy
 from ..policies.tabular import TabularPolicy, as_tabular
 
@@ -230,10 +230,7 @@ def _check_suffix_policy(policy):
 
 
 def _check_prompts(policy, x) -> np.ndarray:
-    x = check_index_array(x, "x", policy.n_contexts)
-    if x.ndim != 1:
-        raise ValueError(f"x must be a 1-d array of prompts; got shape {x.shape}")
-    return x
+    return check_prompt_indices(x, policy.n_contexts)
 
 
 def _check_init_rule(init) -> str | None:

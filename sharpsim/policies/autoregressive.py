@@ -26,6 +26,7 @@ from scipy.special import logsumexp
 from .._validation import (
     check_index_array,
     check_int,
+    check_prompt_indices,
     check_rng,
 )
 from .base import MAX_ENUMERATION, all_sequences, decode_responses, tie_threshold
@@ -160,10 +161,7 @@ class AutoregressivePolicy:
 
     # ----------------------------------------------------------- validation
     def _check_prompts(self, x) -> np.ndarray:
-        x = check_index_array(x, "x", self.n_contexts)
-        if x.ndim != 1:
-            raise ValueError(f"x must be a 1-d array of prompts; got shape {x.shape}")
-        return x
+        return check_prompt_indices(x, self.n_contexts)
 
     def _check_prefix(self, x, prefix) -> tuple[np.ndarray, np.ndarray]:
         x = check_index_array(x, "x", self.n_contexts)

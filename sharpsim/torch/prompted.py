@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import check_index_array, check_int, check_real, check_rng
+from .._validation import check_index_array, check_int, check_prompt_indices, check_real, check_rng
 from .policy import CausalLMPolicy, Replay
 
 __all__ = ["PAD", "PromptedLM"]
@@ -213,10 +213,7 @@ class PromptedLM:
 
     # ------------------------------------------------------------ checks
     def _check_prompts(self, x) -> np.ndarray:
-        x = check_index_array(x, "x", self.n_contexts)
-        if x.ndim != 1:
-            raise ValueError(f"x must be 1-d; got shape {x.shape}")
-        return x
+        return check_prompt_indices(x, self.n_contexts)
 
     def _check_responses(self, y) -> np.ndarray:
         y = np.asarray(y)
